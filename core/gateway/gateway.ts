@@ -1,0 +1,196 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ChatRequest, estimateTokens, promptText, Usage } from './chat';
+import { offlineChatCompletion, OFFLINE_MODEL_NAME } from './offline-model';
+import type { TranscriptWriter } from '../transcript';
+
+/** Completion tokens reserved for a call that sets no max_tokens. */
+const DEFAULT_COMPLETION_RESERVE = 4096;
+
+/** Where the gateway sends a call: the offline model in-process, or any OpenAI-compatible URL. */
+export interface Upstream {
+  readonly model: string;
+  chat(body: ChatRequest): Promise<{ status: number; body: unknown }>;
+}
+
+/** The offline stand-in, answered in-process, with an optional fixed latency per call (benchmarks). */
+export class OfflineUpstream implements Upstream {
+  readonly model = OFFLINE_MODEL_NAME;
+  constructor(private readonly latencyMs = 0) {}
+  async chat(body: ChatRequest): Promise<{ status: number; body: unknown }> {
+    if (this.latencyMs > 0) await sleep(this.latencyMs);
+    return { status: 200, body: offlineChatCompletion(body) };
+  }
+}
+
+/** Forwards to an OpenAI-compatible endpoint with the real key, which agents never see. */
+export class HttpUpstream implements Upstream {
+  constructor(
+    private readonly baseUrl: string,
+    private readonly apiKey: string,
+    readonly model: string,
+  ) {}
+  async chat(body: ChatRequest): Promise<{ status: number; body: unknown }> {
+    const res = await fetch(`${this.baseUrl.replace(/\/$/, '')}/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${this.apiKey}` },
+      body: JSON.stringify({ ...body, model: this.model }),
+    });
+    const text = await res.text();
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = { error: { message: `upstream returned non-JSON (HTTP ${res.status}): ${text.slice(0, 200)}` } };
+    }
+    return { status: res.status, body: parsed };
+  }
+}
+
+export interface GatewayOptions {
+  upstream: Upstream;
+  /** Tokens (prompt + completion) this job may spend. */
+  tokenBudget: number;
+  transcript?: TranscriptWriter;
+  /** Record request/response bodies in the transcript (true), or only usage (false). @default true */
+  recordBodies?: boolean;
+}
+
+export interface GatewayUsage {
+  calls: number;
+  rejected: number;
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+}
+
+/**
+ * The model gateway of DESIGN.md: an OpenAI-compatible proxy on loopback that every agent call
+ * goes through. It checks the per-job key, meters tokens from `usage`, refuses calls once the
+ * job's token budget is spent (HTTP 429, code `budget_exhausted`), caps `max_tokens` at what is
+ * left, and records every call to the transcript.
+ *
+ * Exactness: before forwarding, a call reserves ceil(prompt characters ÷ 4) + its max_tokens
+ * (4096 when it sets none); a call that cannot reserve is refused, so concurrent calls cannot
+ * together overrun the budget by more than the estimate's error on prompt tokens.
+ */
+export class ModelGateway {
+  /** The per-job key agents use; never the real key. */
+  readonly jobToken = `uplift-job-${randomBytes(12).toString('hex')}`;
+  private server?: Server;
+  private reserved = 0;
+  private readonly used: GatewayUsage = { calls: 0, rejected: 0, promptTokens: 0, completionTokens: 0, totalTokens: 0 };
+
+  constructor(private readonly opts: GatewayOptions) {}
+
+  get usage(): GatewayUsage {
+    return { ...this.used };
+  }
+
+  get remaining(): number {
+    return Math.max(0, this.opts.tokenBudget - this.used.totalTokens - this.reserved);
+  }
+
+  /** Starts listening on 127.0.0.1 (random port); returns the base URL agents get as OPENAI_BASE_URL. */
+  async start(): Promise<string> {
+    const server = createServer((req, res) => {
+      this.handle(req, res).catch((e: unknown) => this.reply(res, 500, { error: { message: `gateway error: ${(e as Error).message}`, type: 'server_error' } }));
+    });
+    server.keepAliveTimeout = 30000;
+    server.maxRequestsPerSocket = 0;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    this.server = server;
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+  }
+
+  async stop(): Promise<void> {
+    const s = this.server;
+    if (!s) return;
+    this.server = undefined;
+    s.closeAllConnections();
+    await new Promise<void>((resolve) => s.close(() => resolve()));
+  }
+
+  /** Environment an agent gets: the gateway URL, the per-job key, the model name. Nothing else. */
+  agentEnv(baseUrl: string): Record<string, string> {
+    return { OPENAI_BASE_URL: baseUrl, OPENAI_API_KEY: this.jobToken, UPLIFT_MODEL: this.opts.upstream.model };
+  }
+
+  private reply(res: ServerResponse, status: number, body: unknown): void {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  }
+
+  private async readBody(req: IncomingMessage): Promise<string> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = (req.url ?? '').split('?')[0].replace(/\/+$/, '');
+    if ((req.headers.authorization ?? '') !== `Bearer ${this.jobToken}`) {
+      await this.readBody(req);
+      return this.reply(res, 401, { error: { message: 'invalid API key: use the OPENAI_API_KEY the harness gave this job', type: 'invalid_request_error', code: 'invalid_api_key' } });
+    }
+    if (req.method === 'GET' && url === '/v1/models') {
+      return this.reply(res, 200, { object: 'list', data: [{ id: this.opts.upstream.model, object: 'model', owned_by: 'uplift' }] });
+    }
+    if (req.method !== 'POST' || url !== '/v1/chat/completions') {
+      await this.readBody(req);
+      return this.reply(res, 404, { error: { message: `the gateway serves POST /v1/chat/completions and GET /v1/models, not ${req.method} ${url}`, type: 'invalid_request_error' } });
+    }
+    let parsed: ChatRequest;
+    try {
+      const r = ChatRequest.safeParse(JSON.parse(await this.readBody(req)));
+      if (!r.success) return this.reply(res, 400, { error: { message: `invalid chat request: ${r.error.issues[0].path.join('.')}: ${r.error.issues[0].message}`, type: 'invalid_request_error' } });
+      parsed = r.data;
+    } catch {
+      return this.reply(res, 400, { error: { message: 'request body is not JSON', type: 'invalid_request_error' } });
+    }
+    const promptEstimate = estimateTokens(promptText(parsed)) + 4 * parsed.messages.length;
+    const left = this.opts.tokenBudget - this.used.totalTokens - this.reserved;
+    const wanted = parsed.max_completion_tokens ?? parsed.max_tokens;
+    const cap = wanted ?? DEFAULT_COMPLETION_RESERVE;
+    const maxTokens = Math.min(cap, left - promptEstimate);
+    if (maxTokens < 1) {
+      this.used.rejected++;
+      const message = `token budget of ${this.opts.tokenBudget} tokens for this job is spent (used ${this.used.totalTokens}, reserved by calls in flight ${this.reserved}, this call needs about ${promptEstimate + 1})`;
+      this.opts.transcript?.write('model_rejected', { reason: 'budget_exhausted', message });
+      return this.reply(res, 429, { error: { message, type: 'insufficient_quota', code: 'budget_exhausted' } });
+    }
+    const reservation = promptEstimate + maxTokens;
+    this.reserved += reservation;
+    const started = Date.now();
+    let result: { status: number; body: unknown };
+    try {
+      const forwarded: ChatRequest = { ...parsed };
+      if (wanted !== undefined || maxTokens < cap) {
+        delete forwarded.max_completion_tokens;
+        forwarded.max_tokens = maxTokens;
+      }
+      result = await this.opts.upstream.chat(forwarded);
+    } catch (e) {
+      result = { status: 502, body: { error: { message: `upstream unreachable: ${(e as Error).message}`, type: 'upstream_error' } } };
+    } finally {
+      this.reserved -= reservation;
+    }
+    const usage = Usage.safeParse((result.body as { usage?: unknown } | null)?.usage);
+    this.used.calls++;
+    if (usage.success) {
+      this.used.promptTokens += usage.data.prompt_tokens;
+      this.used.completionTokens += usage.data.completion_tokens;
+      this.used.totalTokens += usage.data.prompt_tokens + usage.data.completion_tokens;
+    }
+    this.opts.transcript?.write('model_call', {
+      status: result.status,
+      latencyMs: Date.now() - started,
+      usage: usage.success ? usage.data : null,
+      ...(this.opts.recordBodies === false ? {} : { request: parsed, response: result.body }),
+    });
+    this.reply(res, result.status, result.body);
+  }
+}

@@ -1,0 +1,87 @@
+import { z } from 'zod';
+
+/** Branded ids: a run id can never be passed where a sweep id is expected. */
+export const SweepId = z.string().regex(/^[a-z0-9][a-z0-9-]{2,100}$/, { error: 'a sweep id is lowercase letters, digits and "-"' }).brand<'SweepId'>();
+export type SweepId = z.infer<typeof SweepId>;
+export const RunId = z.string().regex(/^[a-z0-9][a-z0-9.-]{2,200}$/).brand<'RunId'>();
+export type RunId = z.infer<typeof RunId>;
+
+export const SweepStatus = z.enum(['running', 'interrupted', 'succeeded', 'failed']);
+export type SweepStatus = z.infer<typeof SweepStatus>;
+
+/** `SWEEP#<id>` / `META`. */
+export const SweepMeta = z.object({
+  sweepId: SweepId,
+  name: z.string(),
+  status: SweepStatus,
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  runCount: z.number().int().nonnegative(),
+  /** True when every model in the sweep is the offline stand-in: every view of results says so. */
+  offlineOnly: z.boolean(),
+  models: z.array(z.string()),
+  maxUsd: z.number().nonnegative(),
+  worstCaseUsd: z.number().nonnegative(),
+  reportKey: z.string().optional(),
+  counts: z.record(z.string(), z.number().int()).optional(),
+});
+export type SweepMeta = z.infer<typeof SweepMeta>;
+
+export const RunStatus = z.enum(['pending', 'running', 'succeeded', 'failed', 'budget_exhausted']);
+export type RunStatus = z.infer<typeof RunStatus>;
+
+export const Tokens = z.object({
+  tla: z.number().int().nonnegative(),
+  baseline: z.number().int().nonnegative(),
+  mra: z.number().int().nonnegative(),
+});
+export type Tokens = z.infer<typeof Tokens>;
+
+/** `SWEEP#<id>` / `RUN#<id>`: one run's status, scores, CI, tokens and cost. */
+export const RunRecord = z.object({
+  sweepId: SweepId,
+  runId: RunId,
+  tla: z.string(),
+  ra: z.string(),
+  cbm: z.string(),
+  variant: z.string(),
+  seed: z.number().int(),
+  model: z.string(),
+  status: RunStatus,
+  updatedAt: z.string(),
+  baseline: z.number().optional(),
+  mra: z.number().optional(),
+  uplift: z.number().optional(),
+  ci: z.tuple([z.number(), z.number()]).optional(),
+  tasks: z.number().int().optional(),
+  tokens: Tokens.optional(),
+  costUsd: z.number().nonnegative().optional(),
+  reservedUsd: z.number().nonnegative().optional(),
+  /** True when this run reused a baseline computed by another run or sweep. */
+  baselineCached: z.boolean().optional(),
+  error: z.string().optional(),
+});
+export type RunRecord = z.infer<typeof RunRecord>;
+
+/** `SWEEP#<id>` / `BUDGET`: the ledger, changed only by conditional updates. */
+export const BudgetLedger = z.object({
+  limitUsd: z.number().nonnegative(),
+  reservedUsd: z.number(),
+  spentUsd: z.number(),
+});
+export type BudgetLedger = z.infer<typeof BudgetLedger>;
+
+/** `BASELINE#<bundle-hash>#<cbm>@<dataset-version>#<model>` / `SCORE`: the baseline cache. */
+export const BaselineRecord = z.object({
+  key: z.string(),
+  status: z.enum(['computing', 'done']),
+  ownerSweep: z.string(),
+  ownerRun: z.string(),
+  claimedAt: z.string(),
+  /** S3 prefix of the baseline shard outputs: `sweeps/<sweep>/runs/<run>/baseline`. */
+  outputsPrefix: z.string(),
+  score: z.number().optional(),
+  tokens: z.number().int().optional(),
+  costUsd: z.number().optional(),
+});
+export type BaselineRecord = z.infer<typeof BaselineRecord>;

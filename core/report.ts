@@ -1,0 +1,208 @@
+import type { BudgetLedger, RunRecord, SweepMeta } from './records';
+import { bootstrapMean } from './scoring/bootstrap';
+
+/** Shown wherever results of the offline model appear. */
+export const OFFLINE_NOTICE = 'Produced by the offline stand-in model (deterministic nearest-example classifier), not by an LLM.';
+
+/** One run in `--json` output (issue contract: tla, ra, cbm, variant, seed, status, baseline, mra, uplift, ci, tokens, costUsd). */
+export interface RunResult {
+  runId: string;
+  tla: string;
+  ra: string;
+  cbm: string;
+  variant: string;
+  seed: number;
+  model: string;
+  status: string;
+  baseline: number | null;
+  mra: number | null;
+  uplift: number | null;
+  ci: [number, number] | null;
+  tokens: number;
+  costUsd: number;
+  baselineCached: boolean;
+  error?: string;
+}
+
+/** Across seeds: mean uplift of a (TLA, RA, CBM, variant) cell and a bootstrap CI over its attempts. */
+export interface CellSummary {
+  tla: string;
+  ra: string;
+  cbm: string;
+  variant: string;
+  attempts: number;
+  meanUplift: number;
+  ci: [number, number];
+}
+
+export interface SweepResults {
+  sweepId: string;
+  name: string;
+  status: string;
+  offlineStandIn: boolean;
+  notice?: string;
+  models: string[];
+  budget?: { limitUsd: number; spentUsd: number; reservedUsd: number };
+  runs: RunResult[];
+  summary: CellSummary[];
+}
+
+export function buildResults(meta: SweepMeta, records: RunRecord[], budget?: BudgetLedger): SweepResults {
+  const runs: RunResult[] = records
+    .map((r) => ({
+      runId: r.runId,
+      tla: r.tla,
+      ra: r.ra,
+      cbm: r.cbm,
+      variant: r.variant,
+      seed: r.seed,
+      model: r.model,
+      status: r.status,
+      baseline: r.baseline ?? null,
+      mra: r.mra ?? null,
+      uplift: r.uplift ?? null,
+      ci: r.ci ?? null,
+      tokens: r.tokens ? r.tokens.tla + r.tokens.baseline + r.tokens.mra : 0,
+      costUsd: r.costUsd ?? 0,
+      baselineCached: r.baselineCached ?? false,
+      ...(r.error ? { error: r.error } : {}),
+    }))
+    .sort((a, b) => a.cbm.localeCompare(b.cbm) || a.ra.localeCompare(b.ra) || a.tla.localeCompare(b.tla) || a.variant.localeCompare(b.variant) || a.seed - b.seed);
+  const cells = new Map<string, RunResult[]>();
+  for (const r of runs) {
+    if (r.status !== 'succeeded' || r.uplift === null) continue;
+    const k = [r.tla, r.ra, r.cbm, r.variant].join('\u0000');
+    cells.set(k, [...(cells.get(k) ?? []), r]);
+  }
+  const summary = [...cells.values()].map((rs) => {
+    const b = bootstrapMean(rs.map((r) => r.uplift as number), { seed: 7 });
+    return { tla: rs[0].tla, ra: rs[0].ra, cbm: rs[0].cbm, variant: rs[0].variant, attempts: rs.length, meanUplift: b.mean, ci: b.ci };
+  });
+  return {
+    sweepId: meta.sweepId,
+    name: meta.name,
+    status: meta.status,
+    offlineStandIn: meta.offlineOnly || meta.models.includes('offline'),
+    ...(meta.offlineOnly || meta.models.includes('offline') ? { notice: OFFLINE_NOTICE } : {}),
+    models: meta.models,
+    ...(budget ? { budget: { limitUsd: budget.limitUsd, spentUsd: budget.spentUsd, reservedUsd: budget.reservedUsd } } : {}),
+    runs,
+    summary,
+  };
+}
+
+const pct = (x: number | null) => (x === null ? '—' : (x * 100).toFixed(1));
+const signed = (x: number) => (x >= 0 ? '+' : '') + (x * 100).toFixed(1);
+const ciText = (ci: [number, number] | null) => (ci === null ? '—' : `[${signed(ci[0])}, ${signed(ci[1])}]`);
+const usd = (x: number) => `$${x.toFixed(x < 1 ? 4 : 2)}`;
+
+/** A plain-text table; columns from `firstNumeric` on are right-aligned. */
+function table(head: string[], rows: string[][], firstNumeric: number): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i >= firstNumeric ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ');
+  return [line(head), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+/** The terminal table: one row per run, then the per-cell summary across seeds. Scores in % of tasks. */
+export function renderTable(res: SweepResults): string {
+  const head = ['run', 'TLA', 'RA', 'CBM', 'variant', 'seed', 'status', 'baseline %', 'MRA %', 'uplift pp', '95% CI', 'tokens', 'cost'];
+  const rows = res.runs.map((r) => [
+    r.runId,
+    r.tla,
+    r.ra,
+    r.cbm,
+    r.variant,
+    String(r.seed),
+    r.status,
+    pct(r.baseline),
+    pct(r.mra),
+    r.uplift === null ? '—' : signed(r.uplift),
+    ciText(r.ci),
+    r.tokens.toLocaleString('en-US'),
+    usd(r.costUsd),
+  ]);
+  const parts = [`Sweep ${res.sweepId} (${res.name}): ${res.status}`, table(head, rows, 7)];
+  if (res.summary.length) {
+    parts.push(
+      'Across seeds (mean uplift, bootstrap 95% CI over attempts):',
+      table(
+        ['TLA', 'RA', 'CBM', 'variant', 'attempts', 'mean uplift pp', '95% CI'],
+        res.summary.map((s) => [s.tla, s.ra, s.cbm, s.variant, String(s.attempts), signed(s.meanUplift), ciText(s.ci)]),
+        4,
+      ),
+    );
+  }
+  const failed = res.runs.filter((r) => r.error);
+  for (const f of failed) parts.push(`! ${f.runId} ${f.status}: ${f.error}`);
+  if (res.budget) parts.push(`Spent ${usd(res.budget.spentUsd)} of ${usd(res.budget.limitUsd)} (reserved now: ${usd(res.budget.reservedUsd)}).`);
+  if (res.notice) parts.push(`NOTE: ${res.notice}`);
+  return parts.join('\n\n');
+}
+
+const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+
+/** Horizontal forest plot of uplift ± CI, one row per item, as inline SVG. */
+function forestPlot(items: { label: string; value: number; ci: [number, number] }[]): string {
+  if (!items.length) return '<p>No scored runs yet.</p>';
+  const rowH = 22;
+  const left = 300;
+  const width = 820;
+  const plotW = width - left - 30;
+  const lo = Math.min(-0.05, ...items.map((i) => i.ci[0]));
+  const hi = Math.max(0.05, ...items.map((i) => i.ci[1]));
+  const x = (v: number) => left + ((v - lo) / (hi - lo)) * plotW;
+  const height = items.length * rowH + 40;
+  const ticks = [lo, (lo + 0) / 2, 0, hi / 2, hi].map((v) => Math.round(v * 1000) / 1000);
+  const rows = items
+    .map((it, i) => {
+      const y = 20 + i * rowH + rowH / 2;
+      const color = it.ci[0] > 0 ? '#1a7f37' : it.ci[1] < 0 ? '#cf222e' : '#57606a';
+      return `<text x="${left - 8}" y="${y + 4}" text-anchor="end" font-size="12">${esc(it.label)}</text>
+<line x1="${x(it.ci[0])}" x2="${x(it.ci[1])}" y1="${y}" y2="${y}" stroke="${color}" stroke-width="2"/>
+<circle cx="${x(it.value)}" cy="${y}" r="4" fill="${color}"><title>${esc(it.label)}: ${signed(it.value)} pp [${signed(it.ci[0])}, ${signed(it.ci[1])}]</title></circle>`;
+    })
+    .join('\n');
+  const axis = ticks
+    .map((t) => `<line x1="${x(t)}" x2="${x(t)}" y1="14" y2="${height - 22}" stroke="#d0d7de" stroke-dasharray="${t === 0 ? '0' : '3,3'}"/><text x="${x(t)}" y="${height - 6}" text-anchor="middle" font-size="11">${signed(t)}</text>`)
+    .join('\n');
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" role="img" aria-label="uplift with 95% CI">${axis}\n${rows}</svg>`;
+}
+
+/** The sweep report (`sweeps/<id>/report/index.html`): self-contained HTML, tables and plots. */
+export function renderReportHtml(res: SweepResults): string {
+  const runRows = res.runs
+    .map(
+      (r) =>
+        `<tr class="${esc(r.status)}"><td>${esc(r.runId)}</td><td>${esc(r.tla)}</td><td>${esc(r.ra)}</td><td>${esc(r.cbm)}</td><td>${esc(r.variant)}</td><td>${r.seed}</td><td>${esc(r.model)}</td><td>${esc(r.status)}${r.error ? `<br><small>${esc(r.error)}</small>` : ''}</td><td class="n">${pct(r.baseline)}</td><td class="n">${pct(r.mra)}</td><td class="n">${r.uplift === null ? '—' : signed(r.uplift)}</td><td class="n">${ciText(r.ci)}</td><td class="n">${r.tokens.toLocaleString('en-US')}</td><td class="n">${usd(r.costUsd)}</td></tr>`,
+    )
+    .join('\n');
+  const sumRows = res.summary
+    .map((s) => `<tr><td>${esc(s.tla)}</td><td>${esc(s.ra)}</td><td>${esc(s.cbm)}</td><td>${esc(s.variant)}</td><td class="n">${s.attempts}</td><td class="n">${signed(s.meanUplift)}</td><td class="n">${ciText(s.ci)}</td></tr>`)
+    .join('\n');
+  const scored = res.runs.filter((r) => r.uplift !== null && r.ci !== null);
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Uplift — ${esc(res.name)} (${esc(res.sweepId)})</title>
+<style>
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem;color:#1f2328;max-width:1200px}
+table{border-collapse:collapse;margin:1rem 0;font-size:13px}th,td{border-bottom:1px solid #d0d7de;padding:4px 8px;text-align:left}
+td.n{text-align:right;font-variant-numeric:tabular-nums}tr.failed td,tr.budget_exhausted td{color:#cf222e}
+.notice{background:#fff8c5;border:1px solid #d4a72c;padding:.6rem 1rem;border-radius:6px}
+</style></head><body>
+<h1>Uplift sweep <code>${esc(res.name)}</code></h1>
+<p>Sweep <code>${esc(res.sweepId)}</code> · status <b>${esc(res.status)}</b> · models: ${res.models.map(esc).join(', ')}${res.budget ? ` · spent ${usd(res.budget.spentUsd)} of ${usd(res.budget.limitUsd)}` : ''}</p>
+${res.notice ? `<p class="notice"><b>Offline stand-in.</b> ${esc(res.notice)}</p>` : ''}
+<p>Scores are accuracy on the held-out test split (%). Uplift = MRA − baseline in percentage points, with a paired bootstrap 95% CI over tasks (2000 resamples, fixed seed).</p>
+<h2>Uplift by TLA, across seeds</h2>
+${forestPlot(res.summary.map((s) => ({ label: `${s.tla} · ${s.ra} · ${s.cbm} · ${s.variant} (n=${s.attempts})`, value: s.meanUplift, ci: s.ci })))}
+<table><thead><tr><th>TLA</th><th>RA</th><th>CBM</th><th>variant</th><th>attempts</th><th>mean uplift pp</th><th>95% CI</th></tr></thead><tbody>
+${sumRows}
+</tbody></table>
+<h2>Uplift per run</h2>
+${forestPlot(scored.map((r) => ({ label: r.runId, value: r.uplift as number, ci: r.ci as [number, number] })))}
+<h2>Runs</h2>
+<table><thead><tr><th>run</th><th>TLA</th><th>RA</th><th>CBM</th><th>variant</th><th>seed</th><th>model</th><th>status</th><th>baseline %</th><th>MRA %</th><th>uplift pp</th><th>95% CI</th><th>tokens</th><th>cost</th></tr></thead><tbody>
+${runRows}
+</tbody></table>
+</body></html>
+`;
+}

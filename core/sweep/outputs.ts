@@ -1,0 +1,87 @@
+import { z } from 'zod';
+import { CorruptRecordError } from '../errors';
+import { parseJson, parseJsonl, toJsonl } from '../jsonl';
+import type { ArtifactStore } from '../ports';
+import type { TaskOutcome } from '../ra/protocol';
+import { runPrefix, SweepPlan, planKey } from './plan';
+
+/** A stored per-task outcome line of `shard-<i>.jsonl`. */
+export const StoredOutcome = z.union([z.object({ id: z.string(), output: z.string() }), z.object({ id: z.string(), error: z.literal('missing') })]);
+
+/** `shard-<i>.usage.json`: written last by a shard job, so its presence marks the shard done. */
+export const ShardUsage = z.object({
+  calls: z.number().int(),
+  rejected: z.number().int(),
+  promptTokens: z.number().int(),
+  completionTokens: z.number().int(),
+  totalTokens: z.number().int(),
+  exitCode: z.number().int().nullable(),
+  timedOut: z.boolean(),
+  tasks: z.number().int(),
+  answered: z.number().int(),
+  rejectedLines: z.array(z.object({ line: z.number().int(), reason: z.string(), text: z.string() })),
+  isolation: z.string(),
+  wallMs: z.number(),
+});
+export type ShardUsage = z.infer<typeof ShardUsage>;
+
+/** `tla/result.json`: written last by the TLA job. */
+export const TlaResult = z.object({
+  tla: z.string(),
+  usage: z.object({ calls: z.number().int(), rejected: z.number().int(), promptTokens: z.number().int(), completionTokens: z.number().int(), totalTokens: z.number().int() }),
+  checkpoints: z.array(z.object({ step: z.number().int(), tokens: z.number().int(), devScore: z.number(), accepted: z.boolean(), key: z.string().optional(), note: z.string().optional() })),
+  stopReason: z.string(),
+  isolation: z.string(),
+  wallMs: z.number(),
+  changedFiles: z.array(z.string()),
+});
+export type TlaResult = z.infer<typeof TlaResult>;
+
+export type Role = 'baseline' | 'mra';
+
+export const shardOutputKey = (prefix: string, i: number) => `${prefix}/shard-${i}.jsonl`;
+export const shardUsageKey = (prefix: string, i: number) => `${prefix}/shard-${i}.usage.json`;
+export const shardTranscriptKey = (prefix: string, i: number) => `${prefix}/shard-${i}.transcript.jsonl`;
+export const tlaKey = (sweepId: string, runId: string, file: 'transcript.jsonl' | 'mra.tar.gz' | 'mra.diff' | 'result.json') => `${runPrefix(sweepId, runId)}/tla/${file}`;
+export const roleOutputPrefix = (sweepId: string, runId: string, role: Role) => `${runPrefix(sweepId, runId)}/${role}`;
+
+export async function writeShard(store: ArtifactStore, prefix: string, i: number, outcomes: TaskOutcome[], usage: ShardUsage): Promise<void> {
+  await store.putText(shardOutputKey(prefix, i), toJsonl(outcomes), 'application/x-ndjson');
+  await store.putText(shardUsageKey(prefix, i), JSON.stringify(usage, null, 2), 'application/json');
+}
+
+/** All outcomes and usage of a role's shards; a shard without its usage marker is an error (the job never finished). */
+export async function readShards(store: ArtifactStore, prefix: string, shards: number): Promise<{ outcomes: TaskOutcome[]; usage: ShardUsage[] }> {
+  const outcomes: TaskOutcome[] = [];
+  const usage: ShardUsage[] = [];
+  for (let i = 0; i < shards; i++) {
+    const u = await store.getText(shardUsageKey(prefix, i));
+    const o = await store.getText(shardOutputKey(prefix, i));
+    if (u === undefined || o === undefined) throw new CorruptRecordError(`${store.uri(shardUsageKey(prefix, i))} is missing: shard ${i} of ${prefix} never finished`);
+    usage.push(parseJson(u, ShardUsage, store.uri(shardUsageKey(prefix, i))));
+    outcomes.push(...parseJsonl(o, StoredOutcome, store.uri(shardOutputKey(prefix, i))));
+  }
+  return { outcomes, usage };
+}
+
+/** Usage of whatever shards of a role finished (for settling a failed run's spend). */
+export async function readFinishedShardUsage(store: ArtifactStore, prefix: string): Promise<ShardUsage[]> {
+  const keys = (await store.list(prefix + '/')).filter((k) => k.endsWith('.usage.json'));
+  const out: ShardUsage[] = [];
+  for (const k of keys) out.push(parseJson((await store.getText(k)) as string, ShardUsage, store.uri(k)));
+  return out;
+}
+
+const planCache = new Map<string, SweepPlan>();
+
+/** Reads `plan.json` (cached per process: a plan never changes once written). */
+export async function readPlan(store: ArtifactStore, sweepId: string): Promise<SweepPlan> {
+  const key = planKey(sweepId);
+  const cached = planCache.get(store.uri(key));
+  if (cached) return cached;
+  const text = await store.getText(key);
+  if (text === undefined) throw new CorruptRecordError(`${store.uri(key)} is missing: PlanSweep has not run for sweep ${sweepId}`);
+  const plan = parseJson(text, SweepPlan, store.uri(key));
+  planCache.set(store.uri(key), plan);
+  return plan;
+}

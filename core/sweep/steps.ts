@@ -1,0 +1,259 @@
+import { z } from 'zod';
+import { readLabels, readSplit } from '../cbm/dataset';
+import { scoreSplit } from '../cbm/classification';
+import { BaselinePendingError, CorruptRecordError, UpliftError } from '../errors';
+import { parseJson } from '../jsonl';
+import type { ArtifactStore, ScoreStore } from '../ports';
+import { meteredUsd, priceOf } from '../pricing';
+import { RunRecord, type RunRecord as RunRecordT, type SweepId, type RunId } from '../records';
+import { pairedBootstrap } from '../scoring/bootstrap';
+import { buildResults, renderReportHtml } from '../report';
+import { expandPlan, planKey, sweepPrefix, StagedSweep, stagedSpecKey, type RunPlan, type SweepPlan } from './plan';
+import { readFinishedShardUsage, readPlan, readShards, roleOutputPrefix, TlaResult, tlaKey } from './outputs';
+
+/** What the pipeline steps need: the two stores and a clock. */
+export interface StepDeps {
+  artifacts: ArtifactStore;
+  scores: ScoreStore;
+  now?: () => Date;
+}
+
+const nowIso = (deps: StepDeps) => (deps.now ? deps.now() : new Date()).toISOString();
+
+/** The baseline of a run that failed before recording it: other runs waiting on it must fail (and be resumed). */
+export class BaselineMissingError extends UpliftError {}
+
+/** Seed of every paired bootstrap: results are reproducible. */
+export const BOOTSTRAP_SEED = 20240531;
+
+export const SweepInput = z.object({ sweepId: z.string().min(1) });
+export const RunInput = z.object({ sweepId: z.string().min(1), runId: z.string().min(1) });
+export const FailedRunInput = RunInput.extend({ error: z.object({ Error: z.string().optional(), Cause: z.string().optional() }).optional() });
+
+function findRun(plan: SweepPlan, runId: string): RunPlan {
+  const run = plan.runs.find((r) => r.runId === runId);
+  if (!run) throw new CorruptRecordError(`run ${runId} is not in the plan of sweep ${plan.sweepId}`);
+  return run;
+}
+
+function baseRecord(plan: SweepPlan, run: RunPlan, now: string): RunRecordT {
+  return RunRecord.parse({
+    sweepId: plan.sweepId,
+    runId: run.runId,
+    tla: run.tla.label,
+    ra: run.ra.name,
+    cbm: run.cbm.id,
+    variant: run.variant,
+    seed: run.seed,
+    model: run.ra.modelName,
+    status: 'pending',
+    updatedAt: now,
+  });
+}
+
+export interface PlanSweepOutput {
+  sweepId: string;
+  planUri: string;
+  runIds: string[];
+  maxConcurrency: number;
+  runCount: number;
+}
+
+/**
+ * PlanSweep: expand the staged spec into `plan.json` (or reuse it on resume), create the sweep's
+ * META, BUDGET and pending RUN items. Idempotent.
+ */
+export async function planSweep(deps: StepDeps, input: z.infer<typeof SweepInput>): Promise<PlanSweepOutput> {
+  const { sweepId } = SweepInput.parse(input);
+  const now = nowIso(deps);
+  let plan: SweepPlan;
+  if (await deps.artifacts.exists(planKey(sweepId))) {
+    plan = await readPlan(deps.artifacts, sweepId);
+  } else {
+    const text = await deps.artifacts.getText(stagedSpecKey(sweepId));
+    if (text === undefined) throw new CorruptRecordError(`${deps.artifacts.uri(stagedSpecKey(sweepId))} is missing: stage the sweep before starting it`);
+    plan = expandPlan(parseJson(text, StagedSweep, deps.artifacts.uri(stagedSpecKey(sweepId))));
+    await deps.artifacts.putText(planKey(sweepId), JSON.stringify(plan), 'application/json');
+  }
+  const models = [...new Set(plan.runs.map((r) => r.ra.modelName))].sort();
+  await deps.scores.createSweep({
+    sweepId: sweepId as SweepId,
+    name: plan.name,
+    status: 'running',
+    createdAt: plan.createdAt,
+    updatedAt: now,
+    runCount: plan.runs.length,
+    offlineOnly: models.every((m) => m === 'offline'),
+    models,
+    maxUsd: plan.budgets.maxUsd,
+    worstCaseUsd: plan.worstCaseUsd,
+  });
+  await deps.scores.updateSweep(sweepId, { status: 'running', updatedAt: now });
+  await deps.scores.initBudget(sweepId, plan.budgets.maxUsd);
+  const existing = new Set((await deps.scores.listRuns(sweepId)).map((r) => r.runId));
+  for (const run of plan.runs) if (!existing.has(run.runId as RunId)) await deps.scores.putRun(baseRecord(plan, run, now));
+  return { sweepId, planUri: deps.artifacts.uri(planKey(sweepId)), runIds: plan.runs.map((r) => r.runId), maxConcurrency: plan.concurrency.runs, runCount: plan.runs.length };
+}
+
+export type RunAction = 'skip' | 'compute_baseline' | 'proceed';
+export interface PlanRunOutput {
+  action: RunAction;
+  shards: number;
+  reason?: string;
+}
+
+/**
+ * PlanRun: skip a run that already succeeded (resume), reserve its worst case on the ledger (or
+ * mark it `budget_exhausted`), and claim the shared baseline or find it cached.
+ */
+export async function planRun(deps: StepDeps, input: z.infer<typeof RunInput>): Promise<PlanRunOutput> {
+  const { sweepId, runId } = RunInput.parse(input);
+  const plan = await readPlan(deps.artifacts, sweepId);
+  const run = findRun(plan, runId);
+  const now = nowIso(deps);
+  const rec = (await deps.scores.getRun(sweepId, runId)) ?? baseRecord(plan, run, now);
+  if (rec.status === 'succeeded') return { action: 'skip', shards: run.shards, reason: 'already succeeded' };
+  let reserved = rec.reservedUsd;
+  if (reserved === undefined) {
+    if (!(await deps.scores.reserveBudget(sweepId, run.worstCaseUsd))) {
+      await deps.scores.putRun({ ...rec, status: 'budget_exhausted', updatedAt: now, error: `could not reserve its worst case of $${run.worstCaseUsd.toFixed(4)}: the sweep budget is committed` });
+      return { action: 'skip', shards: run.shards, reason: 'budget_exhausted' };
+    }
+    reserved = run.worstCaseUsd;
+  }
+  const lease = plan.budgets.shardWallSeconds * 2 + 600;
+  const claim = await deps.scores.claimBaseline(
+    { key: run.baselineKey, status: 'computing', ownerSweep: sweepId, ownerRun: runId, claimedAt: now, outputsPrefix: roleOutputPrefix(sweepId, runId, 'baseline') },
+    lease,
+  );
+  await deps.scores.putRun({ ...rec, status: 'running', reservedUsd: reserved, updatedAt: now, error: undefined, baselineCached: claim.status !== 'claimed' });
+  return { action: claim.status === 'claimed' ? 'compute_baseline' : 'proceed', shards: run.shards };
+}
+
+async function testTargets(deps: StepDeps, run: RunPlan) {
+  return readSplit(deps.artifacts, run.cbm.datasetPrefix, 'test');
+}
+
+/** RecordBaseline: score the baseline shards this run computed and publish them in the baseline cache. */
+export async function recordBaseline(deps: StepDeps, input: z.infer<typeof RunInput>): Promise<{ baseline: number }> {
+  const { sweepId, runId } = RunInput.parse(input);
+  const plan = await readPlan(deps.artifacts, sweepId);
+  const run = findRun(plan, runId);
+  const prefix = roleOutputPrefix(sweepId, runId, 'baseline');
+  const { outcomes, usage } = await readShards(deps.artifacts, prefix, run.shards);
+  const scores = scoreSplit(await testTargets(deps, run), outcomes);
+  const price = priceOf(run.ra.modelName, plan.prices);
+  const prompt = usage.reduce((s, u) => s + u.promptTokens, 0);
+  const completion = usage.reduce((s, u) => s + u.completionTokens, 0);
+  const score = scores.reduce((a, b) => a + b, 0) / scores.length;
+  await deps.scores.completeBaseline({
+    key: run.baselineKey,
+    status: 'done',
+    ownerSweep: sweepId,
+    ownerRun: runId,
+    claimedAt: nowIso(deps),
+    outputsPrefix: prefix,
+    score,
+    tokens: prompt + completion,
+    costUsd: meteredUsd({ promptTokens: prompt, completionTokens: completion }, price),
+  });
+  return { baseline: score };
+}
+
+async function readTlaResult(deps: StepDeps, sweepId: string, runId: string): Promise<TlaResult | undefined> {
+  const text = await deps.artifacts.getText(tlaKey(sweepId, runId, 'result.json'));
+  return text === undefined ? undefined : parseJson(text, TlaResult, deps.artifacts.uri(tlaKey(sweepId, runId, 'result.json')));
+}
+
+/** ScoreRun: per-task scores of baseline and MRA on the test split → uplift with a paired bootstrap CI; settle the budget. */
+export async function scoreRun(deps: StepDeps, input: z.infer<typeof RunInput>): Promise<{ uplift: number }> {
+  const { sweepId, runId } = RunInput.parse(input);
+  const plan = await readPlan(deps.artifacts, sweepId);
+  const run = findRun(plan, runId);
+  const cached = await deps.scores.getBaseline(run.baselineKey);
+  if (!cached) throw new BaselineMissingError(`baseline ${run.baselineKey} is neither cached nor being computed: the run that claimed it failed. Resume the sweep to compute it`);
+  if (cached.status !== 'done') throw new BaselinePendingError(`baseline ${run.baselineKey} is still being computed by run ${cached.ownerRun} of sweep ${cached.ownerSweep}`);
+  const targets = await testTargets(deps, run);
+  const base = await readShards(deps.artifacts, cached.outputsPrefix, run.shards);
+  const mra = await readShards(deps.artifacts, roleOutputPrefix(sweepId, runId, 'mra'), run.shards);
+  const tla = await readTlaResult(deps, sweepId, runId);
+  if (!tla) throw new CorruptRecordError(`${deps.artifacts.uri(tlaKey(sweepId, runId, 'result.json'))} is missing: the TLA job never finished`);
+  const result = pairedBootstrap(scoreSplit(targets, base.outcomes), scoreSplit(targets, mra.outcomes), { seed: BOOTSTRAP_SEED });
+  const owner = cached.ownerSweep === sweepId && cached.ownerRun === runId;
+  const sum = (us: { promptTokens: number; completionTokens: number }[]) => ({
+    promptTokens: us.reduce((s, u) => s + u.promptTokens, 0),
+    completionTokens: us.reduce((s, u) => s + u.completionTokens, 0),
+  });
+  const baseUse = owner ? sum(base.usage) : { promptTokens: 0, completionTokens: 0 };
+  const mraUse = sum(mra.usage);
+  const price = priceOf(run.ra.modelName, plan.prices);
+  const cost = meteredUsd(sum([baseUse, mraUse, tla.usage]), price);
+  const rec = (await deps.scores.getRun(sweepId, runId)) ?? baseRecord(plan, run, nowIso(deps));
+  if (rec.reservedUsd !== undefined) await deps.scores.settleBudget(sweepId, rec.reservedUsd, cost);
+  await deps.scores.putRun({
+    ...rec,
+    status: 'succeeded',
+    updatedAt: nowIso(deps),
+    baseline: result.baseline,
+    mra: result.mra,
+    uplift: result.uplift,
+    ci: result.ci,
+    tasks: targets.length,
+    tokens: { tla: tla.usage.totalTokens, baseline: baseUse.promptTokens + baseUse.completionTokens, mra: mraUse.promptTokens + mraUse.completionTokens },
+    costUsd: cost,
+    reservedUsd: undefined,
+    baselineCached: !owner,
+    error: undefined,
+  });
+  return { uplift: result.uplift };
+}
+
+function describeError(error: { Error?: string; Cause?: string } | undefined): string {
+  if (!error) return 'failed';
+  let cause = error.Cause ?? '';
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: string; message?: string };
+    cause = parsed.errorMessage ?? parsed.message ?? cause;
+  } catch {
+    /* a plain-text cause */
+  }
+  return `${error.Error ?? 'Error'}: ${cause}`.slice(0, 2000);
+}
+
+/** MarkRunFailed: record the error, free a baseline claim this run held, settle what it metered. Never throws for a known run. */
+export async function markRunFailed(deps: StepDeps, input: z.infer<typeof FailedRunInput>): Promise<{ status: 'failed' }> {
+  const { sweepId, runId, error } = FailedRunInput.parse(input);
+  const plan = await readPlan(deps.artifacts, sweepId);
+  const run = findRun(plan, runId);
+  await deps.scores.releaseBaseline(run.baselineKey, sweepId, runId);
+  const rec = (await deps.scores.getRun(sweepId, runId)) ?? baseRecord(plan, run, nowIso(deps));
+  const usages = [
+    ...(await readFinishedShardUsage(deps.artifacts, roleOutputPrefix(sweepId, runId, 'baseline'))),
+    ...(await readFinishedShardUsage(deps.artifacts, roleOutputPrefix(sweepId, runId, 'mra'))),
+  ];
+  const tla = await readTlaResult(deps, sweepId, runId);
+  if (tla) usages.push({ ...tla.usage } as (typeof usages)[number]);
+  const prompt = usages.reduce((s, u) => s + u.promptTokens, 0);
+  const completion = usages.reduce((s, u) => s + u.completionTokens, 0);
+  const cost = meteredUsd({ promptTokens: prompt, completionTokens: completion }, priceOf(run.ra.modelName, plan.prices));
+  if (rec.reservedUsd !== undefined) await deps.scores.settleBudget(sweepId, rec.reservedUsd, cost);
+  await deps.scores.putRun({ ...rec, status: 'failed', updatedAt: nowIso(deps), error: describeError(error), reservedUsd: undefined, costUsd: cost });
+  return { status: 'failed' };
+}
+
+/** FinalizeSweep: counts, the HTML report in S3, and the sweep's final status. */
+export async function finalizeSweep(deps: StepDeps, input: z.infer<typeof SweepInput>): Promise<{ sweepId: string; reportKey: string; counts: Record<string, number> }> {
+  const { sweepId } = SweepInput.parse(input);
+  const meta = await deps.scores.getSweep(sweepId);
+  if (!meta) throw new CorruptRecordError(`sweep ${sweepId} has no META item`);
+  const runs = await deps.scores.listRuns(sweepId);
+  const counts: Record<string, number> = {};
+  for (const r of runs) counts[r.status] = (counts[r.status] ?? 0) + 1;
+  const results = buildResults(meta, runs, await deps.scores.getBudget(sweepId));
+  const reportKey = `${sweepPrefix(sweepId)}/report/index.html`;
+  await deps.artifacts.putText(reportKey, renderReportHtml(results), 'text/html; charset=utf-8');
+  await deps.artifacts.putText(reportKey.replace(/index\.html$/, 'results.json'), JSON.stringify(results, null, 2), 'application/json');
+  const unfinished = runs.some((r) => r.status === 'pending' || r.status === 'running');
+  await deps.scores.updateSweep(sweepId, { status: unfinished ? 'interrupted' : 'succeeded', reportKey, counts, updatedAt: nowIso(deps) });
+  return { sweepId, reportKey, counts };
+}

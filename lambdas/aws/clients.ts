@@ -1,0 +1,102 @@
+import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { z } from 'zod';
+import { DynamoScoreStore, LEADERBOARD_INDEX } from './dynamo-score-store';
+import { S3ArtifactStore } from './s3-artifact-store';
+
+/**
+ * The storage part of the environment contract shared by Lambdas and Batch jobs. In the cloud the
+ * endpoints are unset (SDK defaults); the local runner sets them to its loopback servers.
+ */
+export const StorageEnv = z.object({
+  UPLIFT_BUCKET: z.string().min(3, { error: 'UPLIFT_BUCKET must name the artifacts bucket' }),
+  UPLIFT_TABLE: z.string().min(3, { error: 'UPLIFT_TABLE must name the DynamoDB table' }),
+  AWS_REGION: z.string().default('us-east-1'),
+  UPLIFT_S3_ENDPOINT: z.url().optional(),
+  UPLIFT_DYNAMODB_ENDPOINT: z.url().optional(),
+});
+export type StorageEnv = z.infer<typeof StorageEnv>;
+
+const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+
+export function s3Client(env: StorageEnv): S3Client {
+  return new S3Client({
+    region: env.AWS_REGION,
+    ...(env.UPLIFT_S3_ENDPOINT
+      ? {
+          endpoint: env.UPLIFT_S3_ENDPOINT,
+          forcePathStyle: true,
+          credentials: LOCAL_CREDENTIALS,
+          // s3rver stores corrupt bytes for streamed uploads with the default checksum mode.
+          requestChecksumCalculation: 'WHEN_REQUIRED',
+          responseChecksumValidation: 'WHEN_REQUIRED',
+        }
+      : {}),
+  });
+}
+
+export function dynamoClient(env: StorageEnv): DynamoDBClient {
+  return new DynamoDBClient({
+    region: env.AWS_REGION,
+    ...(env.UPLIFT_DYNAMODB_ENDPOINT ? { endpoint: env.UPLIFT_DYNAMODB_ENDPOINT, credentials: LOCAL_CREDENTIALS } : {}),
+  });
+}
+
+export interface Stores {
+  artifacts: S3ArtifactStore;
+  scores: DynamoScoreStore;
+}
+
+/** Composition of the storage adapters from the environment (Lambda, Batch job and local CLI alike). */
+export function storesFromEnv(raw: NodeJS.ProcessEnv | Record<string, string | undefined>): Stores {
+  const env = StorageEnv.parse(raw);
+  return { artifacts: new S3ArtifactStore(s3Client(env), env.UPLIFT_BUCKET), scores: new DynamoScoreStore(dynamoClient(env), env.UPLIFT_TABLE) };
+}
+
+/**
+ * Creates the bucket and the table with its leaderboard GSI if they do not exist: what the CDK
+ * stack declares in the cloud, done here for the embedded servers.
+ */
+export async function ensureStorage(raw: Record<string, string | undefined>): Promise<void> {
+  const env = StorageEnv.parse(raw);
+  const s3 = s3Client(env);
+  try {
+    await s3.send(new CreateBucketCommand({ Bucket: env.UPLIFT_BUCKET }));
+  } catch (e) {
+    const name = (e as { name?: string }).name;
+    if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw e;
+  }
+  const ddb = dynamoClient(env);
+  try {
+    await ddb.send(
+      new CreateTableCommand({
+        TableName: env.UPLIFT_TABLE,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: 'pk', AttributeType: 'S' },
+          { AttributeName: 'sk', AttributeType: 'S' },
+          { AttributeName: 'gsi1pk', AttributeType: 'S' },
+          { AttributeName: 'gsi1sk', AttributeType: 'S' },
+        ],
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: LEADERBOARD_INDEX,
+            KeySchema: [
+              { AttributeName: 'gsi1pk', KeyType: 'HASH' },
+              { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'ALL' },
+          },
+        ],
+      }),
+    );
+  } catch (e) {
+    if (!(e instanceof ResourceInUseException)) throw e;
+  }
+  s3.destroy();
+  ddb.destroy();
+}

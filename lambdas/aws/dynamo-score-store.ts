@@ -1,0 +1,195 @@
+import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand, DeleteCommand } from '@aws-sdk/lib-dynamodb';
+import { CorruptRecordError } from '../../core/errors';
+import { ScoreStore, type BaselineClaim } from '../../core/ports';
+import { BaselineRecord, BudgetLedger, RunRecord, SweepMeta } from '../../core/records';
+import type { z } from 'zod';
+
+const MICROS = 1_000_000;
+const toMicros = (usd: number) => Math.round(usd * MICROS);
+
+function parseItem<S extends z.ZodType>(schema: S, item: Record<string, unknown> | undefined, what: string): z.infer<S> | undefined {
+  if (!item) return undefined;
+  const r = schema.safeParse(item);
+  if (!r.success) throw new CorruptRecordError(`${what}: stored item does not match its schema: ${r.error.issues[0].path.join('.')}: ${r.error.issues[0].message}`, { cause: r.error });
+  return r.data;
+}
+
+/** Leaderboard GSI: runs by CBM, sorted by uplift. */
+export const LEADERBOARD_INDEX = 'byCbm';
+
+/**
+ * ScoreStore on one DynamoDB table (`pk`/`sk`, DESIGN.md). Money is stored in integer
+ * micro-dollars so the ledger's conditional updates are exact: `availableMicros` is
+ * limit − reserved − spent, and a reservation succeeds only if `availableMicros >= amount`.
+ */
+export class DynamoScoreStore extends ScoreStore {
+  private readonly doc: DynamoDBDocumentClient;
+  constructor(
+    client: DynamoDBClient,
+    readonly table: string,
+  ) {
+    super();
+    this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  }
+
+  async createSweep(meta: SweepMeta): Promise<SweepMeta> {
+    try {
+      await this.doc.send(new PutCommand({ TableName: this.table, Item: { pk: `SWEEP#${meta.sweepId}`, sk: 'META', ...meta }, ConditionExpression: 'attribute_not_exists(pk)' }));
+      return meta;
+    } catch (e) {
+      if (!(e instanceof ConditionalCheckFailedException)) throw e;
+      return (await this.getSweep(meta.sweepId)) as SweepMeta;
+    }
+  }
+
+  async getSweep(sweepId: string): Promise<SweepMeta | undefined> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.table, Key: { pk: `SWEEP#${sweepId}`, sk: 'META' }, ConsistentRead: true }));
+    return parseItem(SweepMeta, out.Item, `SWEEP#${sweepId}/META`);
+  }
+
+  async updateSweep(sweepId: string, patch: Partial<Pick<SweepMeta, 'status' | 'reportKey' | 'counts' | 'updatedAt'>>): Promise<void> {
+    const entries = Object.entries(patch).filter(([, v]) => v !== undefined);
+    if (!entries.length) return;
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: `SWEEP#${sweepId}`, sk: 'META' },
+        UpdateExpression: 'SET ' + entries.map((_, i) => `#k${i} = :v${i}`).join(', '),
+        ExpressionAttributeNames: Object.fromEntries(entries.map(([k], i) => [`#k${i}`, k])),
+        ExpressionAttributeValues: Object.fromEntries(entries.map(([, v], i) => [`:v${i}`, v])),
+        ConditionExpression: 'attribute_exists(pk)',
+      }),
+    );
+  }
+
+  async putRun(run: RunRecord): Promise<void> {
+    const leaderboard = run.uplift === undefined ? {} : { gsi1pk: `CBM#${run.cbm}`, gsi1sk: `${(run.uplift + 1).toFixed(6).padStart(9, '0')}#${run.sweepId}#${run.runId}` };
+    await this.doc.send(new PutCommand({ TableName: this.table, Item: { pk: `SWEEP#${run.sweepId}`, sk: `RUN#${run.runId}`, ...run, ...leaderboard } }));
+  }
+
+  async getRun(sweepId: string, runId: string): Promise<RunRecord | undefined> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.table, Key: { pk: `SWEEP#${sweepId}`, sk: `RUN#${runId}` }, ConsistentRead: true }));
+    return parseItem(RunRecord, out.Item, `SWEEP#${sweepId}/RUN#${runId}`);
+  }
+
+  async listRuns(sweepId: string): Promise<RunRecord[]> {
+    const runs: RunRecord[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.doc.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :run)',
+          ExpressionAttributeValues: { ':pk': `SWEEP#${sweepId}`, ':run': 'RUN#' },
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of out.Items ?? []) runs.push(parseItem(RunRecord, item, `SWEEP#${sweepId}/${String(item.sk)}`) as RunRecord);
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return runs;
+  }
+
+  async initBudget(sweepId: string, limitUsd: number): Promise<void> {
+    const limit = toMicros(limitUsd);
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: `SWEEP#${sweepId}`, sk: 'BUDGET', limitMicros: limit, reservedMicros: 0, spentMicros: 0, availableMicros: limit },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (e) {
+      if (!(e instanceof ConditionalCheckFailedException)) throw e;
+    }
+  }
+
+  async getBudget(sweepId: string): Promise<BudgetLedger | undefined> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.table, Key: { pk: `SWEEP#${sweepId}`, sk: 'BUDGET' }, ConsistentRead: true }));
+    if (!out.Item) return undefined;
+    const i = out.Item as Record<string, number>;
+    return BudgetLedger.parse({ limitUsd: i.limitMicros / MICROS, reservedUsd: i.reservedMicros / MICROS, spentUsd: i.spentMicros / MICROS });
+  }
+
+  async reserveBudget(sweepId: string, usd: number): Promise<boolean> {
+    const amount = toMicros(usd);
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: `SWEEP#${sweepId}`, sk: 'BUDGET' },
+          UpdateExpression: 'SET availableMicros = availableMicros - :a, reservedMicros = reservedMicros + :a',
+          ConditionExpression: 'availableMicros >= :a',
+          ExpressionAttributeValues: { ':a': amount },
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (e instanceof ConditionalCheckFailedException) return false;
+      throw e;
+    }
+  }
+
+  async settleBudget(sweepId: string, reservedUsd: number, actualUsd: number): Promise<void> {
+    const reserved = toMicros(reservedUsd);
+    const actual = toMicros(actualUsd);
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: `SWEEP#${sweepId}`, sk: 'BUDGET' },
+        UpdateExpression: 'SET availableMicros = availableMicros + :back, reservedMicros = reservedMicros - :r, spentMicros = spentMicros + :s',
+        ConditionExpression: 'reservedMicros >= :r',
+        ExpressionAttributeValues: { ':back': reserved - actual, ':r': reserved, ':s': actual },
+      }),
+    );
+  }
+
+  async claimBaseline(record: BaselineRecord, leaseSeconds: number): Promise<BaselineClaim> {
+    const expiry = new Date(Date.parse(record.claimedAt) - leaseSeconds * 1000).toISOString();
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: record.key, sk: 'SCORE', ...record, status: 'computing' },
+          ConditionExpression: 'attribute_not_exists(pk) OR (#st = :computing AND (claimedAt < :expiry OR (ownerSweep = :s AND ownerRun = :r)))',
+          ExpressionAttributeNames: { '#st': 'status' },
+          ExpressionAttributeValues: { ':computing': 'computing', ':expiry': expiry, ':s': record.ownerSweep, ':r': record.ownerRun },
+        }),
+      );
+      return { status: 'claimed' };
+    } catch (e) {
+      if (!(e instanceof ConditionalCheckFailedException)) throw e;
+      const existing = await this.getBaseline(record.key);
+      if (!existing) return this.claimBaseline(record, leaseSeconds);
+      return existing.status === 'done' ? { status: 'done', record: existing } : { status: 'pending', record: existing };
+    }
+  }
+
+  async getBaseline(key: string): Promise<BaselineRecord | undefined> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.table, Key: { pk: key, sk: 'SCORE' }, ConsistentRead: true }));
+    return parseItem(BaselineRecord, out.Item, `${key}/SCORE`);
+  }
+
+  async completeBaseline(record: BaselineRecord): Promise<void> {
+    await this.doc.send(new PutCommand({ TableName: this.table, Item: { pk: record.key, sk: 'SCORE', ...record, status: 'done' } }));
+  }
+
+  async releaseBaseline(key: string, ownerSweep: string, ownerRun: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: { pk: key, sk: 'SCORE' },
+          ConditionExpression: '#st = :computing AND ownerSweep = :s AND ownerRun = :r',
+          ExpressionAttributeNames: { '#st': 'status' },
+          ExpressionAttributeValues: { ':computing': 'computing', ':s': ownerSweep, ':r': ownerRun },
+        }),
+      );
+    } catch (e) {
+      if (!(e instanceof ConditionalCheckFailedException)) throw e;
+    }
+  }
+}
