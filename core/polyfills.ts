@@ -12,3 +12,7 @@ if (typeof P.withResolvers !== 'function') {
   };
 }
 export {};
+
+// The SDK warns on every Node 20 process that later releases need Node 22; the lockfile pins a
+// release that supports Node 20, so the warning only adds noise to job logs and the CLI.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

@@ -7,7 +7,8 @@ import { ChatRequest, contentText, estimateTokens } from './chat';
  *
  * 1. It reads the last user message. Labelled examples are paragraphs followed by a line
  *    `Label: <label>`; the query is the paragraph before a final empty `Label:` line (or, without
- *    one, the whole message). A leading `Field:` prefix such as `Abstract:` is ignored.
+ *    one, the whole message). A paragraph is read from its last `Field:` line (e.g.
+ *    `Abstract: …`), and that prefix is ignored.
  * 2. Allowed labels come from a line `... one of these labels: A | B | C`.
  * 3. It answers with the label of the most similar example (cosine similarity of TF-IDF bags of
  *    lowercase words of 3+ characters, stopwords removed; ties go to the earlier example).
@@ -48,7 +49,12 @@ export function parseClassificationPrompt(prompt: string): Parsed {
     if (!m) continue;
     const para: string[] = [];
     for (let j = i - 1; j >= 0 && lines[j].trim() !== '' && !/^\s*Label:/.test(lines[j]); j--) para.unshift(lines[j]);
-    const text = para.join(' ').replace(FIELD_PREFIX, '').trim();
+    // From the last `Field:` line on, so an instruction line above the query does not count.
+    let from = 0;
+    para.forEach((l, k) => {
+      if (FIELD_PREFIX.test(l)) from = k;
+    });
+    const text = para.slice(from).join(' ').replace(FIELD_PREFIX, '').trim();
     const label = m[1].trim();
     if (label === '') query = text;
     else if (text !== '') examples.push({ text, label });

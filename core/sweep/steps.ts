@@ -166,7 +166,7 @@ async function readTlaResult(deps: StepDeps, sweepId: string, runId: string): Pr
 }
 
 /** ScoreRun: per-task scores of baseline and MRA on the test split → uplift with a paired bootstrap CI; settle the budget. */
-export async function scoreRun(deps: StepDeps, input: z.infer<typeof RunInput>): Promise<{ uplift: number }> {
+export async function scoreRun(deps: StepDeps, input: z.infer<typeof RunInput>): Promise<{ uplift: number; costUsd: number; tokens: number }> {
   const { sweepId, runId } = RunInput.parse(input);
   const plan = await readPlan(deps.artifacts, sweepId);
   const run = findRun(plan, runId);
@@ -205,7 +205,7 @@ export async function scoreRun(deps: StepDeps, input: z.infer<typeof RunInput>):
     baselineCached: !owner,
     error: undefined,
   });
-  return { uplift: result.uplift };
+  return { uplift: result.uplift, costUsd: cost, tokens: tla.usage.totalTokens + baseUse.promptTokens + baseUse.completionTokens + mraUse.promptTokens + mraUse.completionTokens };
 }
 
 function describeError(error: { Error?: string; Cause?: string } | undefined): string {

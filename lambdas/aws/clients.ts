@@ -42,6 +42,12 @@ export function dynamoClient(env: StorageEnv): DynamoDBClient {
   });
 }
 
+/** The artifacts store of a Batch job: the bucket comes from UPLIFT_PLAN_URI; jobs never touch the table. */
+export function jobArtifactStore(raw: Record<string, string | undefined>, bucket: string): S3ArtifactStore {
+  const env = StorageEnv.parse({ UPLIFT_TABLE: 'unused-by-jobs', ...raw, UPLIFT_BUCKET: bucket });
+  return new S3ArtifactStore(s3Client(env), bucket);
+}
+
 export interface Stores {
   artifacts: S3ArtifactStore;
   scores: DynamoScoreStore;

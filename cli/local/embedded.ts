@@ -1,0 +1,73 @@
+import { mkdirSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import dynalite from 'dynalite';
+import S3rver from 's3rver';
+import { UpliftError } from '../../core/errors';
+import { ensureStorage } from '../../lambdas/aws/clients';
+
+/** The embedded stand-ins for S3 and DynamoDB, on loopback, with their data under the data dir. */
+export interface EmbeddedServices {
+  /** The storage environment contract (UPLIFT_BUCKET, UPLIFT_TABLE, endpoints) for handlers and jobs. */
+  env: Record<string, string>;
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+export class DataDirBusyError extends UpliftError {}
+
+const BUCKET = 'uplift-artifacts';
+const TABLE = 'uplift';
+
+/**
+ * Starts s3rver and dynalite on 127.0.0.1 (free ports), data in `<dataDir>/s3` and
+ * `<dataDir>/dynamodb`, then creates the bucket and the table (as the CDK stack does in AWS).
+ */
+export async function startEmbedded(dataDir: string): Promise<EmbeddedServices> {
+  mkdirSync(join(dataDir, 's3'), { recursive: true });
+  mkdirSync(join(dataDir, 'dynamodb'), { recursive: true });
+  const s3 = new S3rver({ address: '127.0.0.1', port: 0, directory: join(dataDir, 's3'), silent: true });
+  const s3Address = await s3.run();
+  const ddb = dynalite({ path: join(dataDir, 'dynamodb'), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      ddb.once('error', reject);
+      ddb.listen(0, '127.0.0.1', () => resolve());
+    });
+  } catch (cause) {
+    await s3.close();
+    throw new DataDirBusyError(`cannot open ${join(dataDir, 'dynamodb')}: ${(cause as Error).message}. Another uplift process may be using this data dir; wait for it or pass --data-dir`, { cause });
+  }
+  const port = (s: Server) => (s.address() as AddressInfo).port;
+  const env = {
+    UPLIFT_BUCKET: BUCKET,
+    UPLIFT_TABLE: TABLE,
+    AWS_REGION: 'us-east-1',
+    UPLIFT_S3_ENDPOINT: `http://127.0.0.1:${s3Address.port}`,
+    UPLIFT_DYNAMODB_ENDPOINT: `http://127.0.0.1:${port(ddb)}`,
+  };
+  let storageReady = false;
+  try {
+    await ensureStorage(env);
+    storageReady = true;
+  } finally {
+    if (!storageReady) {
+      await s3.close();
+      await new Promise<void>((r) => ddb.close(() => r()));
+    }
+  }
+  let stopped = false;
+  return {
+    env,
+    dataDir,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      s3.httpServer.closeAllConnections();
+      ddb.closeAllConnections();
+      await s3.close();
+      await new Promise<void>((r) => ddb.close(() => r()));
+    },
+  };
+}

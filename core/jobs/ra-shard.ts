@@ -1,0 +1,83 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readLabels, readSplit, toTaskInput } from '../cbm/dataset';
+import { CorruptRecordError } from '../errors';
+import { ModelGateway } from '../gateway/gateway';
+import { upstreamFor } from '../gateway/upstream';
+import type { ArtifactStore } from '../ports';
+import { fetchBundle, readManifest, unpackBundle } from '../ra/bundle';
+import { runAgentOnTasks } from '../ra/protocol';
+import { TranscriptWriter } from '../transcript';
+import { shardRange } from '../sweep/plan';
+import { readPlan, roleOutputPrefix, shardTranscriptKey, shardUsageKey, tlaKey, writeShard } from '../sweep/outputs';
+import { parsePlanUri, type JobEnv, type JobSummary } from './env';
+
+/**
+ * The `ra-shard` job: one shard of the test split through the RA (role `baseline`) or the MRA
+ * (role `mra`), every model call through a gateway with the shard's token budget. Outputs go to
+ * deterministic keys; a shard whose usage marker exists is skipped, so retries and resumes
+ * never redo or duplicate work.
+ */
+export async function runRaShard(store: ArtifactStore, env: JobEnv, processEnv: Record<string, string | undefined>): Promise<JobSummary> {
+  if (env.UPLIFT_ROLE === 'tla') throw new Error('runRaShard got role tla');
+  const role = env.UPLIFT_ROLE;
+  const index = env.AWS_BATCH_JOB_ARRAY_INDEX ?? 0;
+  const { sweepId } = parsePlanUri(env.UPLIFT_PLAN_URI);
+  const plan = await readPlan(store, sweepId);
+  const run = plan.runs.find((r) => r.runId === env.UPLIFT_RUN_ID);
+  if (!run) throw new CorruptRecordError(`run ${env.UPLIFT_RUN_ID} is not in ${env.UPLIFT_PLAN_URI}`);
+  if (index >= run.shards) throw new CorruptRecordError(`shard index ${index} is out of range: run ${run.runId} has ${run.shards} shards`);
+  const prefix = roleOutputPrefix(sweepId, run.runId, role);
+  const summary = (skipped: boolean, tokens: number, tasks?: number): JobSummary => ({ uplift: 'job-summary', role, runId: run.runId, index, skipped, tokens, tasks });
+  if (await store.exists(shardUsageKey(prefix, index))) return summary(true, 0);
+
+  const scratch = mkdtempSync(join(env.UPLIFT_SCRATCH ?? tmpdir(), `uplift-${role}-${index}-`));
+  try {
+    const bundleDir = join(scratch, 'bundle');
+    if (role === 'baseline') await fetchBundle(store, run.ra.bundleHash, bundleDir);
+    else {
+      const bytes = await store.getBytes(tlaKey(sweepId, run.runId, 'mra.tar.gz'));
+      if (!bytes) throw new CorruptRecordError(`${store.uri(tlaKey(sweepId, run.runId, 'mra.tar.gz'))} is missing: the TLA job has not produced the MRA`);
+      unpackBundle(bytes, bundleDir);
+    }
+    const manifest = readManifest(bundleDir);
+    const labels = await readLabels(store, run.cbm.datasetPrefix);
+    const [start, end] = shardRange(run, index);
+    // Targets stay here, in the harness: the agent gets inputs only.
+    const tasks = (await readSplit(store, run.cbm.datasetPrefix, 'test')).slice(start, end).map((ex) => toTaskInput(ex, labels));
+    const transcriptPath = join(scratch, 'transcript.jsonl');
+    const transcript = new TranscriptWriter(transcriptPath);
+    const gateway = new ModelGateway({ upstream: upstreamFor(run.ra.model, processEnv), tokenBudget: plan.budgets.shardTokens, transcript });
+    const baseUrl = await gateway.start();
+    let result;
+    try {
+      result = await runAgentOnTasks({
+        bundleDir,
+        entrypoint: manifest.entrypoint,
+        tasks,
+        env: { ...gateway.agentEnv(baseUrl), UPLIFT_CONCURRENCY: String(plan.concurrency.requests) },
+        limits: { wallMs: plan.budgets.shardWallSeconds * 1000 },
+      });
+    } finally {
+      await gateway.stop();
+      await transcript.close();
+    }
+    const usage = gateway.usage;
+    await store.putBytes(shardTranscriptKey(prefix, index), readFileSync(transcriptPath), 'application/x-ndjson');
+    await writeShard(store, prefix, index, result.outcomes, {
+      ...usage,
+      exitCode: result.exitCode,
+      timedOut: result.timedOut,
+      tasks: tasks.length,
+      answered: result.outcomes.filter((o) => 'output' in o).length,
+      rejectedLines: result.rejectedLines.slice(0, 50),
+      isolation: result.isolation,
+      wallMs: result.wallMs,
+    });
+    if (result.exitCode !== 0) process.stderr.write(`agent exited with ${result.exitCode}${result.timedOut ? ' (wall-clock limit)' : ''}; stderr tail:\n${result.stderrTail}\n`);
+    return summary(false, usage.totalTokens, tasks.length);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,12 @@
+import type { TlaSpec } from '../spec';
+import { fewshotSearchTla } from './fewshot-search';
+import { fixedTla } from './fixed';
+import { noopTla } from './noop';
+import type { Tla } from './types';
+
+/** The built-in TLAs by kind. */
+export const TLAS: Record<TlaSpec['kind'], Tla> = {
+  noop: noopTla,
+  fixed: fixedTla,
+  'fewshot-search': fewshotSearchTla,
+};
