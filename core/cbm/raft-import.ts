@@ -9,6 +9,7 @@ import { parse } from 'csv-parse/sync';
 import { SpecError } from '../errors';
 import type { ArtifactStore } from '../ports';
 import { stageDataset, validateDataset, type Example, type LabelSet } from './dataset';
+import { mulberry32 } from '../scoring/bootstrap';
 
 /** labels.json of the TAI-safety task, shared by the sample data set and this importer. */
 export const TAI_SAFETY_LABEL_SET: LabelSet = {
@@ -51,18 +52,6 @@ export interface RaftImportResult {
   test: number;
   /** Rows left out: unlabelled, or with neither title nor abstract. */
   skipped: number;
-}
-
-/** mulberry32: a small seeded PRNG returning floats in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function seededShuffle<T>(items: readonly T[], seed: number): T[] {

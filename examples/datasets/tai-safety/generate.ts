@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { TAI_SAFETY_LABEL_SET } from '../../../core/cbm/raft-import';
 import type { Example, LabelSet } from '../../../core/cbm/dataset';
 import { toJsonl } from '../../../core/jsonl';
+import { mulberry32 } from '../../../core/scoring/bootstrap';
 
 const [SAFETY, OTHER] = TAI_SAFETY_LABEL_SET.labels;
 
@@ -950,17 +951,6 @@ export const TAI_SAFETY_SIZES = {
 const MIN_WORDS = 40;
 const MAX_WORDS = 90;
 
-/** mulberry32: a small seeded PRNG returning floats in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function pick<T>(rand: () => number, items: readonly T[]): T {
   if (items.length === 0) throw new Error('pick from an empty bank');

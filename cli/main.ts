@@ -1,0 +1,241 @@
+import '../core/polyfills';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import { importRaftTaiSafety } from '../core/cbm/raft-import';
+import { readLabels, readSplit } from '../core/cbm/dataset';
+import { SpecError, UpliftError } from '../core/errors';
+import { serveOfflineModel } from '../core/gateway/offline-server';
+import { toJsonl } from '../core/jsonl';
+import { buildResults, renderTable, type SweepResults } from '../core/report';
+import { loadSpec } from '../core/spec';
+import { newSweepId, prepareSweep, stageSweep } from '../core/sweep/stage';
+import { stagedSpecKey } from '../core/sweep/plan';
+import { storesFromEnv, type Stores } from '../lambdas/aws/clients';
+import { startEmbedded, type EmbeddedServices } from './local/embedded';
+import { defaultLogDir, executeSweep } from './local/runner';
+import { ProgressDisplay } from './progress';
+import { renderPlan } from './plan-view';
+
+/** Exit codes: 0 every run succeeded, 1 some run failed or the execution failed, 2 bad input, 130 interrupted. */
+export const EXIT = { ok: 0, runsFailed: 1, badInput: 2, interrupted: 130 } as const;
+
+interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+const defaultIo: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
+
+function dataDirOf(opt: string | undefined): string {
+  return resolve(opt ?? process.env.UPLIFT_HOME ?? '.uplift');
+}
+
+async function withEmbedded<T>(dataDir: string, f: (svc: EmbeddedServices, stores: Stores) => Promise<T>): Promise<T> {
+  const svc = await startEmbedded(dataDir);
+  try {
+    return await f(svc, storesFromEnv(svc.env));
+  } finally {
+    await svc.stop();
+  }
+}
+
+/** Results of a sweep from the stores, plus the local copy of its HTML report. */
+async function collectResults(stores: Stores, dataDir: string, sweepId: string): Promise<{ results: SweepResults; reportPath?: string }> {
+  const meta = await stores.scores.getSweep(sweepId);
+  if (!meta) throw new SpecError([`sweep ${sweepId}: not found in ${dataDir}. Fix: pass a sweep id printed by \`uplift run\`, and the same --data-dir`]);
+  const results = buildResults(meta, await stores.scores.listRuns(sweepId), await stores.scores.getBudget(sweepId));
+  let reportPath: string | undefined;
+  if (meta.reportKey) {
+    const html = await stores.artifacts.getText(meta.reportKey);
+    if (html !== undefined) {
+      reportPath = join(dataDir, 'reports', sweepId, 'index.html');
+      mkdirSync(join(reportPath, '..'), { recursive: true });
+      writeFileSync(reportPath, html);
+    }
+  }
+  return { results, reportPath };
+}
+
+function printResults(io: Io, json: boolean, results: SweepResults, reportPath?: string): void {
+  if (json) {
+    io.out(JSON.stringify({ ...results, report: reportPath ?? null }, null, 2) + '\n');
+    return;
+  }
+  io.out(renderTable(results) + '\n');
+  io.out(reportPath ? `\nReport: ${reportPath}\n` : '\nReport: not written yet (the sweep has not finished; resume it)\n');
+}
+
+function exitFor(results: SweepResults): number {
+  return results.runs.every((r) => r.status === 'succeeded') ? EXIT.ok : EXIT.runsFailed;
+}
+
+async function runCommand(io: Io, specFile: string | undefined, opts: { resume?: string; json?: boolean; dataDir?: string; jobs?: number }): Promise<number> {
+  if (!specFile && !opts.resume) throw new SpecError(['uplift run: give a spec file (e.g. examples/sweeps/tai-demo.yaml) or --resume <sweep-id>']);
+  if (specFile && opts.resume) throw new SpecError(['uplift run: give either a spec file or --resume <sweep-id>, not both (a resumed sweep keeps its staged spec)']);
+  // All validation happens before anything is started or written.
+  const prepared = specFile ? prepareSweep(loadSpec(specFile), process.env) : undefined;
+  const dataDir = dataDirOf(opts.dataDir);
+  return withEmbedded(dataDir, async (svc, stores) => {
+    let sweepId: string;
+    if (prepared) {
+      sweepId = newSweepId(prepared.loaded.spec.name);
+      await stageSweep(stores.artifacts, prepared, sweepId);
+      io.err(`Sweep ${sweepId}: ${prepared.preview.runs.length} runs, worst case $${prepared.preview.worstCaseUsd.toFixed(2)} of $${prepared.preview.budgets.maxUsd.toFixed(2)}. Data: ${dataDir}\n`);
+    } else {
+      sweepId = opts.resume as string;
+      if (!(await stores.artifacts.exists(stagedSpecKey(sweepId))))
+        throw new SpecError([`--resume ${sweepId}: no such sweep in ${dataDir}. Fix: pass a sweep id printed by an earlier \`uplift run\`, with the same --data-dir`]);
+      const runs = await stores.scores.listRuns(sweepId);
+      const done = runs.filter((r) => r.status === 'succeeded').length;
+      io.err(`Resuming ${sweepId}: ${done} of ${runs.length} runs already succeeded and will not be recomputed.\n`);
+    }
+    const poolSize = opts.jobs ?? prepared?.loaded.spec.concurrency.shards ?? cpus().length;
+    const display = new ProgressDisplay(sweepId.slice(0, 40));
+    const abort = new AbortController();
+    let interrupts = 0;
+    const onSigint = () => {
+      interrupts++;
+      if (interrupts > 1) process.exit(EXIT.interrupted);
+      io.err('\nInterrupted: stopping jobs (finished work is kept)...\n');
+      abort.abort();
+    };
+    process.on('SIGINT', onSigint);
+    process.on('SIGTERM', onSigint);
+    let outcome;
+    try {
+      outcome = await executeSweep({ sweepId, storageEnv: svc.env, logDir: defaultLogDir(dataDir, sweepId), poolSize, onProgress: (p) => display.update(p), signal: abort.signal });
+    } finally {
+      display.stop();
+      process.off('SIGINT', onSigint);
+      process.off('SIGTERM', onSigint);
+    }
+    if (outcome.status === 'aborted') {
+      if (await stores.scores.getSweep(sweepId)) await stores.scores.updateSweep(sweepId, { status: 'interrupted', updatedAt: new Date().toISOString() });
+      io.err(`Sweep ${sweepId} interrupted. Resume it with:\n  npx uplift run --resume ${sweepId}${opts.dataDir ? ` --data-dir ${opts.dataDir}` : ''}\n`);
+      return EXIT.interrupted;
+    }
+    if (outcome.status === 'failed') {
+      io.err(`Sweep ${sweepId} failed: ${outcome.error}\nJob logs: ${defaultLogDir(dataDir, sweepId)}\n`);
+      if (await stores.scores.getSweep(sweepId)) await stores.scores.updateSweep(sweepId, { status: 'failed', updatedAt: new Date().toISOString() });
+      return EXIT.runsFailed;
+    }
+    const { results, reportPath } = await collectResults(stores, dataDir, sweepId);
+    printResults(io, Boolean(opts.json), results, reportPath);
+    return exitFor(results);
+  });
+}
+
+/** Builds the `uplift` command line. */
+export function buildProgram(io: Io, setExit: (code: number) => void): Command {
+  const program = new Command('uplift')
+    .description('Measure how well a top-level agent (TLA) improves a reference agent (RA) on a component benchmark (CBM).')
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: io.err });
+  const dataDir = new Option('--data-dir <dir>', 'where the embedded S3/DynamoDB keep their data (default: $UPLIFT_HOME or ./.uplift)');
+
+  program
+    .command('run')
+    .description('run a sweep on the embedded services: stage, execute the state machine, print the scores table and the report path')
+    .argument('[spec]', 'sweep spec (YAML)')
+    .option('--resume <sweep-id>', 'continue an interrupted sweep; finished runs are not recomputed')
+    .option('--json', 'print results as JSON on stdout (progress stays on stderr)')
+    .option('--jobs <n>', 'job processes at once (default: concurrency.shards of the spec, else the number of cores)', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) throw new SpecError([`--jobs: expected a whole number ≥ 1 (received "${v}")`]);
+      return n;
+    })
+    .addOption(dataDir)
+    .action(async (spec: string | undefined, opts) => setExit(await runCommand(io, spec, opts)));
+
+  program
+    .command('results')
+    .description('print the results of a sweep from the score store')
+    .argument('<sweep-id>')
+    .option('--json', 'print results as JSON')
+    .addOption(dataDir)
+    .action(async (sweepId: string, opts: { json?: boolean; dataDir?: string }) => {
+      const dir = dataDirOf(opts.dataDir);
+      await withEmbedded(dir, async (_svc, stores) => {
+        const { results, reportPath } = await collectResults(stores, dir, sweepId);
+        printResults(io, Boolean(opts.json), results, reportPath);
+        setExit(exitFor(results));
+      });
+    });
+
+  program
+    .command('plan')
+    .description('validate a spec and print its runs and worst-case cost, starting nothing')
+    .argument('<spec>')
+    .option('--json', 'print the plan as JSON')
+    .action(async (spec: string, opts: { json?: boolean }) => {
+      const prepared = prepareSweep(loadSpec(spec), process.env);
+      io.out(opts.json ? JSON.stringify(prepared.preview, null, 2) + '\n' : renderPlan(prepared.preview) + '\n');
+      setExit(EXIT.ok);
+    });
+
+  program
+    .command('import-raft')
+    .description("import RAFT's tai_safety_research train.csv into the S3 dataset layout, and as a dataset directory")
+    .argument('<csv>', 'path of data/tai_safety_research/train.csv from the RAFT data set')
+    .option('--cbm-id <id>', 'CBM id to stage it under', 'tai-safety-raft')
+    .option('--out <dir>', 'also write dev.jsonl, test.jsonl and labels.json here (usable as cbms[].dataset)')
+    .addOption(dataDir)
+    .action(async (csv: string, opts: { cbmId: string; out?: string; dataDir?: string }) => {
+      let csvText: string;
+      try {
+        csvText = readFileSync(csv, 'utf8');
+      } catch (cause) {
+        throw new SpecError([`${csv}: cannot read (${(cause as Error).message}). Fix: pass the path of RAFT's data/tai_safety_research/train.csv`], { cause });
+      }
+      await withEmbedded(dataDirOf(opts.dataDir), async (_svc, stores) => {
+        const r = await importRaftTaiSafety({ csvText, store: stores.artifacts, cbmId: opts.cbmId, source: csv });
+        io.out(`Imported ${r.dev} dev + ${r.test} test examples (${r.skipped} rows skipped) to ${stores.artifacts.uri(r.prefix)}/\n`);
+        if (opts.out) {
+          mkdirSync(opts.out, { recursive: true });
+          writeFileSync(join(opts.out, 'dev.jsonl'), toJsonl(await readSplit(stores.artifacts, r.prefix, 'dev')));
+          writeFileSync(join(opts.out, 'test.jsonl'), toJsonl(await readSplit(stores.artifacts, r.prefix, 'test')));
+          writeFileSync(join(opts.out, 'labels.json'), JSON.stringify(await readLabels(stores.artifacts, r.prefix), null, 2) + '\n');
+          io.out(`Wrote the data set directory ${resolve(opts.out)}\n`);
+        }
+      });
+      setExit(EXIT.ok);
+    });
+
+  program
+    .command('offline-model')
+    .description('serve the offline stand-in model as an OpenAI-compatible endpoint (Ctrl-C stops it)')
+    .option('--port <port>', 'port on 127.0.0.1', '8777')
+    .option('--latency <ms>', 'added latency per call', '0')
+    .action(async (opts: { port: string; latency: string }) => {
+      const s = await serveOfflineModel({ port: Number(opts.port), latencyMs: Number(opts.latency) });
+      io.err(`offline model at ${s.baseUrl} (OPENAI_BASE_URL); Ctrl-C stops it\n`);
+      await new Promise<void>((r) => process.once('SIGINT', () => r()));
+      await s.close();
+      setExit(EXIT.ok);
+    });
+  return program;
+}
+
+/** Runs the CLI; resolves with the process exit code. */
+export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
+  let code: number = EXIT.ok;
+  const program = buildProgram(io, (c) => (code = c));
+  try {
+    await program.parseAsync(argv);
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.ok : EXIT.badInput;
+    if (e instanceof SpecError) {
+      io.err(`uplift: invalid input:\n${e.problems.map((p) => `  - ${p}`).join('\n')}\n`);
+      return EXIT.badInput;
+    }
+    if (e instanceof UpliftError) {
+      io.err(`uplift: ${e.message}\n`);
+      return EXIT.runsFailed;
+    }
+    throw e;
+  }
+}
