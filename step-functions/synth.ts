@@ -1,10 +1,13 @@
 import { App, Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import { z } from 'zod';
 import { STATE, UpliftStateMachine, type UpliftFunctions } from './uplift-state-machine';
 
 /** Account and region of the local synth: placeholders that never reach AWS. */
 export const LOCAL_ENV = { account: '000000000000', region: 'local-1' };
+/** The embedded S3 bucket (cli/local/embedded.ts creates it). */
+export const LOCAL_BUCKET = 'uplift-artifacts';
 export const LOCAL_JOB_QUEUE_ARN = `arn:aws:batch:${LOCAL_ENV.region}:${LOCAL_ENV.account}:job-queue/uplift-local`;
 export const LOCAL_JOB_DEFINITION_ARN = {
   raShard: `arn:aws:batch:${LOCAL_ENV.region}:${LOCAL_ENV.account}:job-definition/uplift-ra-shard`,
@@ -46,9 +49,8 @@ export function synthLocalTemplate(): Record<string, unknown> {
   };
   new UpliftStateMachine(stack, 'Uplift', {
     functions,
-    jobQueueArn: LOCAL_JOB_QUEUE_ARN,
-    raShardJobDefinitionArn: LOCAL_JOB_DEFINITION_ARN.raShard,
-    tlaSandboxJobDefinitionArn: LOCAL_JOB_DEFINITION_ARN.tlaSandbox,
+    artifactsBucket: s3.Bucket.fromBucketName(stack, 'Artifacts', LOCAL_BUCKET),
+    cpu: { jobQueueArn: LOCAL_JOB_QUEUE_ARN, raShardJobDefinitionArn: LOCAL_JOB_DEFINITION_ARN.raShard, tlaSandboxJobDefinitionArn: LOCAL_JOB_DEFINITION_ARN.tlaSandbox },
   });
   return app.synth().getStackByName(stack.stackName).template as Record<string, unknown>;
 }
@@ -61,7 +63,48 @@ export function definitionFromTemplate(template: Record<string, unknown>): AslDe
   return AslDefinition.parse(JSON.parse(resolveIntrinsics(machines[0].Properties.DefinitionString)));
 }
 
-/** The ASL the local runner executes: synthesized from the same construct the cloud stack deploys. */
+/** Suffix of the state the local rewrite inserts before a Distributed Map to read its items. */
+export const READ_ITEMS_SUFFIX = 'ReadItems';
+
+type State = Record<string, unknown> & { Type: string };
+
+/**
+ * The one rewrite the local runner applies (aws-local-stepfunctions ignores a Distributed Map's
+ * `ItemReader`): each Distributed Map `X` that reads its items from S3 becomes a Task state
+ * `X.ReadItems` (Resource `arn:aws:states:::s3:getObject`, same Bucket/Key parameters, result in
+ * `$.mapItems.X`) followed by an inline Map `X` over `$.mapItems.X`, with the same ItemSelector,
+ * MaxConcurrency and item processor. `ResultWriter` and other distributed-only fields are
+ * dropped. Everything else is left as synthesized.
+ */
+export function inlineDistributedMaps(def: AslDefinition): AslDefinition {
+  const out = structuredClone(def) as AslDefinition & { States: Record<string, State> };
+  const renames = new Map<string, string>();
+  for (const [name, state] of Object.entries(out.States)) {
+    const reader = state.ItemReader as { Parameters?: Record<string, unknown> } | undefined;
+    if (state.Type !== 'Map' || !reader) continue;
+    const readName = `${name}.${READ_ITEMS_SUFFIX}`;
+    const { ItemReader: _r, ResultWriter: _w, ItemBatcher: _b, Label: _l, ToleratedFailurePercentage: _p, ToleratedFailureCount: _c, ...rest } = state;
+    const processor = { ...(rest.ItemProcessor as Record<string, unknown>), ProcessorConfig: { Mode: 'INLINE' } };
+    out.States[readName] = { Type: 'Task', Resource: 'arn:aws:states:::s3:getObject', Parameters: reader.Parameters ?? {}, ResultPath: `$.mapItems.${name}`, Next: name };
+    out.States[name] = { ...rest, ItemsPath: `$.mapItems.${name}`, ItemProcessor: processor };
+    renames.set(name, readName);
+  }
+  const inserted = new Set(renames.values());
+  const retarget = (states: Record<string, State>) => {
+    for (const [name, s] of Object.entries(states)) {
+      if (inserted.has(name)) continue;
+      if (typeof s.Next === 'string' && renames.has(s.Next)) s.Next = renames.get(s.Next);
+      for (const c of (s.Choices as { Next: string }[] | undefined) ?? []) if (renames.has(c.Next)) c.Next = renames.get(c.Next) as string;
+      for (const c of (s.Catch as { Next: string }[] | undefined) ?? []) if (renames.has(c.Next)) c.Next = renames.get(c.Next) as string;
+      if (typeof s.Default === 'string' && renames.has(s.Default)) s.Default = renames.get(s.Default);
+    }
+  };
+  retarget(out.States);
+  if (renames.has(out.StartAt)) out.StartAt = renames.get(out.StartAt) as string;
+  return out;
+}
+
+/** The ASL the local runner executes: synthesized from the same construct the cloud stack deploys, Distributed Maps inlined. */
 export function synthLocalDefinition(): AslDefinition {
-  return definitionFromTemplate(synthLocalTemplate());
+  return inlineDistributedMaps(definitionFromTemplate(synthLocalTemplate()));
 }

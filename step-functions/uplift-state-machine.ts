@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
@@ -15,6 +16,10 @@ export const STATE = {
   recordBaseline: 'RecordBaseline',
   tlaSandbox: 'TlaSandbox',
   mraShards: 'MraShards',
+  baselineShardsGpu: 'BaselineShardsGpu',
+  recordBaselineGpu: 'RecordBaselineGpu',
+  tlaSandboxGpu: 'TlaSandboxGpu',
+  mraShardsGpu: 'MraShardsGpu',
   scoreRun: 'ScoreRun',
   markRunFailed: 'MarkRunFailed',
   runSkipped: 'RunSkipped',
@@ -31,12 +36,24 @@ export interface UpliftFunctions {
   readonly finalizeSweep: lambda.IFunction;
 }
 
-export interface UpliftStateMachineProps {
-  readonly functions: UpliftFunctions;
-  /** Queue the shard and TLA jobs go to. */
+/** Where a run's Batch jobs go: a job queue and the two job definitions for it. */
+export interface JobTarget {
   readonly jobQueueArn: string;
   readonly raShardJobDefinitionArn: string;
   readonly tlaSandboxJobDefinitionArn: string;
+}
+
+export interface UpliftStateMachineProps {
+  readonly functions: UpliftFunctions;
+  /** Artifacts bucket: the runs Map reads its items (`sweeps/<id>/runs.json`) from it and writes its results there. */
+  readonly artifactsBucket: s3.IBucket;
+  /** Jobs of runs whose models are API models (CPU queue). */
+  readonly cpu: JobTarget;
+  /**
+   * Jobs of runs whose models are served on the job's GPU (PlanRun answers `queue: gpu`).
+   * @default - no GPU branch: every run uses `cpu`
+   */
+  readonly gpu?: JobTarget;
   /**
    * Log group for execution history; none when undefined.
    * @default - no logging
@@ -51,9 +68,9 @@ export interface UpliftStateMachineProps {
 
 /**
  * The Uplift flow of DESIGN.md, defined once:
- * PlanSweep → Map(runs){ PlanRun → NextStep → [BaselineShards → RecordBaseline] → TlaSandbox →
- * MraShards → ScoreRun; any error → MarkRunFailed } → FinalizeSweep.
- * The cloud stack deploys it; the local runner executes its synthesized ASL.
+ * PlanSweep → DistributedMap(runs from S3){ PlanRun → NextStep → [BaselineShards → RecordBaseline]
+ * → TlaSandbox → MraShards → ScoreRun; any error → MarkRunFailed } → FinalizeSweep.
+ * The cloud stack deploys it; the local runner executes its synthesized ASL (see synth.ts).
  */
 export class UpliftStateMachine extends Construct {
   readonly stateMachine: sfn.StateMachine;
@@ -68,11 +85,11 @@ export class UpliftStateMachine extends Construct {
     const markFailed = invoke(STATE.markRunFailed, f.markRunFailed, { ...runRef, error: sfn.JsonPath.objectAt('$.error') }, sfn.JsonPath.DISCARD);
     const catchAll = <T extends sfn.TaskStateBase>(state: T): T => state.addCatch(markFailed, { errors: [sfn.Errors.ALL], resultPath: '$.error' }) as T;
 
-    const batchJob = (name: string, role: 'baseline' | 'tla' | 'mra', jobDefinitionArn: string, array: boolean) => {
+    const batchJob = (name: string, role: 'baseline' | 'tla' | 'mra', jobQueueArn: string, jobDefinitionArn: string, array: boolean) => {
       const job = new tasks.BatchSubmitJob(this, name, {
         stateName: name,
         jobName: `uplift-${role}`,
-        jobQueueArn: props.jobQueueArn,
+        jobQueueArn,
         jobDefinitionArn,
         ...(array ? { arraySize: sfn.JsonPath.numberAt('$.run.shards') } : {}),
         containerOverrides: {
@@ -85,28 +102,43 @@ export class UpliftStateMachine extends Construct {
       return catchAll(job);
     };
 
-    const planRun = catchAll(invoke(STATE.planRun, f.planRun, runRef, '$.run'));
-    const baselineShards = batchJob(STATE.baselineShards, 'baseline', props.raShardJobDefinitionArn, true);
-    const recordBaseline = catchAll(invoke(STATE.recordBaseline, f.recordBaseline, runRef, sfn.JsonPath.DISCARD));
-    const tlaSandbox = batchJob(STATE.tlaSandbox, 'tla', props.tlaSandboxJobDefinitionArn, false);
-    const mraShards = batchJob(STATE.mraShards, 'mra', props.raShardJobDefinitionArn, true);
     const scoreRun = invoke(STATE.scoreRun, f.scoreRun, runRef, sfn.JsonPath.DISCARD);
     // Another run is computing the shared baseline: wait for it.
     scoreRun.addRetry({ errors: ['BaselinePendingError'], interval: Duration.seconds(30), backoffRate: 1.5, maxDelay: Duration.minutes(5), maxAttempts: 40 });
     catchAll(scoreRun);
 
-    const afterTla = tlaSandbox.next(mraShards).next(scoreRun);
-    const nextStep = new sfn.Choice(this, STATE.nextStep, { stateName: STATE.nextStep })
-      .when(sfn.Condition.stringEquals('$.run.action', 'compute_baseline'), baselineShards.next(recordBaseline).next(afterTla))
-      .when(sfn.Condition.stringEquals('$.run.action', 'proceed'), afterTla)
+    /** The per-run job chain on one target: [baseline shards → record] → TLA → MRA shards → ScoreRun. */
+    const branch = (t: JobTarget, names: { baseline: string; record: string; tla: string; mra: string }) => {
+      const tla = batchJob(names.tla, 'tla', t.jobQueueArn, t.tlaSandboxJobDefinitionArn, false);
+      tla.next(batchJob(names.mra, 'mra', t.jobQueueArn, t.raShardJobDefinitionArn, true)).next(scoreRun);
+      const baseline = batchJob(names.baseline, 'baseline', t.jobQueueArn, t.raShardJobDefinitionArn, true);
+      baseline.next(catchAll(invoke(names.record, f.recordBaseline, runRef, sfn.JsonPath.DISCARD))).next(tla);
+      return { baseline, tla };
+    };
+    const cpu = branch(props.cpu, { baseline: STATE.baselineShards, record: STATE.recordBaseline, tla: STATE.tlaSandbox, mra: STATE.mraShards });
+    const planRun = catchAll(invoke(STATE.planRun, f.planRun, runRef, '$.run'));
+    const action = (a: string) => sfn.Condition.stringEquals('$.run.action', a);
+    const onGpu = sfn.Condition.stringEquals('$.run.queue', 'gpu');
+    const nextStep = new sfn.Choice(this, STATE.nextStep, { stateName: STATE.nextStep });
+    if (props.gpu) {
+      const gpu = branch(props.gpu, { baseline: STATE.baselineShardsGpu, record: STATE.recordBaselineGpu, tla: STATE.tlaSandboxGpu, mra: STATE.mraShardsGpu });
+      nextStep.when(sfn.Condition.and(action('compute_baseline'), onGpu), gpu.baseline).when(sfn.Condition.and(action('proceed'), onGpu), gpu.tla);
+    }
+    nextStep
+      .when(action('compute_baseline'), cpu.baseline)
+      .when(action('proceed'), cpu.tla)
       .otherwise(new sfn.Succeed(this, STATE.runSkipped, { stateName: STATE.runSkipped }));
 
-    const runs = new sfn.Map(this, STATE.runs, {
+    // Items come from `sweeps/<id>/runs.json` in S3, not from the payload: a sweep of thousands
+    // of runs stays far from the 256 KiB state payload limit. Results go to S3 for the same reason.
+    const runs = new sfn.DistributedMap(this, STATE.runs, {
       stateName: STATE.runs,
-      itemsPath: '$.sweep.runIds',
+      itemReader: new sfn.S3JsonItemReader({ bucket: props.artifactsBucket, key: sfn.JsonPath.stringAt('$.sweep.itemsKey') }),
+      resultWriter: new sfn.ResultWriter({ bucket: props.artifactsBucket, prefix: 'map-results' }),
       maxConcurrencyPath: '$.sweep.maxConcurrency',
       itemSelector: { sweepId: sfn.JsonPath.stringAt('$.sweep.sweepId'), planUri: sfn.JsonPath.stringAt('$.sweep.planUri'), runId: sfn.JsonPath.stringAt('$$.Map.Item.Value') },
       resultPath: sfn.JsonPath.DISCARD,
+      mapExecutionType: sfn.StateMachineType.STANDARD,
     });
     runs.itemProcessor(planRun.next(nextStep));
 

@@ -9,7 +9,10 @@ import { handler as planSweep } from '../../lambdas/plan-sweep';
 import { handler as recordBaseline } from '../../lambdas/record-baseline';
 import { handler as scoreRun } from '../../lambdas/score-run';
 import { STATE } from '../../step-functions/uplift-state-machine';
-import { synthLocalDefinition, type AslDefinition } from '../../step-functions/synth';
+import { READ_ITEMS_SUFFIX, synthLocalDefinition, type AslDefinition } from '../../step-functions/synth';
+import { storesFromEnv } from '../../lambdas/aws/clients';
+import { parseJson } from '../../core/jsonl';
+import { z } from 'zod';
 import { LocalBatch, type JobEvent } from './batch-pool';
 
 /** Live counters for the progress display. */
@@ -79,12 +82,22 @@ export async function executeSweep(opts: ExecuteOptions): Promise<ExecutionOutco
       tick();
       return out as never;
     };
+  const artifacts = storesFromEnv(opts.storageEnv).artifacts;
+  /** The inserted `Runs.ReadItems` state: S3 GetObject of the Map's items, as the ItemReader does in the cloud. */
+  const readItems = async (input: unknown) => {
+    const { Bucket, Key } = z.object({ Bucket: z.string(), Key: z.string() }).parse(input);
+    if (Bucket !== artifacts.bucket) throw new Error(`ItemReader bucket ${Bucket} is not the artifacts bucket ${artifacts.bucket}`);
+    const text = await artifacts.getText(Key);
+    if (text === undefined) throw new Error(`ItemReader: ${artifacts.uri(Key)} is missing`);
+    return parseJson(text, z.array(z.string()), artifacts.uri(Key)) as never;
+  };
   const machine = new StateMachine(definition as never, { validationOptions: { checkArn: false } });
   const execution = machine.run(
     { sweepId: opts.sweepId },
     {
       overrides: {
         taskResourceLocalHandlers: {
+          [`${STATE.runs}.${READ_ITEMS_SUFFIX}`]: readItems,
           [STATE.planSweep]: lambda(planSweep, (o) => (progress.runsTotal = o.runCount)),
           [STATE.planRun]: lambda(planRun, (o) => o.action === 'skip' && progress.runsDone++),
           [STATE.recordBaseline]: lambda(recordBaseline),

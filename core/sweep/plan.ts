@@ -54,6 +54,9 @@ export function runPrefix(sweepId: string, runId: string): string {
 export function planKey(sweepId: string): string {
   return `sweeps/${sweepId}/plan.json`;
 }
+export function itemsKey(sweepId: string): string {
+  return `sweeps/${sweepId}/runs.json`;
+}
 export function stagedSpecKey(sweepId: string): string {
   return `sweeps/${sweepId}/spec.json`;
 }

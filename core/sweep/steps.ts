@@ -8,7 +8,7 @@ import { meteredUsd, priceOf } from '../pricing';
 import { RunRecord, type RunRecord as RunRecordT, type SweepId, type RunId } from '../records';
 import { pairedBootstrap } from '../scoring/bootstrap';
 import { buildResults, renderReportHtml } from '../report';
-import { expandPlan, planKey, sweepPrefix, StagedSweep, stagedSpecKey, type RunPlan, type SweepPlan } from './plan';
+import { expandPlan, itemsKey, planKey, sweepPrefix, StagedSweep, stagedSpecKey, type RunPlan, type SweepPlan } from './plan';
 import { readFinishedShardUsage, readPlan, readShards, roleOutputPrefix, TlaResult, tlaKey } from './outputs';
 
 /** What the pipeline steps need: the two stores and a clock. */
@@ -54,7 +54,8 @@ function baseRecord(plan: SweepPlan, run: RunPlan, now: string): RunRecordT {
 export interface PlanSweepOutput {
   sweepId: string;
   planUri: string;
-  runIds: string[];
+  /** `sweeps/<id>/runs.json`: the run ids the runs Map reads (never passed in the payload). */
+  itemsKey: string;
   maxConcurrency: number;
   runCount: number;
 }
@@ -73,6 +74,8 @@ export async function planSweep(deps: StepDeps, input: z.infer<typeof SweepInput
     const text = await deps.artifacts.getText(stagedSpecKey(sweepId));
     if (text === undefined) throw new CorruptRecordError(`${deps.artifacts.uri(stagedSpecKey(sweepId))} is missing: stage the sweep before starting it`);
     plan = expandPlan(parseJson(text, StagedSweep, deps.artifacts.uri(stagedSpecKey(sweepId))));
+    await deps.artifacts.putText(itemsKey(sweepId), JSON.stringify(plan.runs.map((r) => r.runId)), 'application/json');
+    // plan.json last: its presence means the plan and its items are complete.
     await deps.artifacts.putText(planKey(sweepId), JSON.stringify(plan), 'application/json');
   }
   const models = [...new Set(plan.runs.map((r) => r.ra.modelName))].sort();
@@ -92,13 +95,15 @@ export async function planSweep(deps: StepDeps, input: z.infer<typeof SweepInput
   await deps.scores.initBudget(sweepId, plan.budgets.maxUsd);
   const existing = new Set((await deps.scores.listRuns(sweepId)).map((r) => r.runId));
   for (const run of plan.runs) if (!existing.has(run.runId as RunId)) await deps.scores.putRun(baseRecord(plan, run, now));
-  return { sweepId, planUri: deps.artifacts.uri(planKey(sweepId)), runIds: plan.runs.map((r) => r.runId), maxConcurrency: plan.concurrency.runs, runCount: plan.runs.length };
+  return { sweepId, planUri: deps.artifacts.uri(planKey(sweepId)), itemsKey: itemsKey(sweepId), maxConcurrency: plan.concurrency.runs, runCount: plan.runs.length };
 }
 
 export type RunAction = 'skip' | 'compute_baseline' | 'proceed';
 export interface PlanRunOutput {
   action: RunAction;
   shards: number;
+  /** Job queue of the run's jobs: `gpu` for models served on the job's GPU, else `cpu`. */
+  queue: 'cpu' | 'gpu';
   reason?: string;
 }
 
@@ -112,12 +117,12 @@ export async function planRun(deps: StepDeps, input: z.infer<typeof RunInput>): 
   const run = findRun(plan, runId);
   const now = nowIso(deps);
   const rec = (await deps.scores.getRun(sweepId, runId)) ?? baseRecord(plan, run, now);
-  if (rec.status === 'succeeded') return { action: 'skip', shards: run.shards, reason: 'already succeeded' };
+  if (rec.status === 'succeeded') return { action: 'skip', shards: run.shards, queue: 'cpu', reason: 'already succeeded' };
   let reserved = rec.reservedUsd;
   if (reserved === undefined) {
     if (!(await deps.scores.reserveBudget(sweepId, run.worstCaseUsd))) {
       await deps.scores.putRun({ ...rec, status: 'budget_exhausted', updatedAt: now, error: `could not reserve its worst case of $${run.worstCaseUsd.toFixed(4)}: the sweep budget is committed` });
-      return { action: 'skip', shards: run.shards, reason: 'budget_exhausted' };
+      return { action: 'skip', shards: run.shards, queue: 'cpu', reason: 'budget_exhausted' };
     }
     reserved = run.worstCaseUsd;
   }
@@ -127,7 +132,7 @@ export async function planRun(deps: StepDeps, input: z.infer<typeof RunInput>): 
     lease,
   );
   await deps.scores.putRun({ ...rec, status: 'running', reservedUsd: reserved, updatedAt: now, error: undefined, baselineCached: claim.status !== 'claimed' });
-  return { action: claim.status === 'claimed' ? 'compute_baseline' : 'proceed', shards: run.shards };
+  return { action: claim.status === 'claimed' ? 'compute_baseline' : 'proceed', shards: run.shards, queue: 'cpu' };
 }
 
 async function testTargets(deps: StepDeps, run: RunPlan) {
