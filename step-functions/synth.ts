@@ -77,7 +77,9 @@ type State = Record<string, unknown> & { Type: string };
  * dropped. Everything else is left as synthesized.
  */
 export function inlineDistributedMaps(def: AslDefinition): AslDefinition {
-  const out = structuredClone(def) as AslDefinition & { States: Record<string, State> };
+  // A JSON round trip, not structuredClone: under jest, structuredClone returns objects of another realm that
+  // the interpreter does not treat as plain objects.
+  const out = JSON.parse(JSON.stringify(def)) as AslDefinition & { States: Record<string, State> };
   const renames = new Map<string, string>();
   for (const [name, state] of Object.entries(out.States)) {
     const reader = state.ItemReader as { Parameters?: Record<string, unknown> } | undefined;

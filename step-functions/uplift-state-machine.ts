@@ -1,4 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
+import * as cxapi from 'aws-cdk-lib/cx-api';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
@@ -77,6 +78,8 @@ export class UpliftStateMachine extends Construct {
 
   constructor(scope: Construct, id: string, props: UpliftStateMachineProps) {
     super(scope, id);
+    // ResultWriterV2 renders only under this feature flag; set here so every app that uses the construct gets it.
+    this.node.setContext(cxapi.STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2, true);
     const f = props.functions;
     const runRef = { sweepId: sfn.JsonPath.stringAt('$.sweepId'), runId: sfn.JsonPath.stringAt('$.runId') };
     const invoke = (name: string, fn: lambda.IFunction, payload: Record<string, unknown>, resultPath: string) =>
@@ -134,7 +137,7 @@ export class UpliftStateMachine extends Construct {
     const runs = new sfn.DistributedMap(this, STATE.runs, {
       stateName: STATE.runs,
       itemReader: new sfn.S3JsonItemReader({ bucket: props.artifactsBucket, key: sfn.JsonPath.stringAt('$.sweep.itemsKey') }),
-      resultWriter: new sfn.ResultWriter({ bucket: props.artifactsBucket, prefix: 'map-results' }),
+      resultWriterV2: new sfn.ResultWriterV2({ bucket: props.artifactsBucket, prefix: 'map-results' }),
       maxConcurrencyPath: '$.sweep.maxConcurrency',
       itemSelector: { sweepId: sfn.JsonPath.stringAt('$.sweep.sweepId'), planUri: sfn.JsonPath.stringAt('$.sweep.planUri'), runId: sfn.JsonPath.stringAt('$$.Map.Item.Value') },
       resultPath: sfn.JsonPath.DISCARD,

@@ -1,0 +1,100 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { ModelGateway, OfflineUpstream, HttpUpstream } from '../../../core/gateway/gateway';
+import { serveOfflineModel } from '../../../core/gateway/offline-server';
+import { TranscriptWriter } from '../../../core/transcript';
+
+const PROMPT = 'Answer with exactly one of these labels: yes | no\n\nText: reward hacking\nLabel: yes\n\nText: pasta recipes\nLabel: no\n\nText: reward models gamed\nLabel:';
+
+async function withGateway<T>(budget: number, f: (client: OpenAI, gw: ModelGateway, transcriptPath: string) => Promise<T>): Promise<T> {
+  const transcriptPath = join(mkdtempSync(join(tmpdir(), 'gw-')), 't.jsonl');
+  const transcript = new TranscriptWriter(transcriptPath);
+  const gw = new ModelGateway({ upstream: new OfflineUpstream(), tokenBudget: budget, transcript });
+  const url = await gw.start();
+  const env = gw.agentEnv(url);
+  const client = new OpenAI({ baseURL: env.OPENAI_BASE_URL, apiKey: env.OPENAI_API_KEY, maxRetries: 0 });
+  try {
+    return await f(client, gw, transcriptPath);
+  } finally {
+    await gw.stop();
+    await transcript.close();
+  }
+}
+
+describe('model gateway', () => {
+  test('the openai client talks to the offline model through it, with usage metered', async () => {
+    await withGateway(100_000, async (client, gw) => {
+      const r = await client.chat.completions.create({ model: 'offline', messages: [{ role: 'user', content: PROMPT }] });
+      expect(r.choices[0].message.content).toBe('yes');
+      expect(r.usage?.total_tokens).toBeGreaterThan(0);
+      expect(gw.usage).toEqual({ calls: 1, rejected: 0, promptTokens: r.usage?.prompt_tokens, completionTokens: r.usage?.completion_tokens, totalTokens: r.usage?.total_tokens });
+    });
+  });
+
+  test('once the token budget is spent it answers 429 budget_exhausted and forwards nothing', async () => {
+    // GIVEN a budget that fits about two calls
+    await withGateway(120, async (client, gw, transcriptPath) => {
+      const call = () => client.chat.completions.create({ model: 'offline', messages: [{ role: 'user', content: PROMPT }], max_tokens: 5 });
+      await call();
+      const errors: unknown[] = [];
+      for (let i = 0; i < 3; i++) await call().catch((e: unknown) => errors.push(e));
+      // THEN later calls are refused with a clear error, and spend never passes the budget
+      expect(errors.length).toBeGreaterThan(0);
+      const err = errors[0] as InstanceType<typeof OpenAI.RateLimitError>;
+      expect(err).toBeInstanceOf(OpenAI.RateLimitError);
+      expect(err.message).toMatch(/token budget of 120 tokens for this job is spent/);
+      expect(gw.usage.totalTokens).toBeLessThanOrEqual(120);
+      expect(gw.usage.rejected).toBe(errors.length);
+      await new Promise((r) => setTimeout(r, 50));
+      const lines = readFileSync(transcriptPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string });
+      expect(lines.filter((l) => l.kind === 'model_rejected')).toHaveLength(errors.length);
+    });
+  });
+
+  test('concurrent calls cannot together overrun the budget', async () => {
+    await withGateway(1000, async (client, gw) => {
+      const results = await Promise.allSettled(Array.from({ length: 40 }, () => client.chat.completions.create({ model: 'offline', messages: [{ role: 'user', content: PROMPT }], max_tokens: 4 })));
+      expect(results.some((r) => r.status === 'rejected')).toBe(true);
+      expect(gw.usage.totalTokens).toBeLessThanOrEqual(1000);
+    });
+  });
+
+  test('records every forwarded call in the transcript', async () => {
+    await withGateway(100_000, async (client, _gw, transcriptPath) => {
+      await client.chat.completions.create({ model: 'offline', messages: [{ role: 'user', content: PROMPT }] });
+      await client.chat.completions.create({ model: 'offline', messages: [{ role: 'user', content: 'hello' }] });
+      await new Promise((r) => setTimeout(r, 50));
+      const calls = readFileSync(transcriptPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string; request: { messages: { content: string }[] }; usage: unknown });
+      expect(calls.map((c) => c.kind)).toEqual(['model_call', 'model_call']);
+      expect(calls[1].request.messages[0].content).toBe('hello');
+      expect(calls[0].usage).toBeTruthy();
+    });
+  });
+
+  test('refuses a wrong key: agents only hold the per-job token', async () => {
+    await withGateway(100_000, async (_client, gw) => {
+      const url = (gw as unknown as { server: { address(): { port: number } } }).server.address().port;
+      const bad = new OpenAI({ baseURL: `http://127.0.0.1:${url}/v1`, apiKey: 'sk-real-looking', maxRetries: 0 });
+      await expect(bad.chat.completions.create({ model: 'offline', messages: [{ role: 'user', content: 'x' }] })).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
+      expect(gw.jobToken).toMatch(/^uplift-job-[0-9a-f]{24}$/);
+    });
+  });
+
+  test('forwards to any OpenAI-compatible URL with the real key, which agents never see', async () => {
+    const upstream = await serveOfflineModel({ latencyMs: 5 });
+    const gw = new ModelGateway({ upstream: new HttpUpstream(upstream.baseUrl, 'real-secret', 'offline'), tokenBudget: 10_000 });
+    try {
+      const env = gw.agentEnv(await gw.start());
+      expect(Object.values(env).join(' ')).not.toContain('real-secret');
+      const client = new OpenAI({ baseURL: env.OPENAI_BASE_URL, apiKey: env.OPENAI_API_KEY, maxRetries: 0 });
+      const r = await client.chat.completions.create({ model: env.UPLIFT_MODEL, messages: [{ role: 'user', content: PROMPT }] });
+      expect(r.choices[0].message.content).toBe('yes');
+      expect(gw.usage.calls).toBe(1);
+    } finally {
+      await gw.stop();
+      await upstream.close();
+    }
+  });
+});

@@ -1,0 +1,64 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { scoreSplit } from '../../../core/cbm/classification';
+import { runAgentOnTasks } from '../../../core/ra/protocol';
+
+/** A throwaway agent whose stdout is written by the test. */
+function agent(script: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ra-'));
+  writeFileSync(join(dir, 'agent.py'), script);
+  return dir;
+}
+
+const tasks = ['a', 'b', 'c', 'd'].map((id) => ({ id, text: `text ${id}`, labels: ['x', 'y'] }));
+const targets = tasks.map((t) => ({ id: t.id, text: t.text, label: 'x' }));
+
+describe('RA protocol', () => {
+  test('missing, malformed, unknown and duplicate lines become failed tasks, not a crash', async () => {
+    // GIVEN an agent that answers a, repeats a, answers an unknown id, prints garbage and skips d
+    const dir = agent(
+      [
+        'import sys, json',
+        'tasks = [json.loads(l) for l in sys.stdin if l.strip()]',
+        'print(json.dumps({"id": "a", "output": "x"}))',
+        'print(json.dumps({"id": "a", "output": "y"}))',
+        'print(json.dumps({"id": "zzz", "output": "x"}))',
+        'print("this is not json")',
+        'print(json.dumps({"id": "b"}))',
+        'print(json.dumps({"id": "c", "output": "X."}))',
+        'print("log line", file=sys.stderr)',
+      ].join('\n'),
+    );
+    const r = await runAgentOnTasks({ bundleDir: dir, entrypoint: ['python3', 'agent.py'], tasks, env: {} });
+    // THEN every task has an outcome: output or missing
+    expect(r.outcomes).toEqual([{ id: 'a', output: 'x' }, { id: 'b', error: 'missing' }, { id: 'c', output: 'X.' }, { id: 'd', error: 'missing' }]);
+    expect(r.rejectedLines.map((l) => l.reason)).toEqual(['second output for "a" (the first counts)', 'unknown task id "zzz"', 'not JSON', 'not {"id": string, "output": string}']);
+    expect(r.exitCode).toBe(0);
+    expect(r.stderrTail).toContain('log line');
+    // AND scoring counts the missing ones as failures (normalised label match for c)
+    expect(scoreSplit(targets, r.outcomes)).toEqual([1, 0, 1, 0]);
+  });
+
+  test('an agent that crashes midway keeps the lines it printed', async () => {
+    const dir = agent('import sys, json\nprint(json.dumps({"id": "a", "output": "x"}), flush=True)\nraise SystemExit(3)\n');
+    const r = await runAgentOnTasks({ bundleDir: dir, entrypoint: ['python3', 'agent.py'], tasks, env: {} });
+    expect(r.exitCode).toBe(3);
+    expect(r.outcomes.filter((o) => 'output' in o)).toEqual([{ id: 'a', output: 'x' }]);
+  });
+
+  test('an agent that never ends is killed at its wall-clock limit', async () => {
+    const dir = agent('import time\ntime.sleep(60)\n');
+    const r = await runAgentOnTasks({ bundleDir: dir, entrypoint: ['python3', 'agent.py'], tasks, env: {}, limits: { wallMs: 500 } });
+    expect(r.timedOut).toBe(true);
+    expect(r.outcomes.every((o) => 'error' in o)).toBe(true);
+  });
+
+  test('the agent sees only the environment it is given, never the harness secrets', async () => {
+    process.env.UPLIFT_TEST_SECRET = 'do-not-leak';
+    const dir = agent('import os, json, sys\nfor l in sys.stdin:\n  t = json.loads(l)\n  print(json.dumps({"id": t["id"], "output": os.environ.get("UPLIFT_TEST_SECRET", "absent") + "|" + os.environ.get("GIVEN", "")}))\n');
+    const r = await runAgentOnTasks({ bundleDir: dir, entrypoint: ['python3', 'agent.py'], tasks: tasks.slice(0, 1), env: { GIVEN: 'yes' } });
+    expect(r.outcomes).toEqual([{ id: 'a', output: 'absent|yes' }]);
+    delete process.env.UPLIFT_TEST_SECRET;
+  });
+});

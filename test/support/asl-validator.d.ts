@@ -1,0 +1,4 @@
+declare module 'asl-validator' {
+  function validator(definition: unknown, opts?: Record<string, unknown>): { isValid: boolean; errors: unknown[] };
+  export = validator;
+}
