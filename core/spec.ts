@@ -134,7 +134,7 @@ export function formatIssues(file: string, error: z.ZodError, input: unknown): s
     for (const p of issue.path) received = received && typeof received === 'object' ? (received as Record<PropertyKey, unknown>)[p as PropertyKey] : undefined;
     let msg = issue.message;
     if (issue.code === 'unrecognized_keys') msg = `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}; remove or rename them`;
-    if (issue.code === 'invalid_type' && received === undefined) msg = `is required (${issue.expected})`;
+    if (issue.code === 'invalid_type') msg = received === undefined ? `is required (${issue.expected})` : `expected ${/^[aeiou]/.test(issue.expected) ? 'an' : 'a'} ${issue.expected}`;
     const rec = issue.code === 'unrecognized_keys' || received === undefined ? '' : ` (received ${describeReceived(received)})`;
     return `${file}: ${path}: ${msg}${rec}`;
   });

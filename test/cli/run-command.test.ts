@@ -1,0 +1,46 @@
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../support/cli';
+import { writeSmallSpec } from '../support/specs';
+
+describe('uplift run: bad input', () => {
+  test('a spec error exits 2, names the field and the fix, and writes or starts nothing', async () => {
+    // GIVEN a spec with a bad variant and a budget that is not a number
+    const spec = join(mkdtempSync(join(tmpdir(), 'uplift-cli-')), 'bad.yaml');
+    writeFileSync(spec, `name: bad\ncbms: [{id: tai-safety, dataset: /nope}]\nras: [{name: r, bundle: /nope, model: {provider: offline}}]\ntlas: [{kind: noop}]\nvariants: [medium]\nbudgets: {tlaTokens: 1, shardTokens: 1, tlaWallSeconds: 1, maxUsd: lots}\n`);
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'uplift-cli-')), 'data');
+    // WHEN uplift run is given it
+    const r = await runCli(['run', spec, '--data-dir', dataDir]);
+    // THEN it exits 2 with every problem, and nothing was created
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('variants.0: must be "simple" or "hard" (received "medium")');
+    expect(r.stderr).toContain('budgets.maxUsd: expected a number (received "lots")');
+    expect(existsSync(dataDir)).toBe(false);
+  });
+
+  test('a sweep over its dollar budget is refused before anything starts', async () => {
+    const spec = writeSmallSpec({ maxUsd: 0 });
+    writeFileSync(spec, readFileSync(spec, 'utf8').replace('model: { provider: offline }', 'model: { provider: openai, name: gpt-4o-mini }'));
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'uplift-cli-')), 'data');
+    const r = await runCli(['run', spec, '--data-dir', dataDir], { OPENAI_API_KEY: 'sk-test' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/budgets\.maxUsd: the worst case of 2 runs is \$[0-9.]+, over the budget of \$0\.00\. Fix: raise budgets\.maxUsd/);
+    expect(existsSync(dataDir)).toBe(false);
+  });
+
+  test('an API model without its key is refused with the variable to set', async () => {
+    const spec = writeSmallSpec();
+    writeFileSync(spec, readFileSync(spec, 'utf8').replace('model: { provider: offline }', 'model: { provider: openai, name: gpt-4o-mini, apiKeyEnv: UPLIFT_TEST_NO_SUCH_KEY }'));
+    const r = await runCli(['plan', spec]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('ras.0.model.apiKeyEnv: environment variable UPLIFT_TEST_NO_SUCH_KEY is not set. Fix: export UPLIFT_TEST_NO_SUCH_KEY=<key>');
+  });
+
+  test('results of an unknown sweep exit 2 and say how to find one', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'uplift-cli-'));
+    const r = await runCli(['results', 'no-such-sweep', '--data-dir', dataDir]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('sweep no-such-sweep: not found in');
+  });
+});
