@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import * as http from 'node:http';
+import * as https from 'node:https';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -25,27 +27,53 @@ export class OfflineUpstream implements Upstream {
   }
 }
 
-/** Forwards to an OpenAI-compatible endpoint with the real key, which agents never see. */
+/**
+ * Forwards to an OpenAI-compatible endpoint with the real key, which agents never see. Uses
+ * node:http(s) with a keep-alive agent (cheaper per call than fetch: the gateway sits on every
+ * model call of a shard).
+ */
 export class HttpUpstream implements Upstream {
+  private readonly url: URL;
+  private readonly agent: http.Agent;
   constructor(
-    private readonly baseUrl: string,
+    baseUrl: string,
     private readonly apiKey: string,
     readonly model: string,
-  ) {}
-  async chat(body: ChatRequest): Promise<{ status: number; body: unknown }> {
-    const res = await fetch(`${this.baseUrl.replace(/\/$/, '')}/chat/completions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${this.apiKey}` },
-      body: JSON.stringify({ ...body, model: this.model }),
+  ) {
+    this.url = new URL(`${baseUrl.replace(/\/$/, '')}/chat/completions`);
+    const Agent = this.url.protocol === 'https:' ? https.Agent : http.Agent;
+    this.agent = new Agent({ keepAlive: true, maxSockets: 512 });
+  }
+  chat(body: ChatRequest): Promise<{ status: number; body: unknown }> {
+    const payload = JSON.stringify({ ...body, model: this.model });
+    const request = this.url.protocol === 'https:' ? https.request : http.request;
+    return new Promise((resolve, reject) => {
+      const req = request(
+        this.url,
+        { method: 'POST', agent: this.agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), authorization: `Bearer ${this.apiKey}` } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', reject);
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            let parsed: unknown;
+            try {
+              parsed = JSON.parse(text);
+            } catch {
+              parsed = { error: { message: `upstream returned non-JSON (HTTP ${res.statusCode}): ${text.slice(0, 200)}` } };
+            }
+            resolve({ status: res.statusCode ?? 502, body: parsed });
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end(payload);
     });
-    const text = await res.text();
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      parsed = { error: { message: `upstream returned non-JSON (HTTP ${res.status}): ${text.slice(0, 200)}` } };
-    }
-    return { status: res.status, body: parsed };
+  }
+  /** Closes idle keep-alive connections. */
+  close(): void {
+    this.agent.destroy();
   }
 }
 

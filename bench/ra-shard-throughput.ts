@@ -1,0 +1,71 @@
+/**
+ * Throughput of the RA-shard path: N tasks through the `classifier` RA (a real child process
+ * speaking the RA protocol) and the model gateway, to an OpenAI-compatible endpoint with a fixed
+ * latency L per call, C calls in flight. Prints wall time ÷ ideal, where ideal = N × L ÷ C.
+ *
+ *   npx tsx bench/ra-shard-throughput.ts [--n 1000] [--latency 50] [--concurrency 64]
+ *
+ * With OPENAI_BASE_URL set (and OPENAI_API_KEY, UPLIFT_BENCH_MODEL), calls go there instead of the
+ * offline model; pass its typical latency as --latency to compare against the ideal.
+ */
+import '../core/polyfills';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ModelGateway, HttpUpstream } from '../core/gateway/gateway';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { loadDatasetDir, toTaskInput } from '../core/cbm/dataset';
+import { readManifest } from '../core/ra/bundle';
+import { runAgentOnTasks } from '../core/ra/protocol';
+
+/** `uplift offline-model` in a child process; resolves with its base URL once it listens. */
+function startOfflineEndpoint(root: string, latencyMs: number): Promise<{ baseUrl: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [join(root, 'cli/bin/uplift.cjs'), 'offline-model', '--port', '0', '--latency', String(latencyMs)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let err = '';
+    child.stderr?.setEncoding('utf8').on('data', (c: string) => {
+      err += c;
+      const m = /offline model at (\S+) /.exec(err);
+      if (m) resolve({ baseUrl: m[1], child });
+    });
+    child.on('exit', (code) => reject(new Error(`offline-model exited with ${code}: ${err}`)));
+  });
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { n: { type: 'string', default: '1000' }, latency: { type: 'string', default: '50' }, concurrency: { type: 'string', default: '64' } } });
+  const n = Number(values.n);
+  const latencyMs = Number(values.latency);
+  const concurrency = Number(values.concurrency);
+  const root = join(__dirname, '..');
+  const ds = loadDatasetDir(join(root, 'examples/datasets/tai-safety'));
+  const pool = [...ds.dev, ...ds.test];
+  const tasks = Array.from({ length: n }, (_, i) => ({ ...toTaskInput(pool[i % pool.length], ds.labels), id: `t${i}` }));
+  const external = process.env.OPENAI_BASE_URL;
+  // The endpoint runs in its own process, as a real one would: the harness does not host it.
+  const offline = external ? undefined : await startOfflineEndpoint(root, latencyMs);
+  const upstream = new HttpUpstream(external ?? (offline as { baseUrl: string }).baseUrl, process.env.OPENAI_API_KEY ?? 'unused', process.env.UPLIFT_BENCH_MODEL ?? 'offline');
+  const gateway = new ModelGateway({ upstream, tokenBudget: Number.MAX_SAFE_INTEGER });
+  const baseUrl = await gateway.start();
+  const bundleDir = join(root, 'examples/agents/classifier');
+  const started = process.hrtime.bigint();
+  const result = await runAgentOnTasks({
+    bundleDir,
+    entrypoint: readManifest(bundleDir).entrypoint,
+    tasks,
+    env: { ...gateway.agentEnv(baseUrl), UPLIFT_CONCURRENCY: String(concurrency) },
+  });
+  const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
+  await gateway.stop();
+  upstream.close();
+  offline?.child.kill();
+  const answered = result.outcomes.filter((o) => 'output' in o).length;
+  const ideal = (n * latencyMs) / concurrency;
+  console.log(`endpoint:   ${external ?? `offline model, ${latencyMs} ms per call`}`);
+  console.log(`tasks:      ${n} (answered ${answered}), concurrency ${concurrency}, gateway calls ${gateway.usage.calls}`);
+  console.log(`wall:       ${wallMs.toFixed(0)} ms (RA process start to last output, gateway included)`);
+  console.log(`ideal:      ${ideal.toFixed(0)} ms (N × L ÷ C)`);
+  console.log(`wall/ideal: ${(wallMs / ideal).toFixed(3)}`);
+  if (answered !== n) process.exitCode = 1;
+}
+
+void main();
