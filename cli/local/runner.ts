@@ -44,7 +44,8 @@ export interface ExecuteOptions {
   definition?: AslDefinition;
 }
 
-export type ExecutionOutcome = { status: 'succeeded'; output: unknown } | { status: 'aborted' } | { status: 'failed'; error: string };
+/** How the execution ended, and the states it entered (Step Functions bills a Standard workflow per state transition). */
+export type ExecutionOutcome = ({ status: 'succeeded'; output: unknown } | { status: 'aborted' } | { status: 'failed'; error: string }) & { stateTransitions: number };
 
 /**
  * Executes the synthesized state machine in-process: Lambda Task states call the same handler
@@ -133,12 +134,17 @@ export async function executeSweep(opts: ExecuteOptions): Promise<ExecutionOutco
     batch.killAll();
   };
   opts.signal?.addEventListener('abort', onAbort, { once: true });
+  let stateTransitions = 0;
+  const counting = (async () => {
+    for await (const event of execution.eventLogs) if (event.type === 'StateEntered') stateTransitions++;
+  })().catch(() => undefined);
   try {
     const output = await execution.result;
-    return { status: 'succeeded', output };
+    await counting;
+    return { status: 'succeeded', output, stateTransitions };
   } catch (e) {
-    if (e instanceof ExecutionAbortedError || opts.signal?.aborted) return { status: 'aborted' };
-    if (e instanceof ExecutionError) return { status: 'failed', error: `${e.message}${(e as { cause?: unknown }).cause ? `: ${String((e as { cause?: unknown }).cause)}` : ''}` };
+    if (e instanceof ExecutionAbortedError || opts.signal?.aborted) return { status: 'aborted', stateTransitions };
+    if (e instanceof ExecutionError) return { status: 'failed', error: `${e.message}${(e as { cause?: unknown }).cause ? `: ${String((e as { cause?: unknown }).cause)}` : ''}`, stateTransitions };
     throw e;
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
