@@ -60,6 +60,8 @@ export const RunRecord = z.object({
   /** True when this run reused a baseline computed by another run or sweep. */
   baselineCached: z.boolean().optional(),
   error: z.string().optional(),
+  /** Things a reader of the scores must know: tasks without output, agent crashes, refused calls. */
+  warnings: z.array(z.string()).optional(),
 });
 export type RunRecord = z.infer<typeof RunRecord>;
 

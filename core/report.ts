@@ -22,6 +22,7 @@ export interface RunResult {
   costUsd: number;
   baselineCached: boolean;
   error?: string;
+  warnings?: string[];
 }
 
 /** Across seeds: mean uplift of a (TLA, RA, CBM, variant) cell and a bootstrap CI over its attempts. */
@@ -66,6 +67,7 @@ export function buildResults(meta: SweepMeta, records: RunRecord[], budget?: Bud
       costUsd: r.costUsd ?? 0,
       baselineCached: r.baselineCached ?? false,
       ...(r.error ? { error: r.error } : {}),
+      ...(r.warnings?.length ? { warnings: r.warnings } : {}),
     }))
     .sort((a, b) => a.cbm.localeCompare(b.cbm) || a.ra.localeCompare(b.ra) || a.tla.localeCompare(b.tla) || a.variant.localeCompare(b.variant) || a.seed - b.seed);
   const cells = new Map<string, RunResult[]>();
@@ -134,6 +136,7 @@ export function renderTable(res: SweepResults): string {
   }
   const failed = res.runs.filter((r) => r.error);
   for (const f of failed) parts.push(`! ${f.runId} ${f.status}: ${f.error}`);
+  for (const r of res.runs) for (const w of r.warnings ?? []) parts.push(`! ${r.runId}: ${w}`);
   if (res.budget) parts.push(`Spent ${usd(res.budget.spentUsd)} of ${usd(res.budget.limitUsd)} (reserved now: ${usd(res.budget.reservedUsd)}).`);
   if (res.notice) parts.push(`NOTE: ${res.notice}`);
   return parts.join('\n\n');
@@ -141,31 +144,44 @@ export function renderTable(res: SweepResults): string {
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
 
-/** Horizontal forest plot of uplift ± CI, one row per item, as inline SVG. */
+/** Round tick positions covering [lo, hi]: steps of 1, 2 or 5 × 10^k percentage points. */
+function ticks(lo: number, hi: number): number[] {
+  const span = (hi - lo) * 100;
+  const raw = span / 6;
+  const pow = 10 ** Math.floor(Math.log10(raw));
+  const step = ([1, 2, 5, 10].find((m) => m * pow >= raw) ?? 10) * pow;
+  const out: number[] = [];
+  for (let t = Math.ceil((lo * 100) / step) * step; t <= hi * 100 + 1e-9; t += step) out.push(Math.round(t * 1e6) / 1e8);
+  return out;
+}
+
+/** Horizontal forest plot of uplift ± CI, one row per item, as inline SVG (green: CI above 0, red: below). */
 function forestPlot(items: { label: string; value: number; ci: [number, number] }[]): string {
   if (!items.length) return '<p>No scored runs yet.</p>';
   const rowH = 22;
-  const left = 300;
-  const width = 820;
-  const plotW = width - left - 30;
-  const lo = Math.min(-0.05, ...items.map((i) => i.ci[0]));
-  const hi = Math.max(0.05, ...items.map((i) => i.ci[1]));
+  const left = Math.min(520, 16 + 7 * Math.max(...items.map((i) => i.label.length)));
+  const plotW = 520;
+  const width = left + plotW + 30;
+  const axis0 = ticks(Math.min(-0.05, ...items.map((i) => i.ci[0])), Math.max(0.05, ...items.map((i) => i.ci[1])));
+  const step = axis0.length > 1 ? axis0[1] - axis0[0] : 0.05;
+  // Widen the range to whole ticks so every point sits between two labelled ones.
+  const lo = Math.floor(Math.min(-0.05, ...items.map((i) => i.ci[0])) / step - 1e-9) * step;
+  const hi = Math.ceil(Math.max(0.05, ...items.map((i) => i.ci[1])) / step + 1e-9) * step;
   const x = (v: number) => left + ((v - lo) / (hi - lo)) * plotW;
   const height = items.length * rowH + 40;
-  const ticks = [lo, (lo + 0) / 2, 0, hi / 2, hi].map((v) => Math.round(v * 1000) / 1000);
   const rows = items
     .map((it, i) => {
       const y = 20 + i * rowH + rowH / 2;
       const color = it.ci[0] > 0 ? '#1a7f37' : it.ci[1] < 0 ? '#cf222e' : '#57606a';
-      return `<text x="${left - 8}" y="${y + 4}" text-anchor="end" font-size="12">${esc(it.label)}</text>
+      return `<text x="${left - 10}" y="${y + 4}" text-anchor="end" font-size="12">${esc(it.label)}</text>
 <line x1="${x(it.ci[0])}" x2="${x(it.ci[1])}" y1="${y}" y2="${y}" stroke="${color}" stroke-width="2"/>
 <circle cx="${x(it.value)}" cy="${y}" r="4" fill="${color}"><title>${esc(it.label)}: ${signed(it.value)} pp [${signed(it.ci[0])}, ${signed(it.ci[1])}]</title></circle>`;
     })
     .join('\n');
-  const axis = ticks
-    .map((t) => `<line x1="${x(t)}" x2="${x(t)}" y1="14" y2="${height - 22}" stroke="#d0d7de" stroke-dasharray="${t === 0 ? '0' : '3,3'}"/><text x="${x(t)}" y="${height - 6}" text-anchor="middle" font-size="11">${signed(t)}</text>`)
+  const axis = ticks(lo, hi)
+    .map((t) => `<line x1="${x(t)}" x2="${x(t)}" y1="14" y2="${height - 22}" stroke="${t === 0 ? '#8c959f' : '#d0d7de'}" stroke-dasharray="${t === 0 ? '0' : '3,3'}"/><text x="${x(t)}" y="${height - 6}" text-anchor="middle" font-size="11">${signed(t)}</text>`)
     .join('\n');
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" role="img" aria-label="uplift with 95% CI">${axis}\n${rows}</svg>`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" role="img" aria-label="uplift in percentage points with 95% CI">${axis}\n${rows}</svg>`;
 }
 
 /** The sweep report (`sweeps/<id>/report/index.html`): self-contained HTML, tables and plots. */
@@ -173,7 +189,7 @@ export function renderReportHtml(res: SweepResults): string {
   const runRows = res.runs
     .map(
       (r) =>
-        `<tr class="${esc(r.status)}"><td>${esc(r.runId)}</td><td>${esc(r.tla)}</td><td>${esc(r.ra)}</td><td>${esc(r.cbm)}</td><td>${esc(r.variant)}</td><td>${r.seed}</td><td>${esc(r.model)}</td><td>${esc(r.status)}${r.error ? `<br><small>${esc(r.error)}</small>` : ''}</td><td class="n">${pct(r.baseline)}</td><td class="n">${pct(r.mra)}</td><td class="n">${r.uplift === null ? '—' : signed(r.uplift)}</td><td class="n">${ciText(r.ci)}</td><td class="n">${r.tokens.toLocaleString('en-US')}</td><td class="n">${usd(r.costUsd)}</td></tr>`,
+        `<tr class="${esc(r.status)}"><td>${esc(r.runId)}</td><td>${esc(r.tla)}</td><td>${esc(r.ra)}</td><td>${esc(r.cbm)}</td><td>${esc(r.variant)}</td><td>${r.seed}</td><td>${esc(r.model)}</td><td>${esc(r.status)}${r.error ? `<br><small>${esc(r.error)}</small>` : ''}${(r.warnings ?? []).map((w) => `<br><small class="warn">⚠ ${esc(w)}</small>`).join('')}</td><td class="n">${pct(r.baseline)}</td><td class="n">${pct(r.mra)}</td><td class="n">${r.uplift === null ? '—' : signed(r.uplift)}</td><td class="n">${ciText(r.ci)}</td><td class="n">${r.tokens.toLocaleString('en-US')}</td><td class="n">${usd(r.costUsd)}</td></tr>`,
     )
     .join('\n');
   const sumRows = res.summary
@@ -185,8 +201,8 @@ export function renderReportHtml(res: SweepResults): string {
 <style>
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem;color:#1f2328;max-width:1200px}
 table{border-collapse:collapse;margin:1rem 0;font-size:13px}th,td{border-bottom:1px solid #d0d7de;padding:4px 8px;text-align:left}
-td.n{text-align:right;font-variant-numeric:tabular-nums}tr.failed td,tr.budget_exhausted td{color:#cf222e}
-.notice{background:#fff8c5;border:1px solid #d4a72c;padding:.6rem 1rem;border-radius:6px}
+td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}tr.failed td,tr.budget_exhausted td{color:#cf222e}
+.warn{color:#9a6700}.notice{background:#fff8c5;border:1px solid #d4a72c;padding:.6rem 1rem;border-radius:6px}
 </style></head><body>
 <h1>Uplift sweep <code>${esc(res.name)}</code></h1>
 <p>Sweep <code>${esc(res.sweepId)}</code> · status <b>${esc(res.status)}</b> · models: ${res.models.map(esc).join(', ')}${res.budget ? ` · spent ${usd(res.budget.spentUsd)} of ${usd(res.budget.limitUsd)}` : ''}</p>

@@ -39,6 +39,26 @@ export type TlaResult = z.infer<typeof TlaResult>;
 
 export type Role = 'baseline' | 'mra';
 
+/**
+ * What went wrong in a role's shards, in words: tasks without output, agents that crashed or hit
+ * their wall clock, calls the gateway refused, malformed output lines. Empty when all is well.
+ */
+export function shardWarnings(role: Role, usage: readonly ShardUsage[]): string[] {
+  const w: string[] = [];
+  const tasks = usage.reduce((s, u) => s + u.tasks, 0);
+  const answered = usage.reduce((s, u) => s + u.answered, 0);
+  if (answered < tasks) w.push(`${role}: ${tasks - answered} of ${tasks} tasks got no output (scored as failures)`);
+  const crashed = usage.filter((u) => u.exitCode !== 0 && !u.timedOut);
+  if (crashed.length) w.push(`${role}: the agent exited with code ${[...new Set(crashed.map((u) => u.exitCode))].join('/')} in ${crashed.length} of ${usage.length} shards (see the shard transcripts and job logs)`);
+  const timedOut = usage.filter((u) => u.timedOut).length;
+  if (timedOut) w.push(`${role}: ${timedOut} shard(s) hit the wall-clock limit (budgets.shardWallSeconds)`);
+  const refused = usage.reduce((s, u) => s + u.rejected, 0);
+  if (refused) w.push(`${role}: the gateway refused ${refused} call(s): the shard token budget (budgets.shardTokens) was spent`);
+  const bad = usage.reduce((s, u) => s + u.rejectedLines.length, 0);
+  if (bad) w.push(`${role}: ${bad} output line(s) were malformed, repeated or named unknown tasks`);
+  return w;
+}
+
 export const shardOutputKey = (prefix: string, i: number) => `${prefix}/shard-${i}.jsonl`;
 export const shardUsageKey = (prefix: string, i: number) => `${prefix}/shard-${i}.usage.json`;
 export const shardTranscriptKey = (prefix: string, i: number) => `${prefix}/shard-${i}.transcript.jsonl`;

@@ -9,7 +9,7 @@ import { RunRecord, type RunRecord as RunRecordT, type SweepId, type RunId } fro
 import { pairedBootstrap } from '../scoring/bootstrap';
 import { buildResults, renderReportHtml } from '../report';
 import { expandPlan, itemsKey, planKey, sweepPrefix, StagedSweep, stagedSpecKey, type RunPlan, type SweepPlan } from './plan';
-import { readFinishedShardUsage, readPlan, readShards, roleOutputPrefix, TlaResult, tlaKey } from './outputs';
+import { readFinishedShardUsage, readPlan, readShards, roleOutputPrefix, shardWarnings, TlaResult, tlaKey } from './outputs';
 
 /** What the pipeline steps need: the two stores and a clock. */
 export interface StepDeps {
@@ -209,6 +209,7 @@ export async function scoreRun(deps: StepDeps, input: z.infer<typeof RunInput>):
     reservedUsd: undefined,
     baselineCached: !owner,
     error: undefined,
+    warnings: [...shardWarnings('baseline', base.usage), ...shardWarnings('mra', mra.usage)],
   });
   return { uplift: result.uplift, costUsd: cost, tokens: tla.usage.totalTokens + baseUse.promptTokens + baseUse.completionTokens + mraUse.promptTokens + mraUse.completionTokens };
 }
@@ -254,11 +255,12 @@ export async function finalizeSweep(deps: StepDeps, input: z.infer<typeof SweepI
   const runs = await deps.scores.listRuns(sweepId);
   const counts: Record<string, number> = {};
   for (const r of runs) counts[r.status] = (counts[r.status] ?? 0) + 1;
-  const results = buildResults(meta, runs, await deps.scores.getBudget(sweepId));
+  const unfinished = runs.some((r) => r.status === 'pending' || r.status === 'running');
+  const status = unfinished ? 'interrupted' : 'succeeded';
   const reportKey = `${sweepPrefix(sweepId)}/report/index.html`;
+  const results = buildResults({ ...meta, status }, runs, await deps.scores.getBudget(sweepId));
   await deps.artifacts.putText(reportKey, renderReportHtml(results), 'text/html; charset=utf-8');
   await deps.artifacts.putText(reportKey.replace(/index\.html$/, 'results.json'), JSON.stringify(results, null, 2), 'application/json');
-  const unfinished = runs.some((r) => r.status === 'pending' || r.status === 'running');
-  await deps.scores.updateSweep(sweepId, { status: unfinished ? 'interrupted' : 'succeeded', reportKey, counts, updatedAt: nowIso(deps) });
+  await deps.scores.updateSweep(sweepId, { status, reportKey, counts, updatedAt: nowIso(deps) });
   return { sweepId, reportKey, counts };
 }
