@@ -104,7 +104,8 @@ export class LocalBatch {
     const log = join(this.opts.logDir, `${runId}.${role}${index === null ? '' : `.${index}`}.log`);
     try {
       if (this.closed) return { index, exitCode: null, signal: 'SIGKILL', log };
-      const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+      // tsx's CommonJS hook only: no ESM loader thread, ~0.1 s less per job process.
+      const child = spawn(process.execPath, ['--require', 'tsx/cjs', entry], {
         env: { ...this.opts.env, ...jobEnv, ...(index === null ? {} : { AWS_BATCH_JOB_ARRAY_INDEX: String(index) }) },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
