@@ -82,7 +82,9 @@ async function runCommand(io: Io, specFile: string | undefined, opts: { resume?:
     if (prepared) {
       sweepId = newSweepId(prepared.loaded.spec.name);
       await stageSweep(stores.artifacts, prepared, sweepId);
-      io.err(`Sweep ${sweepId}: ${prepared.preview.runs.length} runs, worst case $${prepared.preview.worstCaseUsd.toFixed(2)} of $${prepared.preview.budgets.maxUsd.toFixed(2)}. Data: ${dataDir}\n`);
+      const models = [...new Set(prepared.preview.runs.map((r) => r.ra.modelName))];
+      const modelNote = models.map((m) => (m === 'offline' ? 'offline (the deterministic stand-in, not an LLM)' : m)).join(', ');
+      io.err(`Sweep ${sweepId}: ${prepared.preview.runs.length} runs, worst case $${prepared.preview.worstCaseUsd.toFixed(2)} of $${prepared.preview.budgets.maxUsd.toFixed(2)}. Models: ${modelNote}. Data: ${dataDir}\n`);
     } else {
       sweepId = opts.resume as string;
       if (!(await stores.artifacts.exists(stagedSpecKey(sweepId))))
