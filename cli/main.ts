@@ -17,6 +17,8 @@ import { startEmbedded, type EmbeddedServices } from './local/embedded';
 import { defaultLogDir, executeSweep } from './local/runner';
 import { ProgressDisplay } from './progress';
 import { renderPlan } from './plan-view';
+import { registerCloudCommands } from './commands/cloud';
+import { registerShowCommand } from './commands/show';
 
 /** Exit codes: 0 every run succeeded, 1 some run failed or the execution failed, 2 bad input, 130 interrupted. */
 export const EXIT = { ok: 0, runsFailed: 1, badInput: 2, interrupted: 130 } as const;
@@ -218,6 +220,10 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       await s.close();
       setExit(EXIT.ok);
     });
+
+  // Commands against a deployed stack (`--stack`); `results --stack` replaces the local `results`.
+  registerCloudCommands(program, io, setExit);
+  registerShowCommand(program, io, setExit);
   return program;
 }
 

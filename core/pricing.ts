@@ -19,8 +19,14 @@ export const DEFAULT_PRICES: Record<string, ModelPrice> = {
   'gpt-4.1-nano': { inputPerMTok: 0.1, outputPerMTok: 0.4 },
 };
 
+/**
+ * Models served by vLLM on the job's GPU (`vllm:<name>`) have no per-token price unless the spec
+ * sets one: their cost is the GPU instance time, which the Batch compute environment bounds.
+ */
+export const SELF_HOSTED_PRICE: ModelPrice = { inputPerMTok: 0, outputPerMTok: 0 };
+
 export function priceOf(model: string, overrides?: PriceTable, field = 'prices.models'): ModelPrice {
-  const p = overrides?.models[model] ?? DEFAULT_PRICES[model];
+  const p = overrides?.models[model] ?? DEFAULT_PRICES[model] ?? (model.startsWith('vllm:') ? SELF_HOSTED_PRICE : undefined);
   if (!p)
     throw new SpecError([
       `${field}.${model}: no price for model "${model}" (known: ${Object.keys(DEFAULT_PRICES).join(', ')}). Fix: add \`prices: { models: { ${model}: { inputPerMTok: …, outputPerMTok: … } } }\` to the spec`,

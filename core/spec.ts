@@ -24,14 +24,32 @@ export const ModelSpec = z.discriminatedUnion(
       /** Environment variable that holds the real API key (handed to the gateway only). @default OPENAI_API_KEY */
       apiKeyEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).default('OPENAI_API_KEY'),
     }),
+    /** Weights in S3, served by vLLM on the job's GPU (batch-images/vllm/launcher.ts); runs of it go to the GPU queue. */
+    z.strictObject({
+      provider: z.literal('vllm'),
+      /** Served model name: what agents see as UPLIFT_MODEL. */
+      name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$/, { error: 'is the served model name: letters, digits and "._/-", e.g. "llama-3.1-8b-instruct"' }),
+      /** S3 prefix holding the weights directory (config.json, tokenizer, *.safetensors), e.g. s3://<artifacts-bucket>/models/llama-3.1-8b/ */
+      weightsUri: z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/.+$/, { error: 'must be an S3 prefix, s3://<bucket>/<prefix>/, e.g. s3://my-uplift-artifacts/models/llama-3.1-8b/' }),
+      /** vLLM --max-model-len. @default the model's own context length */
+      maxModelLen: z.number().int().min(256).max(1048576).optional(),
+      /** How long the launcher waits for vLLM to answer /health before failing the job. @default 900 */
+      startupTimeoutSeconds: z.number().int().min(10).max(7200).default(900),
+      /** Further `vllm serve` arguments, e.g. ["--dtype", "bfloat16"]. @default [] */
+      extraArgs: z.array(z.string().regex(/^[A-Za-z0-9._=:,/+-]+$/, { error: 'vLLM arguments are plain words such as "--dtype" or "bfloat16"' })).max(40).default([]),
+    }),
   ],
-  { error: 'provider must be one of: offline, openai' },
+  { error: 'provider must be one of: offline, openai, vllm' },
 );
 export type ModelSpec = z.infer<typeof ModelSpec>;
 
-/** Model name as agents see it in UPLIFT_MODEL and as the baseline cache keys it. */
+/**
+ * Model name as the baseline cache, the price table and results key it. Agents see the
+ * upstream's name in UPLIFT_MODEL (the same, except `vllm:<name>` is served as `<name>`).
+ */
 export function modelName(m: ModelSpec): string {
-  return m.provider === 'offline' ? 'offline' : m.name;
+  if (m.provider === 'offline') return 'offline';
+  return m.provider === 'vllm' ? `vllm:${m.name}` : m.name;
 }
 
 export const CbmSpec = z.strictObject({
@@ -65,14 +83,34 @@ export const TlaSpec = z.discriminatedUnion(
       /** Dev tasks each candidate is evaluated on (a fixed sample; all when larger than dev). @default 60 */
       evalTasks: z.number().int().min(2).max(100000).default(60),
     }),
+    /** An LLM ReAct agent with bash/python/file tools (core/tla/react.ts); its model's calls count toward budgets.tlaTokens. */
+    z.strictObject({
+      kind: z.literal('react'),
+      /** Label in run ids and tables, to compare several react TLAs (e.g. models) in one sweep. @default react */
+      name: Name.optional(),
+      /** The TLA's own model (an endpoint that supports tool calls). */
+      model: ModelSpec.refine((m) => m.provider !== 'offline', { error: 'the offline stand-in cannot call tools, so it cannot drive the react TLA. Fix: use { provider: openai, name: <model> } (any OpenAI-compatible endpoint with tool calls)' }),
+      /** Most model turns before it must stop. @default 50 */
+      maxTurns: z.number().int().min(1).max(10000).default(50),
+      /** Dev tasks `evaluate` runs the bundle on (a fixed sample; all when larger than dev). @default 60 */
+      evalTasks: z.number().int().min(2).max(100000).default(60),
+      /** The TLA model's context window in tokens; older turns are summarised to stay under it. @default 128000 */
+      contextTokens: z.number().int().min(4000).max(10_000_000).default(128000),
+      /** Completion tokens asked per model call. @default 4096 */
+      maxOutputTokens: z.number().int().min(64).max(200000).default(4096),
+      /** Longest tool output shown to the model, in characters (longer ones are cut in the middle, with a note). @default 8000 */
+      toolOutputChars: z.number().int().min(500).max(1_000_000).default(8000),
+      /** Wall-clock limit of one bash/python command. @default 120 */
+      commandTimeoutSeconds: z.number().int().min(1).max(86400).default(120),
+    }),
   ],
-  { error: 'kind must be one of: noop, fixed, fewshot-search' },
+  { error: 'kind must be one of: noop, fixed, fewshot-search, react' },
 );
 export type TlaSpec = z.infer<typeof TlaSpec>;
 
 /** Label used in run ids and tables. */
 export function tlaLabel(t: TlaSpec): string {
-  return t.kind === 'fixed' ? (t.name ?? 'fixed') : t.kind;
+  return t.kind === 'fixed' || t.kind === 'react' ? (t.name ?? t.kind) : t.kind;
 }
 
 export const Budgets = z.strictObject({

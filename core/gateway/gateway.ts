@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as http from 'node:http';
 import * as https from 'node:https';
+import { chmodSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -77,13 +78,51 @@ export class HttpUpstream implements Upstream {
   }
 }
 
+/**
+ * One job's token budget: what was spent and what calls in flight have reserved. Gateways of one
+ * job share it (a TLA's own model and the RA it evaluates), so the job has a single exact budget.
+ */
+export class TokenLedger {
+  private spentTokens = 0;
+  private reservedTokens = 0;
+  constructor(
+    /** Tokens (prompt + completion) the job may spend. */
+    readonly budget: number,
+  ) {
+    if (!Number.isFinite(budget) || budget < 0) throw new RangeError(`token budget must be a number >= 0 (received ${budget})`);
+  }
+  get spent(): number {
+    return this.spentTokens;
+  }
+  get reserved(): number {
+    return this.reservedTokens;
+  }
+  /** What a new call may still reserve. */
+  get left(): number {
+    return this.budget - this.spentTokens - this.reservedTokens;
+  }
+  reserve(tokens: number): void {
+    this.reservedTokens += tokens;
+  }
+  release(tokens: number): void {
+    this.reservedTokens -= tokens;
+  }
+  spend(tokens: number): void {
+    this.spentTokens += tokens;
+  }
+}
+
 export interface GatewayOptions {
   upstream: Upstream;
-  /** Tokens (prompt + completion) this job may spend. */
-  tokenBudget: number;
+  /** Tokens (prompt + completion) this job may spend; give this or `ledger`. */
+  tokenBudget?: number;
+  /** A budget shared with other gateways of the same job; give this or `tokenBudget`. */
+  ledger?: TokenLedger;
   transcript?: TranscriptWriter;
   /** Record request/response bodies in the transcript (true), or only usage (false). @default true */
   recordBodies?: boolean;
+  /** Written as `gateway` on its transcript events, to tell the gateways of one job apart (e.g. `tla`, `ra`). */
+  name?: string;
 }
 
 export interface GatewayUsage {
@@ -102,43 +141,81 @@ export interface GatewayUsage {
  *
  * Exactness: before forwarding, a call reserves ceil(prompt characters ÷ 4) + its max_tokens
  * (4096 when it sets none); a call that cannot reserve is refused, so concurrent calls cannot
- * together overrun the budget by more than the estimate's error on prompt tokens.
+ * together overrun the budget by more than the estimate's error on prompt tokens. An upstream
+ * answer without `usage` is charged at the estimate. Gateways sharing a TokenLedger share all of this.
+ *
+ * It listens on loopback TCP, and optionally on a Unix socket too (`listenUnix`), which a
+ * sandbox without a network reaches through a forwarder (core/sandbox.ts).
  */
 export class ModelGateway {
   /** The per-job key agents use; never the real key. */
   readonly jobToken = `uplift-job-${randomBytes(12).toString('hex')}`;
+  /** The budget this gateway draws on (its own, or shared with the job's other gateways). */
+  readonly ledger: TokenLedger;
   private server?: Server;
-  private reserved = 0;
+  private unixServer?: { server: Server; path: string };
   private readonly used: GatewayUsage = { calls: 0, rejected: 0, promptTokens: 0, completionTokens: 0, totalTokens: 0 };
 
-  constructor(private readonly opts: GatewayOptions) {}
+  constructor(private readonly opts: GatewayOptions) {
+    if (opts.ledger && opts.tokenBudget !== undefined && opts.tokenBudget !== opts.ledger.budget)
+      throw new RangeError(`give the gateway tokenBudget or a ledger, not both (received tokenBudget ${opts.tokenBudget} and a ledger of ${opts.ledger.budget})`);
+    if (!opts.ledger && opts.tokenBudget === undefined) throw new RangeError('the gateway needs tokenBudget or a shared ledger');
+    this.ledger = opts.ledger ?? new TokenLedger(opts.tokenBudget as number);
+  }
 
+  /** Usage of the calls through this gateway (a shared ledger also counts the other gateways' calls). */
   get usage(): GatewayUsage {
     return { ...this.used };
   }
 
+  /** The model name agents see (UPLIFT_MODEL). */
+  get model(): string {
+    return this.opts.upstream.model;
+  }
+
   get remaining(): number {
-    return Math.max(0, this.opts.tokenBudget - this.used.totalTokens - this.reserved);
+    return Math.max(0, this.ledger.left);
   }
 
   /** Starts listening on 127.0.0.1 (random port); returns the base URL agents get as OPENAI_BASE_URL. */
   async start(): Promise<string> {
-    const server = createServer((req, res) => {
-      this.handle(req, res).catch((e: unknown) => this.reply(res, 500, { error: { message: `gateway error: ${(e as Error).message}`, type: 'server_error' } }));
-    });
-    server.keepAliveTimeout = 30000;
-    server.maxRequestsPerSocket = 0;
+    const server = this.newServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     this.server = server;
     return `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
   }
 
+  /** Also serves on a Unix socket at `path` (mode 0666: the per-job key still guards it), for sandboxes without a network. */
+  async listenUnix(path: string): Promise<void> {
+    const server = this.newServer();
+    rmSync(path, { force: true });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(path, resolve);
+    });
+    chmodSync(path, 0o666);
+    this.unixServer = { server, path };
+  }
+
   async stop(): Promise<void> {
-    const s = this.server;
-    if (!s) return;
+    const servers = [this.server, this.unixServer?.server].filter((s): s is Server => s !== undefined);
+    const unixPath = this.unixServer?.path;
     this.server = undefined;
-    s.closeAllConnections();
-    await new Promise<void>((resolve) => s.close(() => resolve()));
+    this.unixServer = undefined;
+    for (const s of servers) {
+      s.closeAllConnections();
+      await new Promise<void>((resolve) => s.close(() => resolve()));
+    }
+    if (unixPath) rmSync(unixPath, { force: true });
+  }
+
+  private newServer(): Server {
+    const server = createServer((req, res) => {
+      this.handle(req, res).catch((e: unknown) => this.reply(res, 500, { error: { message: `gateway error: ${(e as Error).message}`, type: 'server_error' } }));
+    });
+    server.keepAliveTimeout = 30000;
+    server.maxRequestsPerSocket = 0;
+    return server;
   }
 
   /** Environment an agent gets: the gateway URL, the per-job key, the model name. Nothing else. */
@@ -179,19 +256,19 @@ export class ModelGateway {
     } catch {
       return this.reply(res, 400, { error: { message: 'request body is not JSON', type: 'invalid_request_error' } });
     }
-    const promptEstimate = estimateTokens(promptText(parsed)) + 4 * parsed.messages.length;
-    const left = this.opts.tokenBudget - this.used.totalTokens - this.reserved;
+    const promptEstimate = estimateTokens(promptText(parsed) + toolText(parsed)) + 4 * parsed.messages.length;
+    const left = this.ledger.left;
     const wanted = parsed.max_completion_tokens ?? parsed.max_tokens;
     const cap = wanted ?? DEFAULT_COMPLETION_RESERVE;
     const maxTokens = Math.min(cap, left - promptEstimate);
     if (maxTokens < 1) {
       this.used.rejected++;
-      const message = `token budget of ${this.opts.tokenBudget} tokens for this job is spent (used ${this.used.totalTokens}, reserved by calls in flight ${this.reserved}, this call needs about ${promptEstimate + 1})`;
-      this.opts.transcript?.write('model_rejected', { reason: 'budget_exhausted', message });
+      const message = `token budget of ${this.ledger.budget} tokens for this job is spent (used ${this.ledger.spent}, reserved by calls in flight ${this.ledger.reserved}, this call needs about ${promptEstimate + 1})`;
+      this.opts.transcript?.write('model_rejected', { ...this.label(), reason: 'budget_exhausted', message });
       return this.reply(res, 429, { error: { message, type: 'insufficient_quota', code: 'budget_exhausted' } });
     }
     const reservation = promptEstimate + maxTokens;
-    this.reserved += reservation;
+    this.ledger.reserve(reservation);
     const started = Date.now();
     let result: { status: number; body: unknown };
     try {
@@ -204,16 +281,25 @@ export class ModelGateway {
     } catch (e) {
       result = { status: 502, body: { error: { message: `upstream unreachable: ${(e as Error).message}`, type: 'upstream_error' } } };
     } finally {
-      this.reserved -= reservation;
+      this.ledger.release(reservation);
     }
-    const usage = Usage.safeParse((result.body as { usage?: unknown } | null)?.usage);
+    const body = result.body as { usage?: unknown; choices?: unknown } | null;
+    const reported = Usage.safeParse(body?.usage);
+    // An answer without usage is charged at the estimate: the budget holds whatever the upstream reports.
+    const usage =
+      reported.success || result.status !== 200
+        ? reported
+        : { success: true as const, data: { prompt_tokens: promptEstimate, completion_tokens: Math.min(maxTokens, estimateTokens(JSON.stringify(body?.choices ?? ''))) } };
     this.used.calls++;
     if (usage.success) {
       this.used.promptTokens += usage.data.prompt_tokens;
       this.used.completionTokens += usage.data.completion_tokens;
       this.used.totalTokens += usage.data.prompt_tokens + usage.data.completion_tokens;
+      this.ledger.spend(usage.data.prompt_tokens + usage.data.completion_tokens);
     }
     this.opts.transcript?.write('model_call', {
+      ...this.label(),
+      ...(usage.success && !reported.success ? { usageEstimated: true } : {}),
       status: result.status,
       latencyMs: Date.now() - started,
       usage: usage.success ? usage.data : null,
@@ -221,4 +307,15 @@ export class ModelGateway {
     });
     this.reply(res, result.status, result.body);
   }
+
+  private label(): Record<string, string> {
+    return this.opts.name ? { gateway: this.opts.name } : {};
+  }
+}
+
+/** Tool definitions and tool calls of a request, as text: part of its prompt-token estimate. */
+function toolText(req: ChatRequest): string {
+  const calls = req.messages.map((m) => (m as { tool_calls?: unknown }).tool_calls).filter((c) => c !== undefined);
+  const tools = (req as { tools?: unknown }).tools;
+  return (tools === undefined ? '' : JSON.stringify(tools)) + (calls.length ? JSON.stringify(calls) : '');
 }

@@ -8,6 +8,7 @@ import { upstreamFor } from '../gateway/upstream';
 import type { ArtifactStore } from '../ports';
 import { fetchBundle, readManifest, unpackBundle } from '../ra/bundle';
 import { runAgentOnTasks } from '../ra/protocol';
+import { allowTraversal, detectIsolation } from '../sandbox';
 import { TranscriptWriter } from '../transcript';
 import { shardRange } from '../sweep/plan';
 import { readPlan, roleOutputPrefix, shardTranscriptKey, shardUsageKey, tlaKey, writeShard } from '../sweep/outputs';
@@ -33,7 +34,10 @@ export async function runRaShard(store: ArtifactStore, env: JobEnv, processEnv: 
   if (await store.exists(shardUsageKey(prefix, index))) return summary(true, 0);
 
   const scratch = mkdtempSync(join(env.UPLIFT_SCRATCH ?? tmpdir(), `uplift-${role}-${index}-`));
+  // The gateway socket's path must stay short (Unix sockets allow ~107 bytes).
+  const socketDir = mkdtempSync(join(tmpdir(), 'uplift-gw-'));
   try {
+    allowTraversal(scratch);
     const bundleDir = join(scratch, 'bundle');
     if (role === 'baseline') await fetchBundle(store, run.ra.bundleHash, bundleDir);
     else {
@@ -50,14 +54,18 @@ export async function runRaShard(store: ArtifactStore, env: JobEnv, processEnv: 
     const transcript = new TranscriptWriter(transcriptPath);
     const gateway = new ModelGateway({ upstream: upstreamFor(run.ra.model, processEnv), tokenBudget: plan.budgets.shardTokens, transcript });
     const baseUrl = await gateway.start();
+    const socketPath = join(socketDir, 'gateway.sock');
     let result;
     try {
+      await gateway.listenUnix(socketPath);
       result = await runAgentOnTasks({
         bundleDir,
         entrypoint: manifest.entrypoint,
         tasks,
         env: { ...gateway.agentEnv(baseUrl), UPLIFT_CONCURRENCY: String(plan.concurrency.requests) },
         limits: { wallMs: plan.budgets.shardWallSeconds * 1000 },
+        // The sandbox gets the bundle and the gateway; the targets stay in this process.
+        sandbox: { gateway: { baseUrl, socketPath }, level: detectIsolation(processEnv).level },
       });
     } finally {
       await gateway.stop();
@@ -69,6 +77,7 @@ export async function runRaShard(store: ArtifactStore, env: JobEnv, processEnv: 
       ...usage,
       exitCode: result.exitCode,
       timedOut: result.timedOut,
+      ...(result.killedFor ? { killedFor: result.killedFor } : {}),
       tasks: tasks.length,
       answered: result.outcomes.filter((o) => 'output' in o).length,
       rejectedLines: result.rejectedLines.slice(0, 50),
@@ -79,5 +88,6 @@ export async function runRaShard(store: ArtifactStore, env: JobEnv, processEnv: 
     return summary(false, usage.totalTokens, tasks.length);
   } finally {
     rmSync(scratch, { recursive: true, force: true });
+    rmSync(socketDir, { recursive: true, force: true });
   }
 }

@@ -1,27 +1,43 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readLabels, readSplit, toTaskInput, type Example } from '../cbm/dataset';
 import { scoreTask } from '../cbm/classification';
 import { CorruptRecordError } from '../errors';
-import { ModelGateway } from '../gateway/gateway';
+import { ModelGateway, TokenLedger } from '../gateway/gateway';
 import { upstreamFor } from '../gateway/upstream';
+import { toJsonl } from '../jsonl';
 import type { ArtifactStore } from '../ports';
-import { diffBundles, fetchBundle, packBundle, readManifest } from '../ra/bundle';
+import { diffBundles, fetchBundle, packBundle, readManifest, unpackBundle } from '../ra/bundle';
 import { runAgentOnTasks } from '../ra/protocol';
+import { allowTraversal, detectIsolation, ISOLATION_GUARANTEES, removeUnsafeEntries, sandboxView, spawnSandboxed, type SandboxLimits } from '../sandbox';
+import { modelName } from '../spec';
 import { TLAS } from '../tla/registry';
-import type { Evaluation, TlaContext } from '../tla/types';
+import type { Evaluation, ExecResult, TlaContext, TlaRuntime } from '../tla/types';
 import { TranscriptWriter } from '../transcript';
 import { runPrefix } from '../sweep/plan';
 import { readPlan, tlaKey, type TlaResult } from '../sweep/outputs';
 import { parsePlanUri, type JobEnv, type JobSummary } from './env';
 
+/** Output of one TLA command the harness keeps (per stream); the rest is counted, not stored. */
+const MAX_EXEC_OUTPUT = 1_000_000;
+/** Where sandboxed commands find the dev split and the label set (bubblewrap levels). */
+const DATA_INSIDE = '/data';
+
+export interface TlaJobOptions {
+  /** Limits of every TLA command and evaluation (defaults: core/sandbox.ts). */
+  sandboxLimits?: Partial<SandboxLimits>;
+}
+
 /**
- * The `tla-sandbox` job: gives the TLA an editable copy of the RA bundle, the dev split and a
- * gateway with the TLA token budget; afterwards uploads the MRA tarball, its diff against the
- * RA, the transcript and `result.json` (written last: its presence means the job is done).
+ * The `tla-sandbox` job: gives the TLA an editable copy of the RA bundle, the dev split and
+ * gateways drawing on one budget of `budgets.tlaTokens` (the RA's model, for evaluations and the
+ * TLA's commands; the TLA's own model for `react`, called by the harness only). Every command and
+ * evaluation runs in the sandbox (core/sandbox.ts) with the workspace as its only writable place;
+ * the test split never reaches this job. Afterwards it uploads the MRA tarball, its diff against
+ * the RA, the transcript and `result.json` (written last: its presence means the job is done).
  */
-export async function runTlaSandbox(store: ArtifactStore, env: JobEnv, processEnv: Record<string, string | undefined>): Promise<JobSummary> {
+export async function runTlaSandbox(store: ArtifactStore, env: JobEnv, processEnv: Record<string, string | undefined>, opts: TlaJobOptions = {}): Promise<JobSummary> {
   const { sweepId } = parsePlanUri(env.UPLIFT_PLAN_URI);
   const plan = await readPlan(store, sweepId);
   const run = plan.runs.find((r) => r.runId === env.UPLIFT_RUN_ID);
@@ -30,10 +46,16 @@ export async function runTlaSandbox(store: ArtifactStore, env: JobEnv, processEn
   if (await store.exists(tlaKey(sweepId, run.runId, 'result.json'))) return summary(true, 0);
 
   const started = Date.now();
+  const isolation = detectIsolation(processEnv);
   const scratch = mkdtempSync(join(env.UPLIFT_SCRATCH ?? tmpdir(), 'uplift-tla-'));
+  // The gateway socket's path must stay short (Unix sockets allow ~107 bytes).
+  const socketDir = mkdtempSync(join(tmpdir(), 'uplift-gw-'));
+  const gateways: ModelGateway[] = [];
   try {
+    allowTraversal(scratch);
     const raDir = join(scratch, 'ra');
     const workspace = join(scratch, 'workspace');
+    const dataDir = join(scratch, 'data');
     await fetchBundle(store, run.ra.bundleHash, raDir);
     cpSync(raDir, workspace, { recursive: true });
     let fixedBundleDir: string | undefined;
@@ -44,34 +66,79 @@ export async function runTlaSandbox(store: ArtifactStore, env: JobEnv, processEn
     }
     const labels = await readLabels(store, run.cbm.datasetPrefix);
     const dev = await readSplit(store, run.cbm.datasetPrefix, 'dev');
+    // The dev split (labels allowed) is the only data a TLA command can read.
+    mkdirSync(dataDir, { mode: 0o755 });
+    chmodSync(dataDir, 0o755);
+    writeFileSync(join(dataDir, 'dev.jsonl'), toJsonl(dev), { mode: 0o644 });
+    writeFileSync(join(dataDir, 'labels.json'), JSON.stringify(labels, null, 2) + '\n', { mode: 0o644 });
+    const readOnly = [{ host: dataDir, path: DATA_INSIDE }];
+    const view = sandboxView(isolation.level, workspace, readOnly);
+    const dataSeen = view.readOnly[dataDir];
+
     const transcriptPath = join(scratch, 'transcript.jsonl');
     const transcript = new TranscriptWriter(transcriptPath);
-    const gateway = new ModelGateway({ upstream: upstreamFor(run.ra.model, processEnv), tokenBudget: plan.budgets.tlaTokens, transcript, recordBodies: false });
-    const baseUrl = await gateway.start();
+    const ledger = new TokenLedger(plan.budgets.tlaTokens);
+    const raGateway = new ModelGateway({ upstream: upstreamFor(run.ra.model, processEnv), ledger, transcript, recordBodies: false, name: 'ra' });
+    gateways.push(raGateway);
+    const raUrl = await raGateway.start();
+    const socketPath = join(socketDir, 'gateway.sock');
+    await raGateway.listenUnix(socketPath);
+    const sandboxGateway = { baseUrl: raUrl, socketPath };
+    const agentEnv = { ...raGateway.agentEnv(raUrl), UPLIFT_CONCURRENCY: String(plan.concurrency.requests) };
+    let tlaModel: TlaRuntime['model'];
+    let tlaGateway: ModelGateway | undefined;
+    if (run.tla.spec.kind === 'react') {
+      tlaGateway = new ModelGateway({ upstream: upstreamFor(run.tla.spec.model, processEnv), ledger, transcript, recordBodies: false, name: 'tla' });
+      gateways.push(tlaGateway);
+      const url = await tlaGateway.start();
+      tlaModel = { baseUrl: url, apiKey: tlaGateway.jobToken, name: tlaGateway.model };
+    }
     const checkpoints: TlaResult['checkpoints'] = [];
+    const snapshots = new Map<number, Uint8Array>();
     const deadline = started + plan.budgets.tlaWallSeconds * 1000;
-    transcript.write('note', { runId: run.runId, tla: run.tla.label, variant: run.variant, seed: run.seed, isolation: 'process-rlimits', note: 'TLA started' });
+    const limits = (wallMs: number): Partial<SandboxLimits> => ({ ...opts.sandboxLimits, wallMs: Math.max(1000, Math.min(wallMs, opts.sandboxLimits?.wallMs ?? Infinity)) });
+    transcript.write('note', {
+      runId: run.runId,
+      tla: run.tla.label,
+      variant: run.variant,
+      seed: run.seed,
+      isolation: isolation.level,
+      isolationFallbacks: isolation.fallbacks,
+      guarantees: ISOLATION_GUARANTEES[isolation.level],
+      note: 'TLA started',
+    });
+
+    /** Removes links and special files a command left in the workspace, and records it. */
+    const sanitize = (after: string) => {
+      const removed = removeUnsafeEntries(workspace);
+      if (removed.length) transcript.write('tla_step', { type: 'sandbox_violation', after, note: 'removed symbolic links or special files from the workspace (they could point the harness outside it)', removed: removed.slice(0, 50) });
+    };
 
     const evaluate = async (tasks: readonly Example[]): Promise<Evaluation> => {
-      const rejectedBefore = gateway.usage.rejected;
+      const rejectedBefore = raGateway.usage.rejected;
+      sanitize('before evaluation');
       const manifest = readManifest(workspace);
       const res = await runAgentOnTasks({
         bundleDir: workspace,
         entrypoint: manifest.entrypoint,
         tasks: tasks.map((t) => toTaskInput(t, labels)),
-        env: { ...gateway.agentEnv(baseUrl), UPLIFT_CONCURRENCY: String(plan.concurrency.requests) },
-        limits: { wallMs: Math.max(1000, deadline - Date.now()) },
+        env: agentEnv,
+        limits: limits(deadline - Date.now()),
+        sandbox: { gateway: sandboxGateway, readOnly, level: isolation.level },
       });
+      sanitize('evaluation');
       const byId = new Map(res.outcomes.map((o) => [o.id, o]));
       const scores = tasks.map((t) => scoreTask(t, byId.get(t.id)));
       const step = checkpoints.length;
       const key = `${runPrefix(sweepId, run.runId)}/tla/checkpoints/${step}.tar.gz`;
-      await store.putBytes(key, packBundle(workspace), 'application/gzip');
+      const bytes = packBundle(workspace);
+      snapshots.set(step, bytes);
+      await store.putBytes(key, bytes, 'application/gzip');
       const ev: Evaluation = {
         step,
         score: scores.reduce((a, b) => a + b, 0) / Math.max(1, scores.length),
         tasks: tasks.length,
-        budgetExhausted: gateway.usage.rejected > rejectedBefore,
+        budgetExhausted: raGateway.usage.rejected > rejectedBefore,
         failures: tasks
           .filter((_, i) => scores[i] === 0)
           .slice(0, 5)
@@ -79,12 +146,65 @@ export async function runTlaSandbox(store: ArtifactStore, env: JobEnv, processEn
             const o = byId.get(t.id);
             return { id: t.id, expected: t.label, got: o && 'output' in o ? o.output : null };
           }),
-        tokensUsed: gateway.usage.totalTokens,
+        tokensUsed: ledger.spent,
       };
       checkpoints.push({ step, tokens: ev.tokensUsed, devScore: ev.score, accepted: false, key, ...(ev.budgetExhausted ? { note: 'budget exhausted during evaluation' } : {}) });
-      transcript.write('checkpoint', { step, tokens: ev.tokensUsed, devScore: ev.score, budgetExhausted: ev.budgetExhausted, key });
+      transcript.write('checkpoint', {
+        step,
+        tokens: ev.tokensUsed,
+        devScore: ev.score,
+        budgetExhausted: ev.budgetExhausted,
+        key,
+        exitCode: res.exitCode,
+        ...(res.killedFor ? { killedFor: res.killedFor } : {}),
+        ...(res.exitCode !== 0 ? { stderrTail: res.stderrTail.slice(-2000) } : {}),
+      });
       return ev;
     };
+
+    const exec = async (argv: string[], o: { stdin?: string; timeoutMs?: number } = {}): Promise<ExecResult> => {
+      const t0 = Date.now();
+      const proc = spawnSandboxed(argv, { cwd: workspace, env: agentEnv, limits: limits(Math.min(o.timeoutMs ?? Infinity, deadline - Date.now())), readOnly, gateway: sandboxGateway, level: isolation.level });
+      const out = { stdout: '', stderr: '', dropped: 0 };
+      for (const stream of ['stdout', 'stderr'] as const) {
+        proc.child[stream].setEncoding('utf8');
+        proc.child[stream].on('data', (c: string) => {
+          const room = MAX_EXEC_OUTPUT - out[stream].length;
+          out[stream] += c.slice(0, Math.max(0, room));
+          out.dropped += Math.max(0, c.length - Math.max(0, room));
+        });
+      }
+      proc.child.stdin.on('error', () => {
+        /* the command did not read its stdin */
+      });
+      proc.child.stdin.end(o.stdin ?? '');
+      const end = await proc.done;
+      sanitize(`command ${argv.join(' ').slice(0, 200)}`);
+      const result: ExecResult = { exitCode: end.code, signal: end.signal, ...(end.killedFor ? { killedFor: end.killedFor } : {}), stdout: out.stdout, stderr: out.stderr, droppedChars: out.dropped, wallMs: Date.now() - t0 };
+      transcript.write('tla_step', {
+        type: 'exec',
+        argv: argv.map((a) => a.slice(0, 2000)),
+        stdin: o.stdin?.slice(0, 2000),
+        exitCode: result.exitCode,
+        signal: result.signal,
+        killedFor: result.killedFor,
+        wallMs: result.wallMs,
+        isolation: proc.isolation,
+        stdout: result.stdout.slice(0, 4000),
+        stderr: result.stderr.slice(0, 4000),
+        outputChars: result.stdout.length + result.stderr.length + result.droppedChars,
+      });
+      return result;
+    };
+
+    const restore = async (step: number) => {
+      const bytes = snapshots.get(step);
+      if (!bytes) throw new CorruptRecordError(`checkpoint ${step} of run ${run.runId} was never taken`);
+      for (const f of readdirSync(workspace)) rmSync(join(workspace, f), { recursive: true, force: true });
+      unpackBundle(bytes, workspace);
+      transcript.write('tla_step', { type: 'restore', step, note: `workspace restored to checkpoint ${step}` });
+    };
+
     const ctx: TlaContext = {
       workspace,
       manifest: readManifest(workspace),
@@ -100,34 +220,51 @@ export async function runTlaSandbox(store: ArtifactStore, env: JobEnv, processEn
       },
       log: (step) => transcript.write('tla_step', step),
       fixedBundleDir,
+      runtime: {
+        exec,
+        restore,
+        model: tlaModel,
+        tokens: () => ({ spent: ledger.spent, budget: ledger.budget }),
+        paths: { workspace: view.workspace, dev: `${dataSeen}/dev.jsonl`, labels: `${dataSeen}/labels.json` },
+        isolation: isolation.level,
+      },
     };
     let outcome;
     try {
       outcome = await TLAS[run.tla.spec.kind].run(ctx);
     } finally {
-      await gateway.stop();
+      for (const g of gateways) await g.stop();
     }
+    sanitize('the TLA');
     readManifest(workspace); // the MRA must still be a valid bundle
     const diff = diffBundles(raDir, workspace);
     const changed = [...new Set([...diff.matchAll(/^diff -ruN ra\/(\S+) mra\//gm)].map((m) => m[1]))];
-    transcript.write('note', { note: 'TLA finished', stopReason: outcome.stopReason, changedFiles: changed, usage: gateway.usage });
+    const total = gateways.map((g) => g.usage).reduce((a, u) => ({ calls: a.calls + u.calls, rejected: a.rejected + u.rejected, promptTokens: a.promptTokens + u.promptTokens, completionTokens: a.completionTokens + u.completionTokens, totalTokens: a.totalTokens + u.totalTokens }));
+    const byModel = [
+      { gateway: 'ra', model: run.ra.modelName, ...raGateway.usage },
+      ...(tlaGateway && run.tla.spec.kind === 'react' ? [{ gateway: 'tla', model: modelName(run.tla.spec.model), ...tlaGateway.usage }] : []),
+    ];
+    transcript.write('note', { note: 'TLA finished', stopReason: outcome.stopReason, changedFiles: changed, usage: total, usageByModel: byModel });
     await transcript.close();
-    const usage = gateway.usage;
-    const result: TlaResult = {
+    const result: TlaResult & { usageByModel: typeof byModel; isolationFallbacks: string[] } = {
       tla: run.tla.label,
-      usage,
+      usage: total,
       checkpoints,
       stopReason: outcome.stopReason,
-      isolation: 'process-rlimits',
+      isolation: isolation.level,
       wallMs: Date.now() - started,
       changedFiles: changed,
+      usageByModel: byModel,
+      isolationFallbacks: isolation.fallbacks,
     };
     await store.putBytes(tlaKey(sweepId, run.runId, 'mra.tar.gz'), packBundle(workspace), 'application/gzip');
     await store.putText(tlaKey(sweepId, run.runId, 'mra.diff'), diff, 'text/x-diff');
     await store.putBytes(tlaKey(sweepId, run.runId, 'transcript.jsonl'), readFileSync(transcriptPath), 'application/x-ndjson');
     await store.putText(tlaKey(sweepId, run.runId, 'result.json'), JSON.stringify(result, null, 2), 'application/json');
-    return summary(false, usage.totalTokens);
+    return summary(false, total.totalTokens);
   } finally {
+    for (const g of gateways) await g.stop();
     rmSync(scratch, { recursive: true, force: true });
+    rmSync(socketDir, { recursive: true, force: true });
   }
 }

@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import type { TaskInput } from '../cbm/dataset';
-import { spawnSandboxed, type IsolationLevel, type SandboxLimits } from '../sandbox';
+import { loopbackRelay, spawnSandboxed, type IsolationLevel, type SandboxExit, type SandboxLimits, type SandboxOptions } from '../sandbox';
+
+/** Longest stdout line read from an agent; longer ones are rejected. */
+const MAX_LINE_CHARS = 1_000_000;
 
 /** One stdout line of the RA protocol. */
 export const OutputLine = z.object({ id: z.string(), output: z.string() });
@@ -14,6 +17,8 @@ export interface ShardRunResult {
   rejectedLines: { line: number; reason: string; text: string }[];
   exitCode: number | null;
   timedOut: boolean;
+  /** Why the harness killed it, if it did (wall clock, disk quota). */
+  killedFor?: SandboxExit['killedFor'];
   stderrTail: string;
   isolation: IsolationLevel;
   wallMs: number;
@@ -30,17 +35,27 @@ export async function runAgentOnTasks(opts: {
   tasks: TaskInput[];
   env: Record<string, string>;
   limits?: Partial<SandboxLimits>;
+  /** Gateway socket, read-only inputs and level of the sandbox (see core/sandbox.ts). */
+  sandbox?: Pick<SandboxOptions, 'gateway' | 'readOnly' | 'level'>;
   /** Called once per accepted output line (progress). */
   onOutput?: (id: string) => void;
 }): Promise<ShardRunResult> {
   const started = Date.now();
-  const proc = spawnSandboxed(opts.entrypoint, { cwd: opts.bundleDir, env: opts.env, limits: opts.limits });
+  // A loopback OPENAI_BASE_URL without a gateway socket is relayed, so it works at every sandbox level.
+  const relay = opts.sandbox?.gateway || !opts.env.OPENAI_BASE_URL ? undefined : await loopbackRelay(opts.env.OPENAI_BASE_URL);
+  const gateway = relay ? { gateway: { baseUrl: opts.env.OPENAI_BASE_URL, socketPath: relay.socketPath } } : {};
+  const proc = spawnSandboxed(opts.entrypoint, { cwd: opts.bundleDir, env: opts.env, limits: opts.limits, ...opts.sandbox, ...gateway });
   const wanted = new Set(opts.tasks.map((t) => t.id));
   const outputs = new Map<string, string>();
   const rejectedLines: ShardRunResult['rejectedLines'] = [];
+  // The first 1000 are kept: enough to diagnose, bounded however much an agent prints.
+  const reject = (r: ShardRunResult['rejectedLines'][number]) => {
+    if (rejectedLines.length < 1000) rejectedLines.push(r);
+  };
   let stderr = '';
   let buf = '';
   let lineNo = 0;
+  let skipping = false;
   const take = (raw: string) => {
     lineNo++;
     const text = raw.trim();
@@ -49,13 +64,13 @@ export async function runAgentOnTasks(opts: {
     try {
       value = JSON.parse(text);
     } catch {
-      rejectedLines.push({ line: lineNo, reason: 'not JSON', text: text.slice(0, 200) });
+      reject({ line: lineNo, reason: 'not JSON', text: text.slice(0, 200) });
       return;
     }
     const parsed = OutputLine.safeParse(value);
-    if (!parsed.success) rejectedLines.push({ line: lineNo, reason: 'not {"id": string, "output": string}', text: text.slice(0, 200) });
-    else if (!wanted.has(parsed.data.id)) rejectedLines.push({ line: lineNo, reason: `unknown task id "${parsed.data.id}"`, text: text.slice(0, 200) });
-    else if (outputs.has(parsed.data.id)) rejectedLines.push({ line: lineNo, reason: `second output for "${parsed.data.id}" (the first counts)`, text: text.slice(0, 200) });
+    if (!parsed.success) reject({ line: lineNo, reason: 'not {"id": string, "output": string}', text: text.slice(0, 200) });
+    else if (!wanted.has(parsed.data.id)) reject({ line: lineNo, reason: `unknown task id "${parsed.data.id}"`, text: text.slice(0, 200) });
+    else if (outputs.has(parsed.data.id)) reject({ line: lineNo, reason: `second output for "${parsed.data.id}" (the first counts)`, text: text.slice(0, 200) });
     else {
       outputs.set(parsed.data.id, parsed.data.output);
       opts.onOutput?.(parsed.data.id);
@@ -66,8 +81,18 @@ export async function runAgentOnTasks(opts: {
     buf += chunk;
     let nl: number;
     while ((nl = buf.indexOf('\n')) >= 0) {
-      take(buf.slice(0, nl));
+      if (skipping) skipping = false;
+      else take(buf.slice(0, nl));
       buf = buf.slice(nl + 1);
+    }
+    // A line longer than any answer is refused as it grows, so an agent cannot exhaust the harness's memory.
+    if (buf.length > MAX_LINE_CHARS) {
+      if (!skipping) {
+        lineNo++;
+        reject({ line: lineNo, reason: `line longer than ${MAX_LINE_CHARS} characters`, text: buf.slice(0, 200) });
+      }
+      buf = '';
+      skipping = true;
     }
   });
   proc.child.stderr.setEncoding('utf8');
@@ -79,12 +104,14 @@ export async function runAgentOnTasks(opts: {
   });
   proc.child.stdin.end(opts.tasks.map((t) => JSON.stringify(t)).join('\n') + '\n');
   const end = await proc.done;
-  if (buf.trim() !== '') take(buf);
+  await relay?.close();
+  if (buf.trim() !== '' && !skipping) take(buf);
   return {
     outcomes: opts.tasks.map((t) => (outputs.has(t.id) ? { id: t.id, output: outputs.get(t.id) as string } : { id: t.id, error: 'missing' as const })),
     rejectedLines,
     exitCode: end.code,
     timedOut: end.timedOut,
+    ...(end.killedFor ? { killedFor: end.killedFor } : {}),
     stderrTail: stderr,
     isolation: proc.isolation,
     wallMs: Date.now() - started,

@@ -77,10 +77,19 @@ export function shardRange(run: Pick<RunPlan, 'tasksPerShard' | 'cbm'>, index: n
   return [Math.min(start, run.cbm.testCount), Math.min(start + run.tasksPerShard, run.cbm.testCount)];
 }
 
-/** Worst-case dollars of one run: its TLA budget plus baseline and MRA shard budgets, every token at the dearer price. */
-export function runWorstCase(spec: SweepSpecT, model: ModelSpec, shards: number): number {
-  const tokens = spec.budgets.tlaTokens + 2 * shards * spec.budgets.shardTokens;
-  return worstCaseUsd(tokens, priceOf(modelName(model), spec.prices));
+/**
+ * Worst-case dollars of one run: its TLA budget plus baseline and MRA shard budgets, every token
+ * at the dearer of its input and output price. A TLA with its own model (`react`) spends its budget
+ * on that model and on the RA it evaluates, so TLA tokens are priced at the dearer of the two
+ * models; without `tla`, at the dearest TLA model of the spec.
+ */
+export function runWorstCase(spec: SweepSpecT, model: ModelSpec, shards: number, tla?: TlaSpec): number {
+  const raPrice = priceOf(modelName(model), spec.prices);
+  const shardTokens = 2 * shards * spec.budgets.shardTokens;
+  const ownModels = (t: TlaSpec): ModelSpec[] => (t.kind === 'react' ? [t.model] : []);
+  const tlaUsd = Math.max(...(tla ? ownModels(tla) : spec.tlas.flatMap(ownModels)).map((m) => worstCaseUsd(spec.budgets.tlaTokens, priceOf(modelName(m), spec.prices))), 0);
+  if (tlaUsd <= worstCaseUsd(spec.budgets.tlaTokens, raPrice)) return worstCaseUsd(spec.budgets.tlaTokens + shardTokens, raPrice);
+  return tlaUsd + worstCaseUsd(shardTokens, raPrice);
 }
 
 /**
@@ -108,7 +117,7 @@ export function expandPlan(staged: StagedSweep): SweepPlan {
               shards,
               tasksPerShard: Math.ceil(cbm.testCount / shards),
               baselineKey: baselineKey(ra.bundleHash, cbm.id, cbm.datasetVersion, name),
-              worstCaseUsd: runWorstCase(spec, ra.model, shards),
+              worstCaseUsd: runWorstCase(spec, ra.model, shards, tla),
             });
           }
   const worst = runs.reduce((s, r) => s + r.worstCaseUsd, 0);

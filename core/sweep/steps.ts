@@ -117,12 +117,12 @@ export async function planRun(deps: StepDeps, input: z.infer<typeof RunInput>): 
   const run = findRun(plan, runId);
   const now = nowIso(deps);
   const rec = (await deps.scores.getRun(sweepId, runId)) ?? baseRecord(plan, run, now);
-  if (rec.status === 'succeeded') return { action: 'skip', shards: run.shards, queue: 'cpu', reason: 'already succeeded' };
+  if (rec.status === 'succeeded') return { action: 'skip', shards: run.shards, queue: queueOf(run), reason: 'already succeeded' };
   let reserved = rec.reservedUsd;
   if (reserved === undefined) {
     if (!(await deps.scores.reserveBudget(sweepId, run.worstCaseUsd))) {
       await deps.scores.putRun({ ...rec, status: 'budget_exhausted', updatedAt: now, error: `could not reserve its worst case of $${run.worstCaseUsd.toFixed(4)}: the sweep budget is committed` });
-      return { action: 'skip', shards: run.shards, queue: 'cpu', reason: 'budget_exhausted' };
+      return { action: 'skip', shards: run.shards, queue: queueOf(run), reason: 'budget_exhausted' };
     }
     reserved = run.worstCaseUsd;
   }
@@ -132,7 +132,12 @@ export async function planRun(deps: StepDeps, input: z.infer<typeof RunInput>): 
     lease,
   );
   await deps.scores.putRun({ ...rec, status: 'running', reservedUsd: reserved, updatedAt: now, error: undefined, baselineCached: claim.status !== 'claimed' });
-  return { action: claim.status === 'claimed' ? 'compute_baseline' : 'proceed', shards: run.shards, queue: 'cpu' };
+  return { action: claim.status === 'claimed' ? 'compute_baseline' : 'proceed', shards: run.shards, queue: queueOf(run) };
+}
+
+/** Runs of models served on the job's GPU (`vllm`) go to the GPU queue; API and offline models to the CPU queue. */
+function queueOf(run: RunPlan): 'cpu' | 'gpu' {
+  return run.ra.model.provider === 'vllm' ? 'gpu' : 'cpu';
 }
 
 async function testTargets(deps: StepDeps, run: RunPlan) {

@@ -2,6 +2,7 @@ import type { TlaSpec } from '../spec';
 import { fewshotSearchTla } from './fewshot-search';
 import { fixedTla } from './fixed';
 import { noopTla } from './noop';
+import { reactTla } from './react';
 import type { Tla } from './types';
 
 /** The built-in TLAs by kind. */
@@ -9,4 +10,5 @@ export const TLAS: Record<TlaSpec['kind'], Tla> = {
   noop: noopTla,
   fixed: fixedTla,
   'fewshot-search': fewshotSearchTla,
+  react: reactTla,
 };

@@ -36,6 +36,38 @@ export interface TlaContext {
   log(step: Record<string, unknown>): void;
   /** For `fixed`: directory of the user-supplied MRA bundle. */
   fixedBundleDir?: string;
+  /** What LLM TLAs (`react`) use besides the above; the tla-sandbox job always sets it. */
+  runtime?: TlaRuntime;
+}
+
+/** A command's result in the TLA's sandbox. */
+export interface ExecResult {
+  /** Exit code; null when killed by a signal. */
+  exitCode: number | null;
+  signal: string | null;
+  /** Set when the harness killed it: its wall clock ran out, or the workspace outgrew its disk quota. */
+  killedFor?: 'wall_time' | 'disk_quota';
+  stdout: string;
+  stderr: string;
+  /** Characters of stdout + stderr beyond what the harness keeps (0 when it kept everything). */
+  droppedChars: number;
+  wallMs: number;
+}
+
+/** The sandboxed machinery an LLM TLA works through. */
+export interface TlaRuntime {
+  /** Runs a command in the sandbox, in the workspace, with the RA model's gateway as OPENAI_BASE_URL. */
+  exec(argv: string[], opts?: { stdin?: string; timeoutMs?: number }): Promise<ExecResult>;
+  /** Puts a checkpoint's bundle back into the workspace. */
+  restore(step: number): Promise<void>;
+  /** The TLA's own model, behind its own gateway: only the harness calls it, sandboxed code never sees this key. */
+  model?: { baseUrl: string; apiKey: string; name: string };
+  /** Tokens the job has spent (own model + evaluations + commands) and its budget (budgets.tlaTokens). */
+  tokens(): { spent: number; budget: number };
+  /** Where sandboxed commands see the workspace, the dev split and the label set. */
+  paths: { workspace: string; dev: string; labels: string };
+  /** How sandboxed commands are isolated (core/sandbox.ts). */
+  isolation: string;
 }
 
 export interface TlaOutcome {

@@ -1,0 +1,237 @@
+import { Duration, RemovalPolicy, Size, Stack } from 'aws-cdk-lib';
+import * as batch from 'aws-cdk-lib/aws-batch';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
+import { IgnoreMode } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import type { JobTarget } from '../../step-functions/uplift-state-machine';
+import { REPO_ROOT, type UpliftConfig } from '../config';
+
+/**
+ * The job processes the Batch job definitions run: the same entrypoints the local runner starts
+ * (cli/local/batch-pool.ts), through the vLLM launcher on the GPU queue.
+ */
+export const JOB_COMMANDS = {
+  cpu: {
+    raShard: ['node', '--import', 'tsx', 'batch-images/jobs/ra-shard.ts'],
+    tlaSandbox: ['node', '--import', 'tsx', 'batch-images/jobs/tla-sandbox.ts'],
+  },
+  gpu: {
+    raShard: ['node', '--import', 'tsx', 'batch-images/vllm/launcher.ts', 'batch-images/jobs/ra-shard.ts'],
+    tlaSandbox: ['node', '--import', 'tsx', 'batch-images/vllm/launcher.ts', 'batch-images/jobs/tla-sandbox.ts'],
+  },
+} as const;
+
+/** Docker build context of both images: the repository root, reduced to what the jobs run. */
+export const IMAGE_CONTEXT_EXCLUDES = ['*', '!package.json', '!package-lock.json', '!tsconfig.json', '!core', '!lambdas', '!batch-images', '**/node_modules', '**/*.test.ts'];
+
+/** Where GPU instances keep synced weights; the GPU jobs mount it, so jobs on one instance download a model once. */
+export const MODEL_CACHE = { hostPath: '/var/lib/uplift/models', containerPath: '/models-cache' } as const;
+/** The non-root user of both images (batch-images/Dockerfile.*). */
+export const IMAGE_UID = 10001;
+
+/** A job queue with its two job definitions, as the state machine takes them. */
+export interface JobQueueTarget extends JobTarget {
+  readonly queue: batch.JobQueue;
+  readonly raShard: batch.EcsJobDefinition;
+  readonly tlaSandbox: batch.EcsJobDefinition;
+}
+
+export interface UpliftJobsProps {
+  readonly config: Pick<UpliftConfig, 'vpc' | 'gpu' | 'cpu' | 'jobTimeouts' | 'modelEndpoints'>;
+  /** The artifacts bucket: jobs read inputs from it and write outputs to `sweeps/`. */
+  readonly bucket: s3.IBucket;
+  /** Retention of job and VPC flow logs. */
+  readonly logRetention: logs.RetentionDays;
+}
+
+/**
+ * AWS Batch for Uplift's jobs: a VPC (created or imported), a GPU managed EC2 compute environment
+ * (NVIDIA families, 0 vCPUs when idle) and a Fargate one, a queue each, and `ra-shard` /
+ * `tla-sandbox` job definitions in a GPU flavour (requests GPUs, runs the vLLM launcher) and a
+ * CPU flavour (gets the model API keys), with spot-interruption retries and timeouts sized for
+ * the longest wall-clock budget a sweep may ask for.
+ */
+export class UpliftJobs extends Construct {
+  readonly vpc: ec2.IVpc;
+  readonly securityGroup: ec2.SecurityGroup;
+  readonly cpu: JobQueueTarget;
+  readonly gpu?: JobQueueTarget;
+  /** Identity of CPU jobs' code: S3 reads of inputs, writes under sweeps/. */
+  readonly cpuJobRole: iam.Role;
+  /** Identity of GPU jobs' code: as CPU, plus reading weights under models/. */
+  readonly gpuJobRole: iam.Role;
+  /** Starts CPU job containers: pulls the image, writes logs, and is the only reader of the API key secrets. */
+  readonly cpuExecutionRole: iam.Role;
+  readonly gpuExecutionRole: iam.Role;
+  readonly apiKeys: { readonly apiKeyEnv: string; readonly secret: secretsmanager.ISecret; readonly created: boolean }[];
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: UpliftJobsProps) {
+    super(scope, id);
+    const { config } = props;
+    this.logGroup = new logs.LogGroup(this, 'JobLogs', { retention: props.logRetention, removalPolicy: RemovalPolicy.DESTROY });
+
+    // Network: jobs only reach out (ECR, S3, model APIs); nothing reaches in.
+    let subnets: ec2.SubnetSelection;
+    let publicIp: boolean;
+    if (config.vpc.mode === 'create') {
+      publicIp = config.vpc.natGateways === 0;
+      const flowLogs = new logs.LogGroup(this, 'VpcFlowLogs', { retention: props.logRetention, removalPolicy: RemovalPolicy.DESTROY });
+      this.vpc = new ec2.Vpc(this, 'Vpc', {
+        ipAddresses: ec2.IpAddresses.cidr(config.vpc.cidr),
+        maxAzs: config.vpc.maxAzs,
+        natGateways: config.vpc.natGateways,
+        subnetConfiguration: publicIp
+          ? [{ name: 'jobs', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 20 }]
+          : [
+              { name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 },
+              { name: 'jobs', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 20 },
+            ],
+        // S3 traffic (weights, outputs) stays off NAT and the internet, at no charge.
+        gatewayEndpoints: { S3: { service: ec2.GatewayVpcEndpointAwsService.S3 } },
+        flowLogs: { rejected: { trafficType: ec2.FlowLogTrafficType.REJECT, destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogs) } },
+      });
+      subnets = { subnetType: publicIp ? ec2.SubnetType.PUBLIC : ec2.SubnetType.PRIVATE_WITH_EGRESS };
+    } else {
+      publicIp = config.vpc.publicSubnets;
+      this.vpc = ec2.Vpc.fromVpcAttributes(this, 'Vpc', { vpcId: config.vpc.vpcId, availabilityZones: config.vpc.availabilityZones });
+      subnets = { subnets: config.vpc.subnetIds.map((s, i) => ec2.Subnet.fromSubnetId(this, `JobSubnet${i}`, s)) };
+    }
+    this.securityGroup = new ec2.SecurityGroup(this, 'JobsSecurityGroup', { vpc: this.vpc, description: 'Uplift Batch jobs: outbound only', allowAllOutbound: true });
+
+    // Roles: the jobs' code (job roles) and the container start-up (execution roles) are separate identities.
+    const ecsTasks = new iam.ServicePrincipal('ecs-tasks.amazonaws.com');
+    const jobRole = (rid: string, extraReads: string[]) => {
+      const role = new iam.Role(this, rid, { assumedBy: ecsTasks, description: 'Uplift Batch job: reads its inputs and writes its outputs in the artifacts bucket' });
+      for (const p of ['datasets/*', 'agents/*', 'sweeps/*', ...extraReads]) props.bucket.grantRead(role, p);
+      props.bucket.grantPut(role, 'sweeps/*');
+      return role;
+    };
+    this.cpuJobRole = jobRole('CpuJobRole', []);
+    this.gpuJobRole = jobRole('GpuJobRole', ['models/*']);
+    this.cpuExecutionRole = new iam.Role(this, 'CpuExecutionRole', { assumedBy: ecsTasks, description: 'Starts Uplift CPU job containers; the only reader of the model API key secrets' });
+    this.gpuExecutionRole = new iam.Role(this, 'GpuExecutionRole', { assumedBy: ecsTasks, description: 'Starts Uplift GPU job containers' });
+
+    // Model API keys: injected into CPU jobs' environment, where only the model gateway reads them.
+    this.apiKeys = config.modelEndpoints.map((e) => {
+      const sid = `ApiKey${e.apiKeyEnv.toLowerCase().replace(/(^|_)([a-z0-9])/g, (_m, _u, c: string) => c.toUpperCase())}`;
+      if (e.secretName) return { apiKeyEnv: e.apiKeyEnv, secret: secretsmanager.Secret.fromSecretNameV2(this, sid, e.secretName), created: false };
+      const secret = new secretsmanager.Secret(this, sid, {
+        description: `Uplift: the API key jobs get as ${e.apiKeyEnv} (model gateway only). Set it with: aws secretsmanager put-secret-value --secret-id <this secret> --secret-string <key>`,
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
+      secret.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'OnlyTheCpuJobExecutionRoleReadsTheValue',
+          effect: iam.Effect.DENY,
+          principals: [new iam.AnyPrincipal()],
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: ['*'],
+          conditions: { StringNotEquals: { 'aws:PrincipalArn': this.cpuExecutionRole.roleArn } },
+        }),
+      );
+      return { apiKeyEnv: e.apiKeyEnv, secret, created: true };
+    });
+    const apiKeySecrets = Object.fromEntries(this.apiKeys.map((k) => [k.apiKeyEnv, batch.Secret.fromSecretsManager(k.secret)]));
+
+    const image = (iid: string, file: string) =>
+      ecs.ContainerImage.fromAsset(REPO_ROOT, { file, platform: Platform.LINUX_AMD64, exclude: IMAGE_CONTEXT_EXCLUDES, ignoreMode: IgnoreMode.DOCKER, assetName: iid });
+    const retries = {
+      retryAttempts: 3,
+      retryStrategies: [
+        // EC2 Spot reclaimed the instance ("Host EC2 (instance i-…) terminated.").
+        batch.RetryStrategy.of(batch.Action.RETRY, batch.Reason.SPOT_INSTANCE_RECLAIMED),
+        // Fargate Spot interrupted the task.
+        batch.RetryStrategy.of(batch.Action.RETRY, batch.Reason.custom({ onStatusReason: 'Your Spot Task was interrupted*' })),
+        // Anything else is the job's own failure: the state machine records it (retrying would repeat it).
+        batch.RetryStrategy.of(batch.Action.EXIT, batch.Reason.custom({ onReason: '*' })),
+      ],
+    };
+    const logging = (prefix: string) => ecs.LogDriver.awsLogs({ logGroup: this.logGroup, streamPrefix: prefix });
+    const region = { AWS_REGION: Stack.of(this).region };
+    const queueLimits: batch.JobStateTimeLimitAction[] = [
+      // A job no compute environment can run would otherwise wait forever.
+      { maxTime: Duration.minutes(10), reason: batch.JobStateTimeLimitActionsReason.JOB_RESOURCE_REQUIREMENT },
+      { maxTime: Duration.minutes(30), reason: batch.JobStateTimeLimitActionsReason.COMPUTE_ENVIRONMENT_MAX_RESOURCE },
+      { maxTime: Duration.hours(4), reason: batch.JobStateTimeLimitActionsReason.INSUFFICIENT_INSTANCE_CAPACITY },
+    ];
+    const t = config.jobTimeouts;
+
+    // CPU: Fargate, for API and offline models.
+    const cpuCompute = new batch.FargateComputeEnvironment(this, 'CpuCompute', { vpc: this.vpc, vpcSubnets: subnets, securityGroups: [this.securityGroup], maxvCpus: config.cpu.maxvCpus, spot: config.cpu.spot });
+    const cpuImage = image('uplift-cpu-runner', 'batch-images/Dockerfile.cpu');
+    const cpuContainer = (cid: string, command: readonly string[], prefix: string) =>
+      new batch.EcsFargateContainerDefinition(this, cid, {
+        image: cpuImage,
+        cpu: config.cpu.vcpusPerJob,
+        memory: Size.mebibytes(config.cpu.memoryMiBPerJob),
+        ephemeralStorageSize: Size.gibibytes(config.cpu.ephemeralStorageGiB),
+        command: [...command],
+        environment: region,
+        secrets: apiKeySecrets,
+        jobRole: this.cpuJobRole,
+        executionRole: this.cpuExecutionRole,
+        assignPublicIp: publicIp,
+        fargatePlatformVersion: ecs.FargatePlatformVersion.LATEST,
+        logging: logging(prefix),
+      });
+    const cpuQueue = new batch.JobQueue(this, 'CpuQueue', { computeEnvironments: [{ computeEnvironment: cpuCompute, order: 1 }], priority: 1, jobStateTimeLimitActions: queueLimits });
+    const cpuRaShard = new batch.EcsJobDefinition(this, 'RaShardCpu', { container: cpuContainer('RaShardCpuContainer', JOB_COMMANDS.cpu.raShard, 'ra-shard-cpu'), timeout: Duration.seconds(t.shardSeconds), propagateTags: true, ...retries });
+    const cpuTla = new batch.EcsJobDefinition(this, 'TlaSandboxCpu', { container: cpuContainer('TlaSandboxCpuContainer', JOB_COMMANDS.cpu.tlaSandbox, 'tla-sandbox-cpu'), timeout: Duration.seconds(t.tlaSeconds), propagateTags: true, ...retries });
+    this.cpu = { queue: cpuQueue, raShard: cpuRaShard, tlaSandbox: cpuTla, jobQueueArn: cpuQueue.jobQueueArn, raShardJobDefinitionArn: cpuRaShard.jobDefinitionArn, tlaSandboxJobDefinitionArn: cpuTla.jobDefinitionArn };
+
+    if (!config.gpu.enabled) return;
+    // GPU: managed EC2 with NVIDIA instances, for models served by vLLM on the job's GPU.
+    const userData = new ec2.MultipartUserData();
+    const shell = ec2.UserData.forLinux();
+    shell.addCommands(`mkdir -p ${MODEL_CACHE.hostPath}`, `chown ${IMAGE_UID}:${IMAGE_UID} ${MODEL_CACHE.hostPath}`);
+    userData.addUserDataPart(shell, ec2.MultipartBody.SHELL_SCRIPT, true);
+    const launchTemplate = new ec2.LaunchTemplate(this, 'GpuLaunchTemplate', {
+      userData,
+      requireImdsv2: true,
+      // Containers (one network hop further) cannot reach the instance's credentials.
+      httpPutResponseHopLimit: 1,
+      blockDevices: [{ deviceName: '/dev/xvda', volume: ec2.BlockDeviceVolume.ebs(config.gpu.rootVolumeGiB, { volumeType: ec2.EbsDeviceVolumeType.GP3, encrypted: true, deleteOnTermination: true }) }],
+    });
+    const gpuCompute = new batch.ManagedEc2EcsComputeEnvironment(this, 'GpuCompute', {
+      vpc: this.vpc,
+      vpcSubnets: subnets,
+      securityGroups: [this.securityGroup],
+      minvCpus: 0,
+      maxvCpus: config.gpu.maxvCpus,
+      spot: config.gpu.spot,
+      allocationStrategy: config.gpu.spot ? batch.AllocationStrategy.SPOT_PRICE_CAPACITY_OPTIMIZED : batch.AllocationStrategy.BEST_FIT_PROGRESSIVE,
+      instanceClasses: config.gpu.instanceClasses.map((c) => c as ec2.InstanceClass),
+      useOptimalInstanceClasses: false,
+      images: [{ imageType: batch.EcsMachineImageType.ECS_AL2023_NVIDIA }],
+      launchTemplate,
+    });
+    const gpuImage = image('uplift-gpu-runner', 'batch-images/Dockerfile.gpu');
+    const linuxParameters = new batch.LinuxParameters(this, 'GpuLinuxParameters', { sharedMemorySize: Size.gibibytes(8) });
+    const gpuContainer = (cid: string, command: readonly string[], prefix: string) =>
+      new batch.EcsEc2ContainerDefinition(this, cid, {
+        image: gpuImage,
+        cpu: config.gpu.vcpusPerJob,
+        memory: Size.mebibytes(config.gpu.memoryMiBPerJob),
+        gpu: config.gpu.gpusPerJob,
+        command: [...command],
+        environment: { ...region, UPLIFT_MODEL_CACHE: MODEL_CACHE.containerPath, UPLIFT_VLLM_TENSOR_PARALLEL: String(config.gpu.gpusPerJob) },
+        volumes: [batch.EcsVolume.host({ name: 'model-cache', hostPath: MODEL_CACHE.hostPath, containerPath: MODEL_CACHE.containerPath })],
+        linuxParameters,
+        jobRole: this.gpuJobRole,
+        executionRole: this.gpuExecutionRole,
+        logging: logging(prefix),
+      });
+    const gpuQueue = new batch.JobQueue(this, 'GpuQueue', { computeEnvironments: [{ computeEnvironment: gpuCompute, order: 1 }], priority: 1, jobStateTimeLimitActions: queueLimits });
+    const startup = config.gpu.startupAllowanceSeconds;
+    const gpuRaShard = new batch.EcsJobDefinition(this, 'RaShardGpu', { container: gpuContainer('RaShardGpuContainer', JOB_COMMANDS.gpu.raShard, 'ra-shard-gpu'), timeout: Duration.seconds(t.shardSeconds + startup), propagateTags: true, ...retries });
+    const gpuTla = new batch.EcsJobDefinition(this, 'TlaSandboxGpu', { container: gpuContainer('TlaSandboxGpuContainer', JOB_COMMANDS.gpu.tlaSandbox, 'tla-sandbox-gpu'), timeout: Duration.seconds(t.tlaSeconds + startup), propagateTags: true, ...retries });
+    this.gpu = { queue: gpuQueue, raShard: gpuRaShard, tlaSandbox: gpuTla, jobQueueArn: gpuQueue.jobQueueArn, raShardJobDefinitionArn: gpuRaShard.jobDefinitionArn, tlaSandboxJobDefinitionArn: gpuTla.jobDefinitionArn };
+  }
+}

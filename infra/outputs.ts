@@ -1,0 +1,46 @@
+/**
+ * The stack outputs the CLI reads (`uplift submit/status/results/cancel --stack <name>`). No CDK
+ * import here: the CLI loads this file, the stack writes these keys.
+ */
+import { z } from 'zod';
+
+export const OUTPUT = {
+  bucket: 'ArtifactsBucketName',
+  table: 'TableName',
+  stateMachine: 'StateMachineArn',
+  cpuQueue: 'CpuJobQueueArn',
+  gpuQueue: 'GpuJobQueueArn',
+  apiKeyEnvs: 'ModelApiKeyEnvs',
+  apiKeySecrets: 'ModelApiKeySecrets',
+  defaultBudget: 'DefaultSweepBudgetUsd',
+  tlaTimeout: 'TlaJobTimeoutSeconds',
+  shardTimeout: 'ShardJobTimeoutSeconds',
+  alarmTopic: 'AlarmTopicArn',
+} as const;
+
+const csv = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
+const num = z.string().regex(/^\d+(\.\d+)?$/).transform(Number);
+
+/** Parsed outputs of a deployed Uplift stack. */
+export const StackOutputs = z.object({
+  [OUTPUT.bucket]: z.string().min(3),
+  [OUTPUT.table]: z.string().min(3),
+  [OUTPUT.stateMachine]: z.string().startsWith('arn:'),
+  [OUTPUT.cpuQueue]: z.string().startsWith('arn:'),
+  /** "none" when the stack was deployed without a GPU queue. */
+  [OUTPUT.gpuQueue]: z.string(),
+  [OUTPUT.apiKeyEnvs]: csv,
+  [OUTPUT.defaultBudget]: num,
+  [OUTPUT.tlaTimeout]: num,
+  [OUTPUT.shardTimeout]: num,
+});
+export type StackOutputs = z.infer<typeof StackOutputs>;
+
+/** Written for GpuJobQueueArn when the GPU queue is disabled. */
+export const NO_GPU_QUEUE = 'none';
+
+/**
+ * What a job's wall-clock budget may use of its Batch timeout: the rest is for fetching the
+ * bundle, the data and (GPU) the weights, and for uploading outputs.
+ */
+export const JOB_TIMEOUT_MARGIN_SECONDS = 300;

@@ -1,0 +1,306 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type CfnElement } from 'aws-cdk-lib';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
+import { LEADERBOARD_INDEX } from '../../lambdas/aws/dynamo-score-store';
+import { STEP_HANDLERS } from '../../infra/constructs/functions';
+import { JOB_COMMANDS } from '../../infra/constructs/jobs';
+import { MODEL_UPLOAD_KEY_PATTERN } from '../../infra/constructs/model-upload-trigger';
+import { OUTPUT } from '../../infra/outputs';
+import type { UpliftStack } from '../../infra/uplift-stack';
+import type { App } from 'aws-cdk-lib';
+import { cloudDefinition } from './cloud-definition';
+import { synthUpliftStack } from './synth-stack';
+
+let app: App;
+let stack: UpliftStack;
+let template: Template;
+beforeAll(() => {
+  ({ app, stack, template } = synthUpliftStack());
+});
+
+const id = (c: IConstruct) => stack.getLogicalId(c.node.defaultChild as CfnElement);
+type Statement = { Effect: string; Action: string | string[]; Resource: unknown };
+const actions = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
+/** Every statement of the IAM policies attached to a role. */
+function statementsOf(roleId: string): Statement[] {
+  const policies = Object.values(template.findResources('AWS::IAM::Policy')) as { Properties: { Roles: { Ref: string }[]; PolicyDocument: { Statement: Statement[] } } }[];
+  return policies.filter((p) => p.Properties.Roles.some((r) => r.Ref === roleId)).flatMap((p) => p.Properties.PolicyDocument.Statement);
+}
+/** S3 object-key patterns a role may touch, as `<prefix>` strings (bucket ARN placeholders stripped). */
+function s3Prefixes(roleId: string): string[] {
+  const bucket = id(stack.storage.bucket);
+  return statementsOf(roleId)
+    .filter((s) => actions(s).some((a) => a.startsWith('s3:')))
+    .flatMap((s) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]))
+    .map((r) => JSON.stringify(r))
+    .filter((r) => r.includes('/'))
+    .map((r) => {
+      expect(r).toContain(bucket);
+      return /"\/([^"]*)"/.exec(r)?.[1] ?? r;
+    });
+}
+
+describe('storage', () => {
+  test('the artifacts bucket is encrypted, versioned, private, TLS-only, logged, and sends EventBridge notifications', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' }, BucketKeyEnabled: true }] },
+      VersioningConfiguration: { Status: 'Enabled' },
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      LoggingConfiguration: { DestinationBucketName: { Ref: id(stack.storage.accessLogs) }, LogFilePrefix: 'artifacts/' },
+    });
+    template.hasResourceProperties('Custom::S3BucketNotifications', { BucketName: { Ref: id(stack.storage.bucket) }, NotificationConfiguration: { EventBridgeConfiguration: {} } });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: id(stack.storage.bucket) },
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+  });
+
+  test('lifecycle rules move large sweep outputs (shards, transcripts) to Standard-IA and expire old versions and map results', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([
+          Match.objectLike({ Id: 'sweep-outputs', Prefix: 'sweeps/', ObjectSizeGreaterThan: 131072, Transitions: [{ StorageClass: 'STANDARD_IA', TransitionInDays: 30 }], Status: 'Enabled' }),
+          Match.objectLike({ Id: 'map-results', Prefix: 'map-results/', ExpirationInDays: 30 }),
+          Match.objectLike({ Id: 'noncurrent-versions', NoncurrentVersionExpiration: { NoncurrentDays: 30 }, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 } }),
+        ]),
+      },
+    });
+  });
+
+  test('the table is on demand with point-in-time recovery, encrypted, keyed pk/sk with the byCbm GSI of DESIGN.md', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true },
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: LEADERBOARD_INDEX,
+          KeySchema: [
+            { AttributeName: 'gsi1pk', KeyType: 'HASH' },
+            { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+      ],
+      StreamSpecification: { StreamViewType: 'NEW_IMAGE' },
+    });
+    template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain' });
+  });
+});
+
+describe('AWS Batch', () => {
+  test('the GPU compute environment launches NVIDIA instances from 0 vCPUs, on the GPU AMI, with an encrypted root volume and IMDSv2', () => {
+    template.hasResourceProperties('AWS::Batch::ComputeEnvironment', {
+      Type: 'managed',
+      ComputeResources: Match.objectLike({
+        Type: 'EC2',
+        MinvCpus: 0,
+        MaxvCpus: 32,
+        InstanceTypes: ['g5', 'g6'],
+        Ec2Configuration: [{ ImageType: 'ECS_AL2023_NVIDIA' }],
+        LaunchTemplate: { LaunchTemplateId: { Ref: Match.stringLikeRegexp('GpuLaunchTemplate') } },
+      }),
+    });
+    template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
+      LaunchTemplateData: Match.objectLike({
+        BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { DeleteOnTermination: true, Encrypted: true, VolumeSize: 200, VolumeType: 'gp3' } }],
+        MetadataOptions: { HttpPutResponseHopLimit: 1, HttpTokens: 'required' },
+      }),
+    });
+  });
+
+  test('the CPU compute environment is Fargate; each environment has its own queue that cancels jobs it can never run', () => {
+    template.hasResourceProperties('AWS::Batch::ComputeEnvironment', { Type: 'managed', ComputeResources: Match.objectLike({ Type: 'FARGATE', MaxvCpus: 64 }) });
+    template.resourceCountIs('AWS::Batch::ComputeEnvironment', 2);
+    template.resourceCountIs('AWS::Batch::JobQueue', 2);
+    for (const env of [stack.jobs.cpu, stack.jobs.gpu!]) {
+      template.hasResourceProperties('AWS::Batch::JobQueue', {
+        ComputeEnvironmentOrder: [{ ComputeEnvironment: { 'Fn::GetAtt': [Match.stringLikeRegexp(env === stack.jobs.cpu ? 'CpuCompute' : 'GpuCompute'), 'ComputeEnvironmentArn'] }, Order: 1 }],
+        JobStateTimeLimitActions: Match.arrayWith([Match.objectLike({ Reason: 'MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT', Action: 'CANCEL' })]),
+      });
+    }
+  });
+
+  test('ra-shard and tla-sandbox exist in a GPU flavour (requests a GPU, runs the vLLM launcher) and a CPU flavour (Fargate, API keys)', () => {
+    template.resourceCountIs('AWS::Batch::JobDefinition', 4);
+    const spot = { Attempts: 3, EvaluateOnExit: [{ Action: 'RETRY', OnStatusReason: 'Host EC2*' }, { Action: 'RETRY', OnStatusReason: 'Your Spot Task was interrupted*' }, { Action: 'EXIT', OnReason: '*' }] };
+    for (const [job, timeout] of [
+      ['raShard', 3600],
+      ['tlaSandbox', 14400],
+    ] as const) {
+      template.hasResourceProperties('AWS::Batch::JobDefinition', {
+        PlatformCapabilities: ['EC2'],
+        ContainerProperties: Match.objectLike({
+          Command: [...JOB_COMMANDS.gpu[job]],
+          ResourceRequirements: Match.arrayWith([{ Type: 'GPU', Value: '1' }]),
+          JobRoleArn: { 'Fn::GetAtt': [id(stack.jobs.gpuJobRole), 'Arn'] },
+          MountPoints: [{ ContainerPath: '/models-cache', SourceVolume: 'model-cache' }],
+          Secrets: Match.absent(),
+        }),
+        RetryStrategy: spot,
+        Timeout: { AttemptDurationSeconds: timeout + 1800 },
+      });
+      template.hasResourceProperties('AWS::Batch::JobDefinition', {
+        PlatformCapabilities: ['FARGATE'],
+        ContainerProperties: Match.objectLike({
+          Command: [...JOB_COMMANDS.cpu[job]],
+          ResourceRequirements: [
+            { Type: 'MEMORY', Value: '4096' },
+            { Type: 'VCPU', Value: '1' },
+          ],
+          Secrets: [{ Name: 'OPENAI_API_KEY', ValueFrom: { Ref: id(stack.jobs.apiKeys[0].secret) } }],
+          JobRoleArn: { 'Fn::GetAtt': [id(stack.jobs.cpuJobRole), 'Arn'] },
+          NetworkConfiguration: { AssignPublicIp: 'ENABLED' },
+        }),
+        RetryStrategy: spot,
+        Timeout: { AttemptDurationSeconds: timeout },
+      });
+    }
+  });
+
+  test('both images are built from batch-images/ Dockerfiles as image assets (no Docker needed to synthesize)', () => {
+    const images = Object.values(template.findResources('AWS::Batch::JobDefinition')).map((r) => JSON.stringify((r as { Properties: { ContainerProperties: { Image: unknown } } }).Properties.ContainerProperties.Image));
+    expect(new Set(images).size).toBe(2);
+    for (const i of images) expect(i).toContain('container-assets');
+    const assembly = app.synth();
+    const manifest = JSON.parse(readFileSync(join(assembly.directory, `${stack.stackName}.assets.json`), 'utf8')) as { dockerImages: Record<string, { source: { dockerFile: string; platform: string } }> };
+    expect(Object.values(manifest.dockerImages).map((d) => d.source).sort((a, b) => a.dockerFile.localeCompare(b.dockerFile))).toEqual([
+      { directory: expect.any(String), dockerFile: 'batch-images/Dockerfile.cpu', platform: 'linux/amd64' },
+      { directory: expect.any(String), dockerFile: 'batch-images/Dockerfile.gpu', platform: 'linux/amd64' },
+    ]);
+  });
+});
+
+describe('Lambdas and the state machine', () => {
+  test('the six step Lambdas run lambdas/*.ts on Node.js 22 with UPLIFT_BUCKET and UPLIFT_TABLE', () => {
+    const env = { UPLIFT_BUCKET: { Ref: id(stack.storage.bucket) }, UPLIFT_TABLE: { Ref: id(stack.storage.table) } };
+    const resources = template.toJSON().Resources as Record<string, { Properties: unknown }>;
+    expect(Object.keys(STEP_HANDLERS).sort()).toEqual(Object.keys(stack.steps).sort());
+    for (const fn of Object.values(stack.steps))
+      expect(resources[id(fn)].Properties).toMatchObject({ Runtime: 'nodejs22.x', Handler: 'index.handler', Environment: { Variables: env }, TracingConfig: { Mode: 'Active' } });
+  });
+
+  test('the state machine uses a Distributed Map over sweeps/<id>/runs.json with results in S3, Batch array jobs for shards, and logs everything', () => {
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: false, Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: Match.anyValue() } }] },
+      TracingConfiguration: { Enabled: true },
+    });
+    const def = cloudDefinition(template.toJSON() as never) as unknown as { States: Record<string, Record<string, unknown>> };
+    const runs = def.States.Runs as { ItemReader: unknown; ResultWriter: unknown; ItemProcessor: { ProcessorConfig: unknown; States: Record<string, { Resource?: string; Parameters?: Record<string, unknown> }> } };
+    const bucket = `\${${id(stack.storage.bucket)}}`;
+    expect(runs.ItemReader).toEqual({ Resource: 'arn:aws:states:::s3:getObject', ReaderConfig: { InputType: 'JSON' }, Parameters: { Bucket: bucket, 'Key.$': '$.sweep.itemsKey' } });
+    expect(runs.ResultWriter).toEqual({ Resource: 'arn:aws:states:::s3:putObject', Parameters: { Bucket: bucket, Prefix: 'map-results' } });
+    expect(runs.ItemProcessor.ProcessorConfig).toEqual({ Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' });
+    for (const s of ['BaselineShards', 'MraShards', 'BaselineShardsGpu', 'MraShardsGpu']) {
+      expect(runs.ItemProcessor.States[s].Resource).toBe('arn:aws:states:::batch:submitJob.sync');
+      expect(runs.ItemProcessor.States[s].Parameters?.ArrayProperties).toEqual({ 'Size.$': '$.run.shards' });
+    }
+    expect(runs.ItemProcessor.States.MraShardsGpu.Parameters?.JobQueue).toBe(`\${${id(stack.jobs.gpu!.queue)}.JobQueueArn}`);
+    expect(runs.ItemProcessor.States.MraShards.Parameters?.JobQueue).toBe(`\${${id(stack.jobs.cpu.queue)}.JobQueueArn}`);
+  });
+});
+
+describe('model uploads', () => {
+  test('an EventBridge rule sends Object Created events of models/<…>/uplift-model.json in the artifacts bucket to the ModelUpload Lambda, with retries and a dead-letter queue', () => {
+    expect(MODEL_UPLOAD_KEY_PATTERN).toBe('models/*/uplift-model.json');
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { source: ['aws.s3'], 'detail-type': ['Object Created'], detail: { bucket: { name: [{ Ref: id(stack.storage.bucket) }] }, object: { key: [{ wildcard: 'models/*/uplift-model.json' }] } } },
+      Targets: [
+        {
+          Arn: { 'Fn::GetAtt': [id(stack.modelUploads.function), 'Arn'] },
+          Id: Match.anyValue(),
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [id(stack.modelUploads.deadLetterQueue), 'Arn'] } },
+          RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 21600 },
+        },
+      ],
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs22.x',
+      Environment: { Variables: Match.objectLike({ UPLIFT_BUCKET: { Ref: id(stack.storage.bucket) }, UPLIFT_TABLE: { Ref: id(stack.storage.table) }, UPLIFT_STATE_MACHINE_ARN: { Ref: id(stack.pipeline.stateMachine) } }) },
+    });
+  });
+
+  test('the ModelUpload Lambda may start executions of the Uplift state machine and nothing else in Step Functions', () => {
+    const sfnStatements = statementsOf(id(stack.modelUploads.function.role!)).filter((s) => actions(s).some((a) => a.startsWith('states:')));
+    expect(sfnStatements).toEqual([{ Effect: 'Allow', Action: 'states:StartExecution', Resource: { Ref: id(stack.pipeline.stateMachine) } }]);
+    expect([...new Set(s3Prefixes(id(stack.modelUploads.function.role!)))].sort()).toEqual(['models/*', 'sweeps/*', 'templates/*']);
+  });
+});
+
+describe('secrets and IAM scoping', () => {
+  test('model API keys are in Secrets Manager and readable only by the CPU jobs\' execution role', () => {
+    const secretId = id(stack.jobs.apiKeys[0].secret);
+    template.hasResourceProperties('AWS::SecretsManager::Secret', { Description: Match.stringLikeRegexp('OPENAI_API_KEY') });
+    template.hasResourceProperties('AWS::SecretsManager::ResourcePolicy', {
+      SecretId: { Ref: secretId },
+      ResourcePolicy: { Statement: [Match.objectLike({ Effect: 'Deny', Action: 'secretsmanager:GetSecretValue', Condition: { StringNotEquals: { 'aws:PrincipalArn': { 'Fn::GetAtt': [id(stack.jobs.cpuExecutionRole), 'Arn'] } } } })] },
+    });
+    const readers = Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((p) => JSON.stringify(p).includes('secretsmanager:GetSecretValue'))
+      .flatMap((p) => (p as { Properties: { Roles: { Ref: string }[] } }).Properties.Roles.map((r) => r.Ref));
+    expect(readers).toEqual([id(stack.jobs.cpuExecutionRole)]);
+  });
+
+  test('job roles reach only their prefixes of the artifacts bucket; only GPU jobs read models/', () => {
+    expect([...new Set(s3Prefixes(id(stack.jobs.cpuJobRole)))].sort()).toEqual(['agents/*', 'datasets/*', 'sweeps/*']);
+    expect([...new Set(s3Prefixes(id(stack.jobs.gpuJobRole)))].sort()).toEqual(['agents/*', 'datasets/*', 'models/*', 'sweeps/*']);
+    for (const role of [stack.jobs.cpuJobRole, stack.jobs.gpuJobRole]) {
+      const writes = statementsOf(id(role)).filter((s) => actions(s).includes('s3:PutObject'));
+      expect(writes.map((s) => JSON.stringify(s.Resource))).toEqual([expect.stringContaining('/sweeps/*')]);
+      expect(statementsOf(id(role)).some((s) => actions(s).some((a) => a.startsWith('dynamodb:') || a.startsWith('secretsmanager:')))).toBe(false);
+    }
+  });
+
+  test('the step Lambdas read datasets/ and sweeps/, write sweeps/, and use the table; no policy in the stack grants a service-wide wildcard action', () => {
+    for (const fn of Object.values(stack.steps)) {
+      expect([...new Set(s3Prefixes(id(fn.role!)))].sort()).toEqual(['datasets/*', 'sweeps/*']);
+      expect(statementsOf(id(fn.role!)).some((s) => actions(s).includes('dynamodb:UpdateItem'))).toBe(true);
+    }
+    const all = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p) => (p as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument.Statement);
+    for (const s of all) for (const a of actions(s)) expect(a).not.toMatch(/^(\*|[a-z0-9-]+:\*)$/);
+  });
+});
+
+describe('alarms and outputs', () => {
+  test('alarms fire on failed or timed-out executions, on a budget ledger overrun and on model uploads that could not start, to one SNS topic', () => {
+    const topic = { Ref: id(stack.monitoring.topic) };
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Metrics: Match.arrayWith([Match.objectLike({ Expression: 'failed + timedOut' }), Match.objectLike({ Id: 'failed', MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'ExecutionsFailed' }) }) })]),
+      Threshold: 1,
+      AlarmActions: [topic],
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'Uplift', MetricName: 'BudgetOverrunUsd', Dimensions: [{ Name: 'Stack', Value: stack.stackName }], Statistic: 'Maximum', ComparisonOperator: 'GreaterThanThreshold', Threshold: 0, AlarmActions: [topic] });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateNumberOfMessagesVisible', AlarmActions: [topic] });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [id(stack.storage.table), 'StreamArn'] },
+      FilterCriteria: { Filters: [{ Pattern: JSON.stringify({ dynamodb: { NewImage: { sk: { S: ['BUDGET'] } } } }) }] },
+    });
+  });
+
+  test('the stack outputs everything the CLI reads', () => {
+    const outputs = template.toJSON().Outputs as Record<string, unknown>;
+    expect(Object.keys(outputs).sort()).toEqual(Object.values(OUTPUT).sort());
+  });
+});
+
+describe('cdk-nag', () => {
+  test('AwsSolutions checks pass, and every acknowledged finding carries a written reason', () => {
+    const report = new AwsSolutionsChecks(app).validateScope(stack);
+    expect(report.violations.map((v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
+    const acks: { id: string; reason: string }[] = [];
+    const walk = (c: IConstruct) => {
+      for (const m of c.node.metadata) if (m.type === 'aws:cdk:acknowledged-rules') for (const [ruleId, reason] of Object.entries(m.data as Record<string, string>)) acks.push({ id: ruleId, reason });
+      c.node.children.forEach(walk);
+    };
+    walk(stack);
+    expect(acks.length).toBeGreaterThan(10);
+    for (const a of acks) expect({ id: a.id, reasonLength: a.reason.length >= 40 }).toEqual({ id: a.id, reasonLength: true });
+  });
+});
