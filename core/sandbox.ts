@@ -418,9 +418,24 @@ let detected: IsolationReport | undefined;
  * The strongest isolation level that works on this machine, probed once per process. The
  * environment variable UPLIFT_SANDBOX=<level> asks for one level (SandboxUnavailableError if it
  * does not work here); `auto` (the default) takes the strongest that works and lists why the
- * stronger ones did not.
+ * stronger ones did not. UPLIFT_SANDBOX_MIN=<level> makes a weaker result an error, so a job in
+ * the cloud refuses to run agents rather than run them with less isolation than it was deployed for.
  */
 export function detectIsolation(env: Record<string, string | undefined> = process.env): IsolationReport {
+  const report = detectLevel(env);
+  const min = env.UPLIFT_SANDBOX_MIN?.trim();
+  if (min) {
+    if (!ISOLATION_LEVELS.includes(min as IsolationLevel))
+      throw new SandboxUnavailableError(`UPLIFT_SANDBOX_MIN=${min}: not a sandbox level. Fix: one of ${ISOLATION_LEVELS.join(', ')}`);
+    if (ISOLATION_LEVELS.indexOf(report.level) > ISOLATION_LEVELS.indexOf(min as IsolationLevel))
+      throw new SandboxUnavailableError(
+        `the strongest sandbox level here is ${report.level}, weaker than UPLIFT_SANDBOX_MIN=${min} (${report.fallbacks.join('; ') || 'no stronger level was tried'}). Fix: run the job where ${min} works (see README, "Sandbox"), or lower UPLIFT_SANDBOX_MIN knowingly`,
+      );
+  }
+  return report;
+}
+
+function detectLevel(env: Record<string, string | undefined>): IsolationReport {
   const requested = env.UPLIFT_SANDBOX?.trim() || 'auto';
   if (detected && detected.requested === requested) return detected;
   if (requested !== 'auto') {

@@ -173,7 +173,10 @@ export class UpliftJobs extends Construct {
         memory: Size.mebibytes(config.cpu.memoryMiBPerJob),
         ephemeralStorageSize: Size.gibibytes(config.cpu.ephemeralStorageGiB),
         command: [...command],
-        environment: region,
+        // The harness runs as root so the sandbox can give each agent a fresh unprivileged uid
+        // (Fargate allows no namespaces: level uid-rlimits, required by UPLIFT_SANDBOX_MIN).
+        user: '0',
+        environment: { ...region, UPLIFT_SANDBOX_MIN: 'uid-rlimits' },
         secrets: apiKeySecrets,
         jobRole: this.cpuJobRole,
         executionRole: this.cpuExecutionRole,
@@ -221,7 +224,11 @@ export class UpliftJobs extends Construct {
         memory: Size.mebibytes(config.gpu.memoryMiBPerJob),
         gpu: config.gpu.gpusPerJob,
         command: [...command],
-        environment: { ...region, UPLIFT_MODEL_CACHE: MODEL_CACHE.containerPath, UPLIFT_VLLM_TENSOR_PARALLEL: String(config.gpu.gpusPerJob) },
+        // bubblewrap needs namespaces, which Docker's default seccomp profile denies: the harness
+        // runs as root in a privileged container and every agent inside bwrap (level bwrap, required).
+        user: '0',
+        privileged: true,
+        environment: { ...region, UPLIFT_SANDBOX_MIN: 'bwrap', UPLIFT_MODEL_CACHE: MODEL_CACHE.containerPath, UPLIFT_VLLM_TENSOR_PARALLEL: String(config.gpu.gpusPerJob) },
         volumes: [batch.EcsVolume.host({ name: 'model-cache', hostPath: MODEL_CACHE.hostPath, containerPath: MODEL_CACHE.containerPath })],
         linuxParameters,
         jobRole: this.gpuJobRole,

@@ -44,6 +44,17 @@ describe('sandbox', () => {
     detectIsolation({});
   });
 
+  test('UPLIFT_SANDBOX_MIN refuses a weaker level than the deployment requires, naming both', () => {
+    // GIVEN a job deployed to require bwrap, on a host where only process-rlimits is used
+    expect(() => detectIsolation({ UPLIFT_SANDBOX: 'process-rlimits', UPLIFT_SANDBOX_MIN: 'bwrap' })).toThrow(
+      /the strongest sandbox level here is process-rlimits, weaker than UPLIFT_SANDBOX_MIN=bwrap/,
+    );
+    // AND a level at or above the minimum passes
+    expect(detectIsolation({ UPLIFT_SANDBOX: 'process-rlimits', UPLIFT_SANDBOX_MIN: 'process' }).level).toBe('process-rlimits');
+    expect(() => detectIsolation({ UPLIFT_SANDBOX_MIN: 'strong' })).toThrow(/UPLIFT_SANDBOX_MIN=strong: not a sandbox level/);
+    detectIsolation({});
+  });
+
   test('bwrap: only the workspace is writable, the harness is invisible, and the uid is fresh', async () => {
     const r = await sh('id -u; touch /workspace/ok && echo wrote; touch /usr/x /etc/x /x 2>&1; ls /; ls /work 2>&1; ls /root 2>&1');
     expect(r.isolation).toBe('bwrap');
@@ -92,7 +103,8 @@ describe('sandbox', () => {
   });
 
   test('a fork bomb hits the process limit and the wall clock kills everything it started', async () => {
-    const r = await sh('(sleep 977 &) ; bomb() { bomb | bomb & }; bomb; sleep 30', { limits: { processes: 40, wallMs: 1500 } });
+    // `exec` keeps the shell alive without forking, so the wall clock (not a failed fork) ends it.
+    const r = await sh('(sleep 977 &) ; bomb() { bomb | bomb & }; bomb; exec sleep 30', { limits: { processes: 40, wallMs: 1500 } });
     expect(r.killedFor).toBe('wall_time');
     expect(r.err).toMatch(/fork|Resource temporarily unavailable|Cannot fork/i);
     expect(r.ms).toBeLessThan(5000);
