@@ -1,4 +1,5 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -95,6 +96,8 @@ export class UpliftStateMachine extends Construct {
         jobQueueArn,
         jobDefinitionArn,
         ...(array ? { arraySize: sfn.JsonPath.numberAt('$.run.shards') } : {}),
+        // The run's own wall-clock budget (plus start-up), as PlanRun computed it.
+        taskTimeout: sfn.Timeout.at(role === 'tla' ? '$.run.tlaTimeoutSeconds' : '$.run.shardTimeoutSeconds'),
         containerOverrides: {
           environment: { UPLIFT_RUN_ID: sfn.JsonPath.stringAt('$.runId'), UPLIFT_ROLE: role, UPLIFT_PLAN_URI: sfn.JsonPath.stringAt('$.planUri') },
         },
@@ -154,5 +157,10 @@ export class UpliftStateMachine extends Construct {
       ...(props.logGroup ? { logs: { destination: props.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false } } : {}),
       tracingEnabled: true,
     });
+    // Stopping an execution terminates the Batch jobs it started (the .sync integration calls
+    // TerminateJob); job ids are only known at run time.
+    this.stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['batch:TerminateJob'], resources: [Stack.of(this).formatArn({ service: 'batch', resource: 'job', resourceName: '*' })] }),
+    );
   }
 }

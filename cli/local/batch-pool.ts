@@ -13,6 +13,8 @@ export const SubmitJobParams = z.object({
   JobDefinition: z.string(),
   ArrayProperties: z.object({ Size: z.number().int().min(2).max(10000) }).optional(),
   ContainerOverrides: z.object({ Environment: z.array(z.object({ Name: z.string(), Value: z.string() })) }),
+  /** Batch kills an attempt that runs longer; so does the local pool. */
+  Timeout: z.object({ AttemptDurationSeconds: z.number().int().min(1) }).optional(),
 });
 export type SubmitJobParams = z.infer<typeof SubmitJobParams>;
 
@@ -84,12 +86,13 @@ export class LocalBatch {
     const size = params.ArrayProperties?.Size;
     const indexes = size === undefined ? [null] : Array.from({ length: size }, (_, i) => i);
     const jobId = `local-${process.pid}-${++this.seq}`;
-    const results = await Promise.all(indexes.map((i) => this.runChild(params.JobName, entry, env, i)));
+    const timeoutMs = params.Timeout ? params.Timeout.AttemptDurationSeconds * 1000 : undefined;
+    const results = await Promise.all(indexes.map((i) => this.runChild(params.JobName, entry, env, i, timeoutMs)));
     const failed = results.filter((r) => r.exitCode !== 0);
     if (failed.length) {
       const err = new JobFailedError(
         `${params.JobName} for run ${env.UPLIFT_RUN_ID}: ${failed.length} of ${results.length} job(s) failed: ` +
-          failed.map((f) => `${f.index === null ? 'job' : `child ${f.index}`} exited ${f.exitCode ?? f.signal} (log: ${f.log})`).join('; '),
+          failed.map((f) => `${f.index === null ? 'job' : `child ${f.index}`} ${f.timedOut ? `exceeded its attempt timeout of ${params.Timeout?.AttemptDurationSeconds} s` : `exited ${f.exitCode ?? f.signal}`} (log: ${f.log})`).join('; '),
       );
       err.name = 'States.TaskFailed';
       throw err;
@@ -97,13 +100,13 @@ export class LocalBatch {
     return { JobId: jobId, JobName: params.JobName, Status: 'SUCCEEDED', ...(size ? { ArrayProperties: { Size: size, StatusSummary: { SUCCEEDED: size } } } : {}) };
   }
 
-  private async runChild(jobName: string, entry: string, jobEnv: Record<string, string>, index: number | null) {
+  private async runChild(jobName: string, entry: string, jobEnv: Record<string, string>, index: number | null, timeoutMs?: number) {
     await this.sem.acquire();
     const role = jobEnv.UPLIFT_ROLE ?? '?';
     const runId = jobEnv.UPLIFT_RUN_ID ?? '?';
     const log = join(this.opts.logDir, `${runId}.${role}${index === null ? '' : `.${index}`}.log`);
     try {
-      if (this.closed) return { index, exitCode: null, signal: 'SIGKILL', log };
+      if (this.closed) return { index, exitCode: null, signal: 'SIGKILL', log, timedOut: false };
       // tsx's CommonJS hook only: no ESM loader thread, ~0.1 s less per job process.
       const child = spawn(process.execPath, ['--require', 'tsx/cjs', entry], {
         env: { ...this.opts.env, ...jobEnv, ...(index === null ? {} : { AWS_BATCH_JOB_ARRAY_INDEX: String(index) }) },
@@ -123,9 +126,12 @@ export class LocalBatch {
         for (const l of lines) if (l.trim()) lastLine = l;
       });
       child.stderr?.pipe(logStream, { end: false });
+      let timedOut = false;
+      const timer = timeoutMs === undefined ? undefined : setTimeout(() => ((timedOut = true), child.kill('SIGKILL')), timeoutMs);
       const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
         child.on('close', (code, signal) => resolve({ code, signal })),
       );
+      clearTimeout(timer);
       this.children.delete(child);
       await new Promise<void>((r) => logStream.end(() => r()));
       if (buf.trim()) lastLine = buf;
@@ -137,7 +143,7 @@ export class LocalBatch {
         /* no summary: the job failed before printing it */
       }
       this.emit({ event: 'end', jobName, runId, role, index, exitCode: code, signal, summary, log });
-      return { index, exitCode: code, signal, log };
+      return { index, exitCode: code, signal, log, timedOut };
     } finally {
       this.sem.release();
     }

@@ -104,6 +104,9 @@ export interface PlanRunOutput {
   shards: number;
   /** Job queue of the run's jobs: `gpu` for models served on the job's GPU, else `cpu`. */
   queue: 'cpu' | 'gpu';
+  /** Batch attempt timeouts: the run's wall-clock budgets plus start-up (at least Batch's 60 s). */
+  tlaTimeoutSeconds: number;
+  shardTimeoutSeconds: number;
   reason?: string;
 }
 
@@ -117,12 +120,12 @@ export async function planRun(deps: StepDeps, input: z.infer<typeof RunInput>): 
   const run = findRun(plan, runId);
   const now = nowIso(deps);
   const rec = (await deps.scores.getRun(sweepId, runId)) ?? baseRecord(plan, run, now);
-  if (rec.status === 'succeeded') return { action: 'skip', shards: run.shards, queue: queueOf(run), reason: 'already succeeded' };
+  if (rec.status === 'succeeded') return { action: 'skip', ...jobShape(plan, run), reason: 'already succeeded' };
   let reserved = rec.reservedUsd;
   if (reserved === undefined) {
     if (!(await deps.scores.reserveBudget(sweepId, run.worstCaseUsd))) {
       await deps.scores.putRun({ ...rec, status: 'budget_exhausted', updatedAt: now, error: `could not reserve its worst case of $${run.worstCaseUsd.toFixed(4)}: the sweep budget is committed` });
-      return { action: 'skip', shards: run.shards, queue: queueOf(run), reason: 'budget_exhausted' };
+      return { action: 'skip', ...jobShape(plan, run), reason: 'budget_exhausted' };
     }
     reserved = run.worstCaseUsd;
   }
@@ -132,7 +135,22 @@ export async function planRun(deps: StepDeps, input: z.infer<typeof RunInput>): 
     lease,
   );
   await deps.scores.putRun({ ...rec, status: 'running', reservedUsd: reserved, updatedAt: now, error: undefined, baselineCached: claim.status !== 'claimed' });
-  return { action: claim.status === 'claimed' ? 'compute_baseline' : 'proceed', shards: run.shards, queue: queueOf(run) };
+  return { action: claim.status === 'claimed' ? 'compute_baseline' : 'proceed', ...jobShape(plan, run) };
+}
+
+/** Seconds a job may spend outside its agent: process start, downloads, uploads. */
+const JOB_STARTUP_SECONDS = 300;
+
+/** What the state machine needs to submit a run's jobs: array size, queue and attempt timeouts. */
+function jobShape(plan: SweepPlan, run: RunPlan): Pick<PlanRunOutput, 'shards' | 'queue' | 'tlaTimeoutSeconds' | 'shardTimeoutSeconds'> {
+  // A GPU job also starts vLLM and syncs weights before its agent runs.
+  const startup = JOB_STARTUP_SECONDS + (run.ra.model.provider === 'vllm' ? run.ra.model.startupTimeoutSeconds : 0);
+  return {
+    shards: run.shards,
+    queue: queueOf(run),
+    tlaTimeoutSeconds: Math.max(60, plan.budgets.tlaWallSeconds + startup),
+    shardTimeoutSeconds: Math.max(60, plan.budgets.shardWallSeconds + startup),
+  };
 }
 
 /** Runs of models served on the job's GPU (`vllm`) go to the GPU queue; API and offline models to the CPU queue. */

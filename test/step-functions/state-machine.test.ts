@@ -35,6 +35,9 @@ describe('the Uplift state machine', () => {
     );
     expect(inner[STATE.baselineShards].Resource).toBe('arn:aws:states:::batch:submitJob.sync');
     expect((inner[STATE.mraShards].Parameters as { ArrayProperties: unknown }).ArrayProperties).toEqual({ 'Size.$': '$.run.shards' });
+    // Batch attempt timeouts come from the run's wall-clock budgets, as PlanRun computed them.
+    expect((inner[STATE.tlaSandbox].Parameters as { Timeout: unknown }).Timeout).toEqual({ 'AttemptDurationSeconds.$': '$.run.tlaTimeoutSeconds' });
+    expect((inner[STATE.baselineShards].Parameters as { Timeout: unknown }).Timeout).toEqual({ 'AttemptDurationSeconds.$': '$.run.shardTimeoutSeconds' });
   });
 
   test('every Task in a run is caught by MarkRunFailed, so a failed run never fails the sweep', () => {
