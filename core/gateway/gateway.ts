@@ -274,8 +274,9 @@ export class ModelGateway {
     try {
       const forwarded: ChatRequest = { ...parsed };
       if (wanted !== undefined || maxTokens < cap) {
-        delete forwarded.max_completion_tokens;
-        forwarded.max_tokens = maxTokens;
+        // Keep the caller's field: newer (reasoning) models accept only max_completion_tokens.
+        if (parsed.max_completion_tokens !== undefined) forwarded.max_completion_tokens = maxTokens;
+        else forwarded.max_tokens = maxTokens;
       }
       result = await this.opts.upstream.chat(forwarded);
     } catch (e) {

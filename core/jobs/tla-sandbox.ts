@@ -240,13 +240,13 @@ export async function runTlaSandbox(store: ArtifactStore, env: JobEnv, processEn
     const diff = diffBundles(raDir, workspace);
     const changed = [...new Set([...diff.matchAll(/^diff -ruN ra\/(\S+) mra\//gm)].map((m) => m[1]))];
     const total = gateways.map((g) => g.usage).reduce((a, u) => ({ calls: a.calls + u.calls, rejected: a.rejected + u.rejected, promptTokens: a.promptTokens + u.promptTokens, completionTokens: a.completionTokens + u.completionTokens, totalTokens: a.totalTokens + u.totalTokens }));
-    const byModel = [
+    const byModel: TlaResult['usageByModel'] = [
       { gateway: 'ra', model: run.ra.modelName, ...raGateway.usage },
-      ...(tlaGateway && run.tla.spec.kind === 'react' ? [{ gateway: 'tla', model: modelName(run.tla.spec.model), ...tlaGateway.usage }] : []),
+      ...(tlaGateway && run.tla.spec.kind === 'react' ? [{ gateway: 'tla' as const, model: modelName(run.tla.spec.model), ...tlaGateway.usage }] : []),
     ];
     transcript.write('note', { note: 'TLA finished', stopReason: outcome.stopReason, changedFiles: changed, usage: total, usageByModel: byModel });
     await transcript.close();
-    const result: TlaResult & { usageByModel: typeof byModel; isolationFallbacks: string[] } = {
+    const result: TlaResult = {
       tla: run.tla.label,
       usage: total,
       checkpoints,

@@ -34,6 +34,10 @@ export const TlaResult = z.object({
   isolation: z.string(),
   wallMs: z.number(),
   changedFiles: z.array(z.string()),
+  /** Usage per gateway: `ra` (evaluations of the bundle, on the RA's model) and `tla` (the TLA's own model). */
+  usageByModel: z.array(z.object({ gateway: z.enum(['ra', 'tla']), model: z.string(), calls: z.number().int(), rejected: z.number().int(), promptTokens: z.number().int(), completionTokens: z.number().int(), totalTokens: z.number().int() })).default([]),
+  /** Stronger sandbox levels that were not available, and why. */
+  isolationFallbacks: z.array(z.string()).default([]),
 });
 export type TlaResult = z.infer<typeof TlaResult>;
 

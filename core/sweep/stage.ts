@@ -60,6 +60,10 @@ export function prepareSweep(loaded: LoadedSpec, env: Record<string, string | un
     if (r.model.provider === 'openai' && !env[r.model.apiKeyEnv])
       problems.push(`${loaded.file}: ras.${i}.model.apiKeyEnv: environment variable ${r.model.apiKeyEnv} is not set. Fix: export ${r.model.apiKeyEnv}=<key> (the gateway holds it; agents only get a per-job token)`);
   });
+  loaded.spec.tlas.forEach((t, i) => {
+    if (t.kind === 'react' && t.model.provider === 'openai' && !env[t.model.apiKeyEnv])
+      problems.push(`${loaded.file}: tlas.${i}.model.apiKeyEnv: environment variable ${t.model.apiKeyEnv} is not set. Fix: export ${t.model.apiKeyEnv}=<key> (the TLA's gateway holds it; the TLA only gets a per-job token)`);
+  });
   if (problems.length) throw new SpecError(problems);
   const preview = expandPlan(stagedFrom(loaded, datasets, 'preview', new Date().toISOString()));
   return { loaded, datasets, preview };

@@ -214,8 +214,7 @@ export async function scoreRun(deps: StepDeps, input: z.infer<typeof RunInput>):
   });
   const baseUse = owner ? sum(base.usage) : { promptTokens: 0, completionTokens: 0 };
   const mraUse = sum(mra.usage);
-  const price = priceOf(run.ra.modelName, plan.prices);
-  const cost = meteredUsd(sum([baseUse, mraUse, tla.usage]), price);
+  const cost = meteredUsd(sum([baseUse, mraUse]), priceOf(run.ra.modelName, plan.prices)) + tlaCostUsd(tla, run, plan);
   const rec = (await deps.scores.getRun(sweepId, runId)) ?? baseRecord(plan, run, nowIso(deps));
   if (rec.reservedUsd !== undefined) await deps.scores.settleBudget(sweepId, rec.reservedUsd, cost);
   await deps.scores.putRun({
@@ -235,6 +234,12 @@ export async function scoreRun(deps: StepDeps, input: z.infer<typeof RunInput>):
     warnings: [...shardWarnings('baseline', base.usage), ...shardWarnings('mra', mra.usage)],
   });
   return { uplift: result.uplift, costUsd: cost, tokens: tla.usage.totalTokens + baseUse.promptTokens + baseUse.completionTokens + mraUse.promptTokens + mraUse.completionTokens };
+}
+
+/** Metered dollars of a TLA job: each gateway's tokens at its own model's price (a `react` TLA's model and the RA's). */
+export function tlaCostUsd(tla: TlaResult, run: RunPlan, plan: SweepPlan): number {
+  if (!tla.usageByModel.length) return meteredUsd(tla.usage, priceOf(run.ra.modelName, plan.prices));
+  return tla.usageByModel.reduce((s, u) => s + meteredUsd(u, priceOf(u.model, plan.prices)), 0);
 }
 
 function describeError(error: { Error?: string; Cause?: string } | undefined): string {
@@ -261,10 +266,9 @@ export async function markRunFailed(deps: StepDeps, input: z.infer<typeof Failed
     ...(await readFinishedShardUsage(deps.artifacts, roleOutputPrefix(sweepId, runId, 'mra'))),
   ];
   const tla = await readTlaResult(deps, sweepId, runId);
-  if (tla) usages.push({ ...tla.usage } as (typeof usages)[number]);
   const prompt = usages.reduce((s, u) => s + u.promptTokens, 0);
   const completion = usages.reduce((s, u) => s + u.completionTokens, 0);
-  const cost = meteredUsd({ promptTokens: prompt, completionTokens: completion }, priceOf(run.ra.modelName, plan.prices));
+  const cost = meteredUsd({ promptTokens: prompt, completionTokens: completion }, priceOf(run.ra.modelName, plan.prices)) + (tla ? tlaCostUsd(tla, run, plan) : 0);
   if (rec.reservedUsd !== undefined) await deps.scores.settleBudget(sweepId, rec.reservedUsd, cost);
   await deps.scores.putRun({ ...rec, status: 'failed', updatedAt: nowIso(deps), error: describeError(error), reservedUsd: undefined, costUsd: cost });
   return { status: 'failed' };

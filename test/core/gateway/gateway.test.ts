@@ -98,3 +98,25 @@ describe('model gateway', () => {
     }
   });
 });
+
+describe('model gateway: completion-token field', () => {
+  test('a max_completion_tokens request is forwarded with max_completion_tokens, capped at what is left', async () => {
+    // GIVEN an upstream that records what it receives
+    const seen: Record<string, unknown>[] = [];
+    const upstream = { model: 'm', chat: async (b: Record<string, unknown>) => (seen.push(b), { status: 200, body: { choices: [{ message: { content: 'x' } }], usage: { prompt_tokens: 5, completion_tokens: 1 } } }) };
+    const gw = new ModelGateway({ upstream: upstream as never, tokenBudget: 200 });
+    try {
+      const env = gw.agentEnv(await gw.start());
+      const client = new OpenAI({ baseURL: env.OPENAI_BASE_URL, apiKey: env.OPENAI_API_KEY, maxRetries: 0 });
+      await client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }], max_completion_tokens: 1000 });
+      await client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }], max_tokens: 7 });
+      // THEN the reasoning-model field is kept (and capped); the classic one stays classic
+      expect(seen[0].max_tokens).toBeUndefined();
+      expect(seen[0].max_completion_tokens).toBeLessThanOrEqual(200);
+      expect(seen[1]).toMatchObject({ max_tokens: 7 });
+      expect(seen[1].max_completion_tokens).toBeUndefined();
+    } finally {
+      await gw.stop();
+    }
+  });
+});
