@@ -16,7 +16,7 @@ import { storesFromEnv, type Stores } from '../lambdas/aws/clients';
 import { startEmbedded, type EmbeddedServices } from './local/embedded';
 import { defaultLogDir, executeSweep } from './local/runner';
 import { ProgressDisplay } from './progress';
-import { renderPlan } from './plan-view';
+import { describeTrim, renderPlan } from './plan-view';
 import { registerCloudCommands } from './commands/cloud';
 import { registerShowCommand } from './commands/show';
 
@@ -86,6 +86,8 @@ async function runCommand(io: Io, specFile: string | undefined, opts: { resume?:
       await stageSweep(stores.artifacts, prepared, sweepId);
       const models = [...new Set(prepared.preview.runs.map((r) => r.ra.modelName))];
       const modelNote = models.map((m) => (m === 'offline' ? 'offline (the deterministic stand-in, not an LLM)' : m)).join(', ');
+      const trim = describeTrim(prepared.preview);
+      if (trim) io.err(trim + '\n');
       io.err(`Sweep ${sweepId}: ${prepared.preview.runs.length} runs, worst case $${prepared.preview.worstCaseUsd.toFixed(2)} of $${prepared.preview.budgets.maxUsd.toFixed(2)}. Models: ${modelNote}. Data: ${dataDir}\n`);
     } else {
       sweepId = opts.resume as string;

@@ -1,4 +1,5 @@
 import { SpecError } from './errors';
+import { z } from 'zod';
 import type { PriceTable } from './spec';
 
 export interface ModelPrice {
@@ -24,6 +25,54 @@ export const DEFAULT_PRICES: Record<string, ModelPrice> = {
  * sets one: their cost is the GPU instance time, which the Batch compute environment bounds.
  */
 export const SELF_HOSTED_PRICE: ModelPrice = { inputPerMTok: 0, outputPerMTok: 0 };
+
+/**
+ * Built-in USD per hour of what jobs run on (us-east-1 on-demand list prices). `local` is your
+ * own machine: free. Fargate is priced per vCPU-hour and per GiB-hour. A sweep spec's
+ * `prices.instances` overrides or extends them.
+ */
+export const DEFAULT_INSTANCE_PRICES: Record<string, number> = {
+  local: 0,
+  'fargate-vcpu': 0.04048,
+  'fargate-gib': 0.004445,
+  'g4dn.xlarge': 0.526,
+  'g4dn.2xlarge': 0.752,
+  'g5.xlarge': 1.006,
+  'g5.2xlarge': 1.212,
+  'g5.4xlarge': 1.624,
+  'g6.xlarge': 0.8048,
+  'g6.2xlarge': 0.9776,
+  'g6.4xlarge': 1.3232,
+};
+
+/** What one job of a queue runs on: this machine, a Fargate task of a size, or one of some EC2 instance types. */
+export const JobCompute = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('local') }),
+  z.object({ kind: z.literal('fargate'), vcpus: z.number().positive(), memoryMiB: z.number().int().positive() }),
+  z.object({ kind: z.literal('ec2'), instanceTypes: z.array(z.string().min(1)).min(1) }),
+]);
+export type JobCompute = z.infer<typeof JobCompute>;
+
+/** Where each queue's jobs run. The local runner is `local` for both; a deployed stack publishes its own. */
+export const ComputeTargets = z.object({ cpu: JobCompute, gpu: JobCompute });
+export type ComputeTargets = z.infer<typeof ComputeTargets>;
+export const LOCAL_COMPUTE: ComputeTargets = { cpu: { kind: 'local' }, gpu: { kind: 'local' } };
+
+function instancePrice(type: string, overrides?: PriceTable): number {
+  const p = overrides?.instances[type] ?? DEFAULT_INSTANCE_PRICES[type];
+  if (p === undefined)
+    throw new SpecError([
+      `prices.instances.${type}: no hourly price for instance type "${type}" (known: ${Object.keys(DEFAULT_INSTANCE_PRICES).join(', ')}). Fix: add \`prices: { instances: { ${type}: <USD per hour> } }\` to the spec`,
+    ]);
+  return p;
+}
+
+/** USD per hour of one job on `compute`: for EC2, the dearest instance type the job may land on. */
+export function jobUsdPerHour(compute: JobCompute, overrides?: PriceTable): number {
+  if (compute.kind === 'local') return instancePrice('local', overrides);
+  if (compute.kind === 'fargate') return compute.vcpus * instancePrice('fargate-vcpu', overrides) + (compute.memoryMiB / 1024) * instancePrice('fargate-gib', overrides);
+  return Math.max(...compute.instanceTypes.map((t) => instancePrice(t, overrides)));
+}
 
 export function priceOf(model: string, overrides?: PriceTable, field = 'prices.models'): ModelPrice {
   const p = overrides?.models[model] ?? DEFAULT_PRICES[model] ?? (model.startsWith('vllm:') ? SELF_HOSTED_PRICE : undefined);

@@ -139,6 +139,8 @@ export const Concurrency = z.strictObject({
 export const PriceTable = z.strictObject({
   /** USD per million tokens, by model name. */
   models: z.record(z.string(), z.strictObject({ inputPerMTok: z.number().nonnegative(), outputPerMTok: z.number().nonnegative() })).default({}),
+  /** USD per hour, by instance type (`g5.xlarge`, `fargate-vcpu`, `fargate-gib`, `local`, …). */
+  instances: z.record(z.string(), z.number().nonnegative()).default({}),
 });
 export type PriceTable = z.infer<typeof PriceTable>;
 
@@ -155,6 +157,12 @@ export const SweepSpec = z.strictObject({
   concurrency: Concurrency.default({ runs: 4, requests: 8 }),
   /** Overrides of the built-in price table. */
   prices: PriceTable.optional(),
+  /**
+   * What `run`/`submit` do when the worst case exceeds budgets.maxUsd: `refuse` the sweep, or
+   * `trim` whole cells (TLA × RA × CBM × variant, all seeds) in reverse matrix order until it fits.
+   * @default refuse
+   */
+  onOverBudget: z.enum(['refuse', 'trim'], { error: 'must be "refuse" or "trim"' }).default('refuse'),
 });
 export type SweepSpec = z.infer<typeof SweepSpec>;
 

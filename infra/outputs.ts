@@ -3,6 +3,7 @@
  * import here: the CLI loads this file, the stack writes these keys.
  */
 import { z } from 'zod';
+import { ComputeTargets } from '../core/pricing';
 
 export const OUTPUT = {
   bucket: 'ArtifactsBucketName',
@@ -16,6 +17,7 @@ export const OUTPUT = {
   tlaTimeout: 'TlaJobTimeoutSeconds',
   shardTimeout: 'ShardJobTimeoutSeconds',
   alarmTopic: 'AlarmTopicArn',
+  jobCompute: 'JobCompute',
 } as const;
 
 const csv = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
@@ -33,6 +35,19 @@ export const StackOutputs = z.object({
   [OUTPUT.defaultBudget]: num,
   [OUTPUT.tlaTimeout]: num,
   [OUTPUT.shardTimeout]: num,
+  /** What each queue's jobs run on (JSON), so `uplift submit` prices job time into the worst case. */
+  [OUTPUT.jobCompute]: z
+    .string()
+    .transform((s, ctx) => {
+      try {
+        return JSON.parse(s) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'is not JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(ComputeTargets)
+    .optional(),
 });
 export type StackOutputs = z.infer<typeof StackOutputs>;
 

@@ -11,6 +11,7 @@ import { UpliftMonitoring } from './constructs/monitoring';
 import { UpliftStorage } from './constructs/storage';
 import { addNagSuppressions } from './nag-suppressions';
 import { NO_GPU_QUEUE, OUTPUT } from './outputs';
+import type { ComputeTargets } from '../core/pricing';
 
 export interface UpliftStackProps extends StackProps {
   readonly config: UpliftConfig;
@@ -30,6 +31,17 @@ const STEP_DESCRIPTIONS: Record<keyof UpliftFunctions, string> = {
  * machine from step-functions/ (the definition the local runner executes), model-upload
  * triggers, alarms, and the outputs `uplift submit/status/results/cancel` read.
  */
+/**
+ * What one job of each queue runs on, as the price table knows it: a Fargate task of the CPU job
+ * size, and the instance types of the GPU classes that fit a GPU job (priced at the dearest).
+ */
+export function jobCompute(config: Pick<UpliftConfig, 'cpu' | 'gpu'>): ComputeTargets {
+  const cpu = { kind: 'fargate' as const, vcpus: config.cpu.vcpusPerJob, memoryMiB: config.cpu.memoryMiBPerJob };
+  const v = config.gpu.vcpusPerJob;
+  const size = v <= 4 ? 'xlarge' : v <= 8 ? '2xlarge' : v <= 16 ? '4xlarge' : '8xlarge';
+  return { cpu, gpu: config.gpu.enabled ? { kind: 'ec2', instanceTypes: config.gpu.instanceClasses.map((c) => `${c}.${size}`) } : cpu };
+}
+
 export class UpliftStack extends Stack {
   readonly storage: UpliftStorage;
   readonly jobs: UpliftJobs;
@@ -95,6 +107,7 @@ export class UpliftStack extends Stack {
     out(OUTPUT.tlaTimeout, String(config.jobTimeouts.tlaSeconds), 'Batch timeout of TLA jobs: budgets.tlaWallSeconds must fit in it');
     out(OUTPUT.shardTimeout, String(config.jobTimeouts.shardSeconds), 'Batch timeout of shard jobs: budgets.shardWallSeconds must fit in it');
     out(OUTPUT.alarmTopic, this.monitoring.topic.topicArn, 'SNS topic of the alarms (subscribe to it)');
+    out(OUTPUT.jobCompute, JSON.stringify(jobCompute(config)), 'What CPU and GPU jobs run on, for pricing job time into a sweep\'s worst case');
 
     addNagSuppressions(this);
   }

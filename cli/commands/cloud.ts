@@ -24,6 +24,7 @@ import { DynamoTriggerStore } from '../../lambdas/aws/dynamo-trigger-store';
 import { SfnSweepStarter, executionArnFor } from '../../lambdas/aws/sfn-sweep-starter';
 import { readStackOutputs } from '../../lambdas/aws/stack-outputs';
 import { terminateSweepJobs } from '../../lambdas/aws/sweep-jobs';
+import { LOCAL_COMPUTE, type ComputeTargets } from '../../core/pricing';
 
 interface Io {
   out(s: string): void;
@@ -164,12 +165,20 @@ function consoleUrl(region: string, executionArn: string): string {
   return `https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${executionArn}`;
 }
 
+/** What the stack's jobs run on, for pricing job time; a stack without the output is priced for tokens only (and says so). */
+function stackCompute(outputs: StackOutputs, io: Io): ComputeTargets {
+  const c = outputs[OUTPUT.jobCompute];
+  if (c) return c;
+  io.err(`stack output ${OUTPUT.jobCompute} is missing (deployed by an older version): job time is not priced into the worst case. Fix: cdk deploy again\n`);
+  return LOCAL_COMPUTE;
+}
+
 async function submit(io: Io, file: string, opts: CloudOptions): Promise<number> {
   const stack = await connectStack(opts);
   const loaded = readSpec(file, stack.outputs, io);
   const problems = cloudSpecProblems(loaded, stack);
   if (problems.length) throw new SpecError(problems);
-  const prepared = prepareSweep(loaded, envWithStackKeys(stack.outputs));
+  const prepared = prepareSweep(loaded, envWithStackKeys(stack.outputs), stackCompute(stack.outputs, io));
   const sweepId = newSweepId(loaded.spec.name);
   try {
     await stageSweep(stack.stores.artifacts, prepared, sweepId);
@@ -307,7 +316,7 @@ async function subscribe(io: Io, file: string, opts: CloudOptions & { prefix: st
   for (const r of loaded.spec.ras) r.model = model;
   const problems = cloudSpecProblems(loaded, stack);
   if (problems.length) throw new SpecError(problems);
-  const prepared = prepareSweep(loaded, envWithStackKeys(stack.outputs));
+  const prepared = prepareSweep(loaded, envWithStackKeys(stack.outputs), stackCompute(stack.outputs, io));
   const template = loaded.spec.name;
   try {
     const staging = `template-${template}`;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { SpecError } from '../errors';
-import { priceOf, worstCaseUsd } from '../pricing';
+import { ComputeTargets, jobUsdPerHour, LOCAL_COMPUTE, priceOf, worstCaseUsd } from '../pricing';
 import { ModelSpec, modelName, SweepSpec, TlaSpec, tlaLabel, type SweepSpec as SweepSpecT } from '../spec';
 
 /** What the client stages to `sweeps/<id>/spec.json` before an execution starts: the spec plus S3 references. */
@@ -15,6 +15,8 @@ export const StagedSweep = z.object({
   ras: z.array(z.object({ name: z.string(), bundleHash: z.string(), model: ModelSpec })),
   /** Bundle hash of each `fixed` TLA, by its label. */
   fixedBundles: z.record(z.string(), z.string()),
+  /** Where jobs run, for pricing job time: local for `uplift run`, the stack's for `uplift submit`. */
+  compute: ComputeTargets.default(LOCAL_COMPUTE),
 });
 export type StagedSweep = z.infer<typeof StagedSweep>;
 
@@ -29,6 +31,8 @@ export const RunPlan = z.object({
   shards: z.number().int().min(2),
   tasksPerShard: z.number().int().min(1),
   baselineKey: z.string(),
+  /** Worst case split into model tokens and job time. */
+  worstCase: z.object({ tokensUsd: z.number().nonnegative(), computeUsd: z.number().nonnegative() }),
   worstCaseUsd: z.number().nonnegative(),
 });
 export type RunPlan = z.infer<typeof RunPlan>;
@@ -40,7 +44,11 @@ export const SweepPlan = z.object({
   budgets: SweepSpec.shape.budgets,
   concurrency: z.object({ runs: z.number().int(), requests: z.number().int() }),
   prices: SweepSpec.shape.prices,
+  /** Where each queue's jobs run, as priced. */
+  compute: ComputeTargets,
   worstCaseUsd: z.number().nonnegative(),
+  /** Cells dropped by `onOverBudget: trim`, in the order they were dropped last-to-first. */
+  trimmed: z.array(z.object({ cell: z.string(), runs: z.number().int(), worstCaseUsd: z.number() })),
   runs: z.array(RunPlan),
 });
 export type SweepPlan = z.infer<typeof SweepPlan>;
@@ -92,21 +100,40 @@ export function runWorstCase(spec: SweepSpecT, model: ModelSpec, shards: number,
   return tlaUsd + worstCaseUsd(shardTokens, raPrice);
 }
 
+/** The queue a model's jobs use: `gpu` for models served on the job's GPU (vllm), else `cpu`. */
+export function queueFor(model: ModelSpec): 'cpu' | 'gpu' {
+  return model.provider === 'vllm' ? 'gpu' : 'cpu';
+}
+
+/** Worst-case job time of one run in hours: its TLA job and 2 × shards shard jobs, each at its wall-clock limit. */
+export function runWorstCaseHours(spec: SweepSpecT, shards: number): number {
+  return (spec.budgets.tlaWallSeconds + 2 * shards * spec.budgets.shardWallSeconds) / 3600;
+}
+
+/** Key of a matrix cell: a (TLA, RA, CBM, variant) and all its seeds. */
+export const cellOf = (r: Pick<RunPlan, 'tla' | 'ra' | 'cbm' | 'variant'>) => `${r.tla.label} × ${r.ra.name} × ${r.cbm.id} × ${r.variant}`;
+
 /**
- * Expands the matrix CBMs × RAs × TLAs × variants × seeds into runs, prices the worst case, and
- * refuses (SpecError on `budgets.maxUsd`) a sweep whose worst case exceeds its budget.
+ * Expands the matrix CBMs × RAs × TLAs × variants × seeds into runs and prices each one's worst
+ * case: tokens (runWorstCase) plus job time at its queue's hourly price. When the total exceeds
+ * `budgets.maxUsd`, `onOverBudget: refuse` throws a SpecError naming the field; `trim` drops
+ * whole cells in reverse matrix order (last CBM, then last RA, last TLA, last variant first)
+ * until the rest fits, and lists them in `trimmed`.
  */
 export function expandPlan(staged: StagedSweep): SweepPlan {
   const { spec } = staged;
   const runs: RunPlan[] = [];
+  const hourly = { cpu: jobUsdPerHour(staged.compute.cpu, spec.prices), gpu: jobUsdPerHour(staged.compute.gpu, spec.prices) };
   for (const cbm of staged.cbms)
     for (const ra of staged.ras)
       for (const tla of spec.tlas)
-        for (const variant of spec.variants)
-          for (let seed = 1; seed <= spec.seeds; seed++) {
-            const label = tlaLabel(tla);
-            const shards = shardCount(cbm.testCount, spec.shardSize);
-            const name = modelName(ra.model);
+        for (const variant of spec.variants) {
+          const label = tlaLabel(tla);
+          const shards = shardCount(cbm.testCount, spec.shardSize);
+          const name = modelName(ra.model);
+          const tokensUsd = runWorstCase(spec, ra.model, shards, tla);
+          const computeUsd = runWorstCaseHours(spec, shards) * hourly[queueFor(ra.model)];
+          for (let seed = 1; seed <= spec.seeds; seed++)
             runs.push({
               runId: `${label}-${ra.name}-${cbm.id}-${variant}-s${seed}`,
               tla: { label, spec: tla, bundleHash: staged.fixedBundles[label] },
@@ -117,14 +144,32 @@ export function expandPlan(staged: StagedSweep): SweepPlan {
               shards,
               tasksPerShard: Math.ceil(cbm.testCount / shards),
               baselineKey: baselineKey(ra.bundleHash, cbm.id, cbm.datasetVersion, name),
-              worstCaseUsd: runWorstCase(spec, ra.model, shards, tla),
+              worstCase: { tokensUsd, computeUsd },
+              worstCaseUsd: tokensUsd + computeUsd,
             });
-          }
-  const worst = runs.reduce((s, r) => s + r.worstCaseUsd, 0);
-  if (worst > spec.budgets.maxUsd + 1e-9)
-    throw new SpecError([
-      `${staged.specFile}: budgets.maxUsd: the worst case of ${runs.length} runs is $${worst.toFixed(2)}, over the budget of $${spec.budgets.maxUsd.toFixed(2)}. Fix: raise budgets.maxUsd, lower budgets.tlaTokens or budgets.shardTokens, or run fewer seeds/TLAs`,
-    ]);
+        }
+  const total = (rs: RunPlan[]) => rs.reduce((s, r) => s + r.worstCaseUsd, 0);
+  const fullWorst = total(runs);
+  const trimmed: SweepPlan['trimmed'] = [];
+  let kept = runs;
+  if (fullWorst > spec.budgets.maxUsd + 1e-9) {
+    const over = `the worst case of ${runs.length} runs is $${fullWorst.toFixed(2)}, over the budget of $${spec.budgets.maxUsd.toFixed(2)}`;
+    if (spec.onOverBudget === 'refuse')
+      throw new SpecError([
+        `${staged.specFile}: budgets.maxUsd: ${over}. Fix: raise budgets.maxUsd, lower budgets.tlaTokens or budgets.shardTokens, run fewer seeds/TLAs, or set onOverBudget: trim`,
+      ]);
+    const cells = [...new Set(runs.map(cellOf))];
+    let worst = fullWorst;
+    while (worst > spec.budgets.maxUsd + 1e-9 && cells.length) {
+      const cell = cells.pop() as string;
+      const dropped = kept.filter((r) => cellOf(r) === cell);
+      kept = kept.filter((r) => cellOf(r) !== cell);
+      worst -= total(dropped);
+      trimmed.unshift({ cell, runs: dropped.length, worstCaseUsd: total(dropped) });
+    }
+    if (!kept.length)
+      throw new SpecError([`${staged.specFile}: budgets.maxUsd: ${over}, and not even one cell (TLA × RA × CBM × variant with all its seeds) fits. Fix: raise budgets.maxUsd or lower the token and wall-clock budgets`]);
+  }
   return {
     sweepId: staged.sweepId,
     name: spec.name,
@@ -132,7 +177,9 @@ export function expandPlan(staged: StagedSweep): SweepPlan {
     budgets: spec.budgets,
     concurrency: { runs: spec.concurrency.runs, requests: spec.concurrency.requests },
     prices: spec.prices,
-    worstCaseUsd: worst,
-    runs,
+    compute: staged.compute,
+    worstCaseUsd: total(kept),
+    trimmed,
+    runs: kept,
   };
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { loadDatasetDir, stageDataset, datasetVersion, datasetPrefix, type Dataset } from '../cbm/dataset';
 import { SpecError } from '../errors';
 import type { ArtifactStore } from '../ports';
+import { LOCAL_COMPUTE, type ComputeTargets } from '../pricing';
 import { bundleHash, readManifest, stageBundle } from '../ra/bundle';
 import { tlaLabel, type LoadedSpec } from '../spec';
 import { expandPlan, stagedSpecKey, type StagedSweep, type SweepPlan } from './plan';
@@ -12,6 +13,8 @@ export interface PreparedSweep {
   datasets: Map<string, Dataset>;
   /** The plan as PlanSweep will compute it (with a placeholder id), for `plan` output and checks. */
   preview: SweepPlan;
+  /** Where the jobs will run (priced into the worst case). */
+  compute: ComputeTargets;
 }
 
 /** New sweep id: `<name>-<yyyymmdd-hhmmss>-<4 hex>`. */
@@ -20,7 +23,7 @@ export function newSweepId(name: string, now = new Date()): string {
   return `${name}-${ts}-${randomBytes(2).toString('hex')}`;
 }
 
-function stagedFrom(loaded: LoadedSpec, datasets: Map<string, Dataset>, sweepId: string, createdAt: string): StagedSweep {
+function stagedFrom(loaded: LoadedSpec, datasets: Map<string, Dataset>, sweepId: string, createdAt: string, compute: ComputeTargets): StagedSweep {
   const { spec } = loaded;
   return {
     sweepId,
@@ -33,6 +36,7 @@ function stagedFrom(loaded: LoadedSpec, datasets: Map<string, Dataset>, sweepId:
       return { id: c.id, datasetPrefix: datasetPrefix(c.id, version), datasetVersion: version, labels: ds.labels.labels, devCount: ds.dev.length, testCount: ds.test.length };
     }),
     ras: spec.ras.map((r) => ({ name: r.name, bundleHash: bundleHash(r.bundle), model: r.model })),
+    compute,
     fixedBundles: Object.fromEntries(spec.tlas.flatMap((t) => (t.kind === 'fixed' ? [[tlaLabel(t), bundleHash(t.bundle)]] : []))),
   };
 }
@@ -42,7 +46,7 @@ function stagedFrom(loaded: LoadedSpec, datasets: Map<string, Dataset>, sweepId:
  * manifests, model keys, prices and the worst case against `maxUsd`. Throws SpecError listing
  * every problem found.
  */
-export function prepareSweep(loaded: LoadedSpec, env: Record<string, string | undefined>): PreparedSweep {
+export function prepareSweep(loaded: LoadedSpec, env: Record<string, string | undefined>, compute: ComputeTargets = LOCAL_COMPUTE): PreparedSweep {
   const problems: string[] = [];
   const datasets = new Map<string, Dataset>();
   const collect = (f: () => void) => {
@@ -65,8 +69,8 @@ export function prepareSweep(loaded: LoadedSpec, env: Record<string, string | un
       problems.push(`${loaded.file}: tlas.${i}.model.apiKeyEnv: environment variable ${t.model.apiKeyEnv} is not set. Fix: export ${t.model.apiKeyEnv}=<key> (the TLA's gateway holds it; the TLA only gets a per-job token)`);
   });
   if (problems.length) throw new SpecError(problems);
-  const preview = expandPlan(stagedFrom(loaded, datasets, 'preview', new Date().toISOString()));
-  return { loaded, datasets, preview };
+  const preview = expandPlan(stagedFrom(loaded, datasets, 'preview', new Date().toISOString(), compute));
+  return { loaded, datasets, preview, compute };
 }
 
 /** Uploads data sets and bundles (content-addressed, idempotent) and writes `sweeps/<id>/spec.json`. */
@@ -75,7 +79,7 @@ export async function stageSweep(store: ArtifactStore, prepared: PreparedSweep, 
   for (const c of spec.cbms) await stageDataset(store, c.id, prepared.datasets.get(c.id) as Dataset);
   for (const r of spec.ras) await stageBundle(store, r.bundle);
   for (const t of spec.tlas) if (t.kind === 'fixed') await stageBundle(store, t.bundle);
-  const staged = stagedFrom(prepared.loaded, prepared.datasets, sweepId, new Date().toISOString());
+  const staged = stagedFrom(prepared.loaded, prepared.datasets, sweepId, new Date().toISOString(), prepared.compute);
   await store.putText(stagedSpecKey(sweepId), JSON.stringify(staged, null, 2), 'application/json');
   return staged;
 }

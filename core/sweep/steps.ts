@@ -4,11 +4,11 @@ import { scoreSplit } from '../cbm/classification';
 import { BaselinePendingError, CorruptRecordError, UpliftError } from '../errors';
 import { parseJson } from '../jsonl';
 import type { ArtifactStore, ScoreStore } from '../ports';
-import { meteredUsd, priceOf } from '../pricing';
+import { jobUsdPerHour, meteredUsd, priceOf } from '../pricing';
 import { RunRecord, type RunRecord as RunRecordT, type SweepId, type RunId } from '../records';
 import { pairedBootstrap } from '../scoring/bootstrap';
 import { buildResults, renderReportHtml } from '../report';
-import { expandPlan, itemsKey, planKey, sweepPrefix, StagedSweep, stagedSpecKey, type RunPlan, type SweepPlan } from './plan';
+import { expandPlan, itemsKey, planKey, queueFor, sweepPrefix, StagedSweep, stagedSpecKey, type RunPlan, type SweepPlan } from './plan';
 import { readFinishedShardUsage, readPlan, readShards, roleOutputPrefix, shardWarnings, TlaResult, tlaKey } from './outputs';
 
 /** What the pipeline steps need: the two stores and a clock. */
@@ -147,16 +147,13 @@ function jobShape(plan: SweepPlan, run: RunPlan): Pick<PlanRunOutput, 'shards' |
   const startup = JOB_STARTUP_SECONDS + (run.ra.model.provider === 'vllm' ? run.ra.model.startupTimeoutSeconds : 0);
   return {
     shards: run.shards,
-    queue: queueOf(run),
+    queue: queueFor(run.ra.model),
     tlaTimeoutSeconds: Math.max(60, plan.budgets.tlaWallSeconds + startup),
     shardTimeoutSeconds: Math.max(60, plan.budgets.shardWallSeconds + startup),
   };
 }
 
-/** Runs of models served on the job's GPU (`vllm`) go to the GPU queue; API and offline models to the CPU queue. */
-function queueOf(run: RunPlan): 'cpu' | 'gpu' {
-  return run.ra.model.provider === 'vllm' ? 'gpu' : 'cpu';
-}
+
 
 async function testTargets(deps: StepDeps, run: RunPlan) {
   return readSplit(deps.artifacts, run.cbm.datasetPrefix, 'test');
@@ -214,7 +211,8 @@ export async function scoreRun(deps: StepDeps, input: z.infer<typeof RunInput>):
   });
   const baseUse = owner ? sum(base.usage) : { promptTokens: 0, completionTokens: 0 };
   const mraUse = sum(mra.usage);
-  const cost = meteredUsd(sum([baseUse, mraUse]), priceOf(run.ra.modelName, plan.prices)) + tlaCostUsd(tla, run, plan);
+  const jobMs = (owner ? base.usage.reduce((s, u) => s + u.wallMs, 0) : 0) + mra.usage.reduce((s, u) => s + u.wallMs, 0) + tla.wallMs;
+  const cost = meteredUsd(sum([baseUse, mraUse]), priceOf(run.ra.modelName, plan.prices)) + tlaCostUsd(tla, run, plan) + computeUsd(plan, run, jobMs);
   const rec = (await deps.scores.getRun(sweepId, runId)) ?? baseRecord(plan, run, nowIso(deps));
   if (rec.reservedUsd !== undefined) await deps.scores.settleBudget(sweepId, rec.reservedUsd, cost);
   await deps.scores.putRun({
@@ -234,6 +232,11 @@ export async function scoreRun(deps: StepDeps, input: z.infer<typeof RunInput>):
     warnings: [...shardWarnings('baseline', base.usage), ...shardWarnings('mra', mra.usage)],
   });
   return { uplift: result.uplift, costUsd: cost, tokens: tla.usage.totalTokens + baseUse.promptTokens + baseUse.completionTokens + mraUse.promptTokens + mraUse.completionTokens };
+}
+
+/** Metered job time at the hourly price of the run's queue (job time as the jobs measured it; free locally). */
+function computeUsd(plan: SweepPlan, run: RunPlan, jobMs: number): number {
+  return (jobMs / 3_600_000) * jobUsdPerHour(plan.compute[queueFor(run.ra.model)], plan.prices);
 }
 
 /** Metered dollars of a TLA job: each gateway's tokens at its own model's price (a `react` TLA's model and the RA's). */
@@ -268,7 +271,8 @@ export async function markRunFailed(deps: StepDeps, input: z.infer<typeof Failed
   const tla = await readTlaResult(deps, sweepId, runId);
   const prompt = usages.reduce((s, u) => s + u.promptTokens, 0);
   const completion = usages.reduce((s, u) => s + u.completionTokens, 0);
-  const cost = meteredUsd({ promptTokens: prompt, completionTokens: completion }, priceOf(run.ra.modelName, plan.prices)) + (tla ? tlaCostUsd(tla, run, plan) : 0);
+  const jobMs = usages.reduce((s, u) => s + u.wallMs, 0) + (tla?.wallMs ?? 0);
+  const cost = meteredUsd({ promptTokens: prompt, completionTokens: completion }, priceOf(run.ra.modelName, plan.prices)) + (tla ? tlaCostUsd(tla, run, plan) : 0) + computeUsd(plan, run, jobMs);
   if (rec.reservedUsd !== undefined) await deps.scores.settleBudget(sweepId, rec.reservedUsd, cost);
   await deps.scores.putRun({ ...rec, status: 'failed', updatedAt: nowIso(deps), error: describeError(error), reservedUsd: undefined, costUsd: cost });
   return { status: 'failed' };

@@ -43,4 +43,18 @@ describe('uplift run: bad input', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('sweep no-such-sweep: not found in');
   });
+
+  test('uplift plan shows the per-TLA/RA/CBM breakdown, and what trim dropped', async () => {
+    // GIVEN two TLAs on gpt-4o with a budget that fits one of them, and onOverBudget: trim
+    const spec = writeSmallSpec({ maxUsd: 20, extra: 'onOverBudget: trim' });
+    writeFileSync(spec, readFileSync(spec, 'utf8').replace('model: { provider: offline }', 'model: { provider: openai, name: gpt-4o }'));
+    const r = await runCli(['plan', spec], { OPENAI_API_KEY: 'sk-test' });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^TLA\s+runs\s+tokens\s+tokens \$\s+compute \$\s+total \$$/m);
+    // 400k TLA tokens + 2 × 2 shards × 300k shard tokens at gpt-4o's $10 per million
+    expect(r.stdout).toMatch(/^noop\s+1\s+1,600,000\s+\$16\.00\s+\$0\.0000\s+\$16\.00$/m);
+    expect(r.stdout).toContain('Trimmed to fit budgets.maxUsd (onOverBudget: trim): dropped');
+    expect(r.stdout).toContain('fewshot-search × classifier × tai-safety × simple: 1 run(s), worst case $16.00');
+    expect(r.stdout).toContain('Worst case: $16.00 of budgets.maxUsd $20.00.');
+  });
 });

@@ -51,11 +51,12 @@ prices: { models: { scripted: { inputPerMTok: 0, outputPerMTok: 0 } } }
   const { svc, stores, dataDir: d } = await embeddedForTest();
   dataDir = d;
   try {
-    const prepared = prepareSweep(loadSpec(specFile), process.env);
+    const jobEnv = { ...process.env, UPLIFT_TEST_SCRIPTED_KEY: 'scripted-key' };
+    const prepared = prepareSweep(loadSpec(specFile), jobEnv);
     sweepId = newSweepId('react-it');
     await stageSweep(stores.artifacts, prepared, sweepId);
     // WHEN the state machine runs it with the job processes of the local Batch pool
-    outcome = await executeSweep({ sweepId, storageEnv: svc.env, logDir: join(dataDir, 'logs'), poolSize: 2, jobEnv: { ...process.env, UPLIFT_TEST_SCRIPTED_KEY: 'scripted-key' } });
+    outcome = await executeSweep({ sweepId, storageEnv: svc.env, logDir: join(dataDir, 'logs'), poolSize: 2, jobEnv });
     record = await stores.scores.getRun(sweepId, RUN);
     transcript = (await stores.artifacts.getText(`sweeps/${sweepId}/runs/${RUN}/tla/transcript.jsonl`)) ?? '';
     result = TlaResult.extend({ isolation: TlaResult.shape.isolation }).parse(JSON.parse((await stores.artifacts.getText(`sweeps/${sweepId}/runs/${RUN}/tla/result.json`)) ?? '{}'));

@@ -11,6 +11,7 @@ import { expandPlan, planKey, type SweepPlan } from '../../../core/sweep/plan';
 import { tlaKey, type TlaResult } from '../../../core/sweep/outputs';
 import { MemoryArtifactStore } from '../../support/memory-store';
 import { startScriptedModel, type RecordedRequest, type ScriptStep } from '../../support/scripted-model';
+import { LOCAL_COMPUTE } from '../../../core/pricing';
 
 export const EXAMPLES = resolve(__dirname, '../../../examples');
 export const CLASSIFIER = join(EXAMPLES, 'agents/classifier');
@@ -68,6 +69,7 @@ export async function stageTestPlan(
     sweepId,
     createdAt: new Date().toISOString(),
     specFile: 'react-test.yaml',
+    compute: LOCAL_COMPUTE,
     spec,
     cbms: [{ id: 'tai-safety', datasetPrefix: prefix, datasetVersion: version, labels: ds.labels.labels, devCount: ds.dev.length, testCount: ds.test.length }],
     ras: [{ name: 'classifier', bundleHash: hash, model: { provider: 'offline', latencyMs: 0 } }],
