@@ -35,6 +35,8 @@ export abstract class ScoreStore {
   abstract getSweep(sweepId: string): Promise<SweepMeta | undefined>;
   abstract updateSweep(sweepId: string, patch: Partial<Pick<SweepMeta, 'status' | 'reportKey' | 'counts' | 'updatedAt'>>): Promise<void>;
   abstract putRun(run: RunRecord): Promise<void>;
+  /** Writes many runs at once (batched): PlanSweep creates thousands. */
+  abstract putRuns(runs: readonly RunRecord[]): Promise<void>;
   abstract getRun(sweepId: string, runId: string): Promise<RunRecord | undefined>;
   abstract listRuns(sweepId: string): Promise<RunRecord[]>;
   /** Creates the ledger unless it exists. */

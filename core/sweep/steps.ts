@@ -94,7 +94,7 @@ export async function planSweep(deps: StepDeps, input: z.infer<typeof SweepInput
   await deps.scores.updateSweep(sweepId, { status: 'running', updatedAt: now });
   await deps.scores.initBudget(sweepId, plan.budgets.maxUsd);
   const existing = new Set((await deps.scores.listRuns(sweepId)).map((r) => r.runId));
-  for (const run of plan.runs) if (!existing.has(run.runId as RunId)) await deps.scores.putRun(baseRecord(plan, run, now));
+  await deps.scores.putRuns(plan.runs.filter((run) => !existing.has(run.runId as RunId)).map((run) => baseRecord(plan, run, now)));
   return { sweepId, planUri: deps.artifacts.uri(planKey(sweepId)), itemsKey: itemsKey(sweepId), maxConcurrency: plan.concurrency.runs, runCount: plan.runs.length };
 }
 

@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand, DeleteCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand, DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { CorruptRecordError } from '../../core/errors';
 import { ScoreStore, type BaselineClaim } from '../../core/ports';
 import { BaselineRecord, BudgetLedger, RunRecord, SweepMeta } from '../../core/records';
@@ -63,9 +63,26 @@ export class DynamoScoreStore extends ScoreStore {
     );
   }
 
-  async putRun(run: RunRecord): Promise<void> {
+  private runItem(run: RunRecord): Record<string, unknown> {
     const leaderboard = run.uplift === undefined ? {} : { gsi1pk: `CBM#${run.cbm}`, gsi1sk: `${(run.uplift + 1).toFixed(6).padStart(9, '0')}#${run.sweepId}#${run.runId}` };
-    await this.doc.send(new PutCommand({ TableName: this.table, Item: { pk: `SWEEP#${run.sweepId}`, sk: `RUN#${run.runId}`, ...run, ...leaderboard } }));
+    return { pk: `SWEEP#${run.sweepId}`, sk: `RUN#${run.runId}`, ...run, ...leaderboard };
+  }
+
+  async putRun(run: RunRecord): Promise<void> {
+    await this.doc.send(new PutCommand({ TableName: this.table, Item: this.runItem(run) }));
+  }
+
+  async putRuns(runs: readonly RunRecord[]): Promise<void> {
+    for (let i = 0; i < runs.length; i += 25) {
+      let requests: { PutRequest: { Item: Record<string, unknown> } }[] = runs.slice(i, i + 25).map((r) => ({ PutRequest: { Item: this.runItem(r) } }));
+      // DynamoDB may leave items unprocessed under load: retry them with backoff until none are left.
+      for (let attempt = 0; requests.length; attempt++) {
+        if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** attempt)));
+        if (attempt > 10) throw new Error(`BatchWriteItem left ${requests.length} run items unprocessed after ${attempt} attempts`);
+        const out = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.table]: requests } }));
+        requests = (out.UnprocessedItems?.[this.table] ?? []) as typeof requests;
+      }
+    }
   }
 
   async getRun(sweepId: string, runId: string): Promise<RunRecord | undefined> {
