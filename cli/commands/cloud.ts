@@ -65,7 +65,7 @@ function cloudError(e: unknown, stack: string): never {
   if (/Credential|ExpiredToken|UnrecognizedClient|InvalidClientTokenId|SignatureDoesNotMatch/.test(name) || /credential/i.test(err.message ?? ''))
     throw new CloudError(`AWS credentials: ${err.message}. Fix: configure credentials for the account of stack ${stack} (aws configure, aws sso login, or AWS_PROFILE)`, { cause: e });
   if (/AccessDenied|Unauthorized|Forbidden/.test(name) || err.$metadata?.httpStatusCode === 403)
-    throw new CloudError(`AWS denied the request (${name}: ${err.message}). Fix: use credentials allowed to operate stack ${stack} (see "Permissions for the CLI" in docs/deploy-to-aws.md)`, { cause: e });
+    throw new CloudError(`AWS denied the request (${name}: ${err.message}). Fix: use credentials allowed to operate stack ${stack} (see "Permissions for the CLI" in README.md)`, { cause: e });
   if (/Region is missing/i.test(err.message ?? '')) throw new SpecError([`no AWS region: pass --region <region> or set AWS_REGION (the region stack ${stack} was deployed to)`], { cause: e });
   // Any other answer of an AWS service (throttling, a limit, a conflict): say which, without a stack trace.
   if (err.$metadata) throw new CloudError(`AWS ${name}: ${err.message}`, { cause: e });
