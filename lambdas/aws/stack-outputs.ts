@@ -17,7 +17,7 @@ export async function readStackOutputs(cfn: CloudFormationClient, stackName: str
   } catch (e) {
     const err = e as { name?: string; message?: string };
     if (err.name === 'ValidationError' && /does not exist/.test(err.message ?? ''))
-      throw new SpecError([`--stack ${stackName}: no such stack in ${region}. Fix: deploy it (npx cdk deploy, see docs/deploy-to-aws.md), or pass the name and --region it was deployed with`], { cause: e });
+      throw new SpecError([`--stack ${stackName}: no such stack in ${region}. Fix: deploy it (npx cdk deploy, see "Deploy to AWS" in README.md), or pass the name and --region it was deployed with`], { cause: e });
     throw e;
   }
   const parsed = StackOutputs.safeParse(outputs);

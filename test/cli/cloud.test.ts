@@ -167,7 +167,7 @@ describe('uplift submit --stack', () => {
   test('a stack that does not exist is named with the region and the fix', async () => {
     cfn.on(DescribeStacksCommand, { StackName: 'Nope' }).rejects(Object.assign(new Error('Stack with id Nope does not exist'), { name: 'ValidationError' }));
     expect(await specProblems('submit', writeSpec('x-sweep'), '--stack', 'Nope', '--region', REGION)).toEqual([
-      `--stack Nope: no such stack in ${REGION}. Fix: deploy it (npx cdk deploy, see docs/deploy-to-aws.md), or pass the name and --region it was deployed with`,
+      `--stack Nope: no such stack in ${REGION}. Fix: deploy it (npx cdk deploy, see "Deploy to AWS" in README.md), or pass the name and --region it was deployed with`,
     ]);
   });
 });
