@@ -34,6 +34,8 @@ export const Tokens = z.object({
   tla: z.number().int().nonnegative(),
   baseline: z.number().int().nonnegative(),
   mra: z.number().int().nonnegative(),
+  /** MRA evaluations of earlier checkpoints for the budget curve. */
+  curve: z.number().int().nonnegative().optional(),
 });
 export type Tokens = z.infer<typeof Tokens>;
 
@@ -60,6 +62,8 @@ export const RunRecord = z.object({
   /** True when this run reused a baseline computed by another run or sweep. */
   baselineCached: z.boolean().optional(),
   error: z.string().optional(),
+  /** Scores at token budgets (if the sweep asked): what the TLA's bundle scored on the test split at each budget. */
+  curve: z.array(z.object({ budget: z.number().int(), step: z.number().int().nullable(), mra: z.number(), uplift: z.number(), ci: z.tuple([z.number(), z.number()]) })).optional(),
   /** Things a reader of the scores must know: tasks without output, agent crashes, refused calls. */
   warnings: z.array(z.string()).optional(),
 });

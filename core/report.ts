@@ -23,6 +23,8 @@ export interface RunResult {
   baselineCached: boolean;
   error?: string;
   warnings?: string[];
+  /** Scores at TLA token budgets, if the sweep asked for a budget curve. */
+  curve?: { budget: number; step: number | null; mra: number; uplift: number; ci: [number, number] }[];
 }
 
 /** Across seeds: mean uplift of a (TLA, RA, CBM, variant) cell and a bootstrap CI over its attempts. */
@@ -68,6 +70,7 @@ export function buildResults(meta: SweepMeta, records: RunRecord[], budget?: Bud
       baselineCached: r.baselineCached ?? false,
       ...(r.error ? { error: r.error } : {}),
       ...(r.warnings?.length ? { warnings: r.warnings } : {}),
+      ...(r.curve ? { curve: r.curve } : {}),
     }))
     .sort((a, b) => a.cbm.localeCompare(b.cbm) || a.ra.localeCompare(b.ra) || a.tla.localeCompare(b.tla) || a.variant.localeCompare(b.variant) || a.seed - b.seed);
   const cells = new Map<string, RunResult[]>();
@@ -105,6 +108,20 @@ function table(head: string[], rows: string[][], firstNumeric: number): string {
   return [line(head), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
+/** Rows of the budget-curve table (uplift in pp at each budget), or undefined when no run has a curve. */
+function curveTable(res: SweepResults): { head: string[]; rows: string[][] } | undefined {
+  const withCurve = res.runs.filter((r) => r.curve?.length);
+  if (!withCurve.length) return undefined;
+  const budgets = [...new Set(withCurve.flatMap((r) => (r.curve ?? []).map((p) => p.budget)))].sort((a, b) => a - b);
+  return {
+    head: ['run', ...budgets.map((b) => `${b.toLocaleString('en-US')} tok`)],
+    rows: withCurve.map((r) => [r.runId, ...budgets.map((b) => {
+      const p = r.curve?.find((x) => x.budget === b);
+      return p ? signed(p.uplift) : '—';
+    })]),
+  };
+}
+
 /** The terminal table: one row per run, then the per-cell summary across seeds. Scores in % of tasks. */
 export function renderTable(res: SweepResults): string {
   const head = ['run', 'TLA', 'RA', 'CBM', 'variant', 'seed', 'status', 'baseline %', 'MRA %', 'uplift pp', '95% CI', 'tokens', 'cost'];
@@ -134,6 +151,8 @@ export function renderTable(res: SweepResults): string {
       ),
     );
   }
+  const curve = curveTable(res);
+  if (curve) parts.push('Uplift (pp) at TLA token budgets, scored on the test split from the TLA\'s checkpoints:', table(curve.head, curve.rows, 1));
   const failed = res.runs.filter((r) => r.error);
   for (const f of failed) parts.push(`! ${f.runId} ${f.status}: ${f.error}`);
   for (const r of res.runs) for (const w of r.warnings ?? []) parts.push(`! ${r.runId}: ${w}`);
@@ -215,6 +234,14 @@ ${sumRows}
 </tbody></table>
 <h2>Uplift per run</h2>
 ${forestPlot(scored.map((r) => ({ label: r.runId, value: r.uplift as number, ci: r.ci as [number, number] })))}
+${(() => {
+    const c = curveTable(res);
+    if (!c) return '';
+    return `<h2>Uplift at TLA token budgets</h2><p>What each TLA's bundle at a token budget (its last accepted checkpoint within it) scores on the test split, in percentage points over the baseline.</p>
+<table><thead><tr>${c.head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>
+${c.rows.map((r) => `<tr>${r.map((v, i) => `<td${i ? ' class="n"' : ''}>${esc(v)}</td>`).join('')}</tr>`).join('\n')}
+</tbody></table>`;
+  })()}
 <h2>Runs</h2>
 <table><thead><tr><th>run</th><th>TLA</th><th>RA</th><th>CBM</th><th>variant</th><th>seed</th><th>model</th><th>status</th><th>baseline %</th><th>MRA %</th><th>uplift pp</th><th>95% CI</th><th>tokens</th><th>cost</th></tr></thead><tbody>
 ${runRows}

@@ -163,6 +163,12 @@ export const SweepSpec = z.strictObject({
    * @default refuse
    */
   onOverBudget: z.enum(['refuse', 'trim'], { error: 'must be "refuse" or "trim"' }).default('refuse'),
+  /**
+   * Token budgets (e.g. [10000, 30000, 100000, 300000, 500000]) at which to score each run's TLA
+   * on the test split, from its checkpoints: the bundle it had at each budget. Optional: each
+   * distinct bundle costs one more MRA evaluation.
+   */
+  budgetCurve: z.array(z.number().int().positive()).min(1).max(20).optional(),
 });
 export type SweepSpec = z.infer<typeof SweepSpec>;
 

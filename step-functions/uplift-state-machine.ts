@@ -95,7 +95,7 @@ export class UpliftStateMachine extends Construct {
         jobName: `uplift-${role}`,
         jobQueueArn,
         jobDefinitionArn,
-        ...(array ? { arraySize: sfn.JsonPath.numberAt('$.run.shards') } : {}),
+        ...(array ? { arraySize: sfn.JsonPath.numberAt(role === 'mra' ? '$.run.mraJobs' : '$.run.shards') } : {}),
         // The run's own wall-clock budget (plus start-up), as PlanRun computed it.
         taskTimeout: sfn.Timeout.at(role === 'tla' ? '$.run.tlaTimeoutSeconds' : '$.run.shardTimeoutSeconds'),
         containerOverrides: {

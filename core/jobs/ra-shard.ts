@@ -11,7 +11,8 @@ import { runAgentOnTasks } from '../ra/protocol';
 import { allowTraversal, detectIsolation } from '../sandbox';
 import { TranscriptWriter } from '../transcript';
 import { shardRange } from '../sweep/plan';
-import { readPlan, roleOutputPrefix, shardTranscriptKey, shardUsageKey, tlaKey, writeShard } from '../sweep/outputs';
+import { CurvePlan, curvePrefix, readPlan, roleOutputPrefix, shardTranscriptKey, shardUsageKey, tlaKey, writeShard } from '../sweep/outputs';
+import { parseJson } from '../jsonl';
 import { parsePlanUri, type JobEnv, type JobSummary } from './env';
 
 /**
@@ -28,10 +29,22 @@ export async function runRaShard(store: ArtifactStore, env: JobEnv, processEnv: 
   const plan = await readPlan(store, sweepId);
   const run = plan.runs.find((r) => r.runId === env.UPLIFT_RUN_ID);
   if (!run) throw new CorruptRecordError(`run ${env.UPLIFT_RUN_ID} is not in ${env.UPLIFT_PLAN_URI}`);
-  if (index >= run.shards) throw new CorruptRecordError(`shard index ${index} is out of range: run ${run.runId} has ${run.shards} shards`);
-  const prefix = roleOutputPrefix(sweepId, run.runId, role);
+  // MRA array children past the MRA's own shards evaluate budget-curve bundles, shard by shard.
+  const children = role === 'mra' ? run.shards * (1 + (plan.budgetCurve?.length ?? 0)) : run.shards;
+  if (index >= children) throw new CorruptRecordError(`array index ${index} is out of range: run ${run.runId} has ${children} ${role} jobs`);
+  const shard = index % run.shards;
+  const curveBundle = index >= run.shards ? Math.floor(index / run.shards) - 1 : undefined;
   const summary = (skipped: boolean, tokens: number, tasks?: number): JobSummary => ({ uplift: 'job-summary', role, runId: run.runId, index, skipped, tokens, tasks });
-  if (await store.exists(shardUsageKey(prefix, index))) return summary(true, 0);
+  let curveKey: string | undefined;
+  if (curveBundle !== undefined) {
+    const text = await store.getText(tlaKey(sweepId, run.runId, 'curve.json'));
+    const curve = text === undefined ? undefined : parseJson(text, CurvePlan, store.uri(tlaKey(sweepId, run.runId, 'curve.json')));
+    // Fewer distinct bundles than budgets: this child has nothing to evaluate.
+    if (!curve || curveBundle >= curve.bundles.length) return summary(true, 0);
+    curveKey = curve.bundles[curveBundle].key;
+  }
+  const prefix = curveBundle === undefined ? roleOutputPrefix(sweepId, run.runId, role) : curvePrefix(sweepId, run.runId, curveBundle);
+  if (await store.exists(shardUsageKey(prefix, shard))) return summary(true, 0);
 
   const scratch = mkdtempSync(join(env.UPLIFT_SCRATCH ?? tmpdir(), `uplift-${role}-${index}-`));
   // The gateway socket's path must stay short (Unix sockets allow ~107 bytes).
@@ -41,13 +54,14 @@ export async function runRaShard(store: ArtifactStore, env: JobEnv, processEnv: 
     const bundleDir = join(scratch, 'bundle');
     if (role === 'baseline') await fetchBundle(store, run.ra.bundleHash, bundleDir);
     else {
-      const bytes = await store.getBytes(tlaKey(sweepId, run.runId, 'mra.tar.gz'));
-      if (!bytes) throw new CorruptRecordError(`${store.uri(tlaKey(sweepId, run.runId, 'mra.tar.gz'))} is missing: the TLA job has not produced the MRA`);
+      const key = curveKey ?? tlaKey(sweepId, run.runId, 'mra.tar.gz');
+      const bytes = await store.getBytes(key);
+      if (!bytes) throw new CorruptRecordError(`${store.uri(key)} is missing: the TLA job has not produced this bundle`);
       unpackBundle(bytes, bundleDir);
     }
     const manifest = readManifest(bundleDir);
     const labels = await readLabels(store, run.cbm.datasetPrefix);
-    const [start, end] = shardRange(run, index);
+    const [start, end] = shardRange(run, shard);
     // Targets stay here, in the harness: the agent gets inputs only.
     const tasks = (await readSplit(store, run.cbm.datasetPrefix, 'test')).slice(start, end).map((ex) => toTaskInput(ex, labels));
     const transcriptPath = join(scratch, 'transcript.jsonl');
@@ -72,8 +86,8 @@ export async function runRaShard(store: ArtifactStore, env: JobEnv, processEnv: 
       await transcript.close();
     }
     const usage = gateway.usage;
-    await store.putBytes(shardTranscriptKey(prefix, index), readFileSync(transcriptPath), 'application/x-ndjson');
-    await writeShard(store, prefix, index, result.outcomes, {
+    await store.putBytes(shardTranscriptKey(prefix, shard), readFileSync(transcriptPath), 'application/x-ndjson');
+    await writeShard(store, prefix, shard, result.outcomes, {
       ...usage,
       exitCode: result.exitCode,
       timedOut: result.timedOut,

@@ -16,8 +16,10 @@ import { TLAS } from '../tla/registry';
 import type { Evaluation, ExecResult, TlaContext, TlaRuntime } from '../tla/types';
 import { TranscriptWriter } from '../transcript';
 import { runPrefix } from '../sweep/plan';
-import { readPlan, tlaKey, type TlaResult } from '../sweep/outputs';
+import { readPlan, tlaKey, type CurvePlan, type TlaResult } from '../sweep/outputs';
 import { parsePlanUri, type JobEnv, type JobSummary } from './env';
+import { createHash } from 'node:crypto';
+import { checkpointAtBudget } from '../tla/react-budget';
 
 /** Output of one TLA command the harness keeps (per stream); the rest is counted, not stored. */
 const MAX_EXEC_OUTPUT = 1_000_000;
@@ -148,7 +150,7 @@ export async function runTlaSandbox(store: ArtifactStore, env: JobEnv, processEn
           }),
         tokensUsed: ledger.spent,
       };
-      checkpoints.push({ step, tokens: ev.tokensUsed, devScore: ev.score, accepted: false, key, ...(ev.budgetExhausted ? { note: 'budget exhausted during evaluation' } : {}) });
+      checkpoints.push({ step, tokens: ev.tokensUsed, devScore: ev.score, accepted: false, key, sha256: sha256(bytes), ...(ev.budgetExhausted ? { note: 'budget exhausted during evaluation' } : {}) });
       transcript.write('checkpoint', {
         step,
         tokens: ev.tokensUsed,
@@ -257,7 +259,12 @@ export async function runTlaSandbox(store: ArtifactStore, env: JobEnv, processEn
       usageByModel: byModel,
       isolationFallbacks: isolation.fallbacks,
     };
-    await store.putBytes(tlaKey(sweepId, run.runId, 'mra.tar.gz'), packBundle(workspace), 'application/gzip');
+    const mraBytes = packBundle(workspace);
+    await store.putBytes(tlaKey(sweepId, run.runId, 'mra.tar.gz'), mraBytes, 'application/gzip');
+    if (plan.budgetCurve) {
+      const curve = curvePlanFor(checkpoints, plan.budgetCurve, sha256(packBundle(raDir)), sha256(mraBytes));
+      await store.putText(tlaKey(sweepId, run.runId, 'curve.json'), JSON.stringify(curve, null, 2), 'application/json');
+    }
     await store.putText(tlaKey(sweepId, run.runId, 'mra.diff'), diff, 'text/x-diff');
     await store.putBytes(tlaKey(sweepId, run.runId, 'transcript.jsonl'), readFileSync(transcriptPath), 'application/x-ndjson');
     await store.putText(tlaKey(sweepId, run.runId, 'result.json'), JSON.stringify(result, null, 2), 'application/json');
@@ -267,4 +274,31 @@ export async function runTlaSandbox(store: ArtifactStore, env: JobEnv, processEn
     rmSync(scratch, { recursive: true, force: true });
     rmSync(socketDir, { recursive: true, force: true });
   }
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/**
+ * What to score for the budget curve: at each budget, the bundle the TLA had then (the last
+ * accepted checkpoint within it, see checkpointAtBudget). A bundle equal to the RA or to the
+ * submitted MRA reuses their scores; each other distinct bundle is evaluated once. A TLA that
+ * never checkpoints (noop, fixed) had its MRA from the start.
+ */
+export function curvePlanFor(checkpoints: TlaResult['checkpoints'], budgets: readonly number[], raSha: string, mraSha: string): CurvePlan {
+  const bundles: CurvePlan['bundles'] = [];
+  const index = new Map<string, number>();
+  const points = budgets.map((budget): CurvePlan['points'][number] => {
+    if (!checkpoints.length) return { budget, source: 'mra', step: null };
+    const c = checkpointAtBudget(checkpoints, budget);
+    if (!c || c.sha256 === raSha) return { budget, source: 'ra', step: c?.step ?? null };
+    if (c.sha256 === mraSha || !c.key || !c.sha256) return { budget, source: 'mra', step: c.step };
+    if (!index.has(c.sha256)) {
+      index.set(c.sha256, bundles.length);
+      bundles.push({ step: c.step, key: c.key });
+    }
+    return { budget, source: 'bundle', bundle: index.get(c.sha256), step: c.step };
+  });
+  return { points, bundles };
 }

@@ -29,7 +29,7 @@ export type ShardUsage = z.infer<typeof ShardUsage>;
 export const TlaResult = z.object({
   tla: z.string(),
   usage: z.object({ calls: z.number().int(), rejected: z.number().int(), promptTokens: z.number().int(), completionTokens: z.number().int(), totalTokens: z.number().int() }),
-  checkpoints: z.array(z.object({ step: z.number().int(), tokens: z.number().int(), devScore: z.number(), accepted: z.boolean(), key: z.string().optional(), note: z.string().optional() })),
+  checkpoints: z.array(z.object({ step: z.number().int(), tokens: z.number().int(), devScore: z.number(), accepted: z.boolean(), key: z.string().optional(), sha256: z.string().optional(), note: z.string().optional() })),
   stopReason: z.string(),
   isolation: z.string(),
   wallMs: z.number(),
@@ -42,6 +42,20 @@ export const TlaResult = z.object({
 export type TlaResult = z.infer<typeof TlaResult>;
 
 export type Role = 'baseline' | 'mra';
+
+/**
+ * `tla/curve.json`, written by the TLA job when the sweep asks for a budget curve: at each token
+ * budget, which bundle the TLA had (`ra`: none accepted yet; `mra`: the one it submitted;
+ * `bundle`: a distinct earlier checkpoint, evaluated by the MRA array job's extra children).
+ */
+export const CurvePlan = z.object({
+  points: z.array(z.object({ budget: z.number().int(), source: z.enum(['ra', 'mra', 'bundle']), bundle: z.number().int().optional(), step: z.number().int().nullable() })),
+  bundles: z.array(z.object({ step: z.number().int(), key: z.string() })),
+});
+export type CurvePlan = z.infer<typeof CurvePlan>;
+
+/** Where the shards of curve bundle `b` go. */
+export const curvePrefix = (sweepId: string, runId: string, b: number) => `${runPrefix(sweepId, runId)}/curve/${b}`;
 
 /**
  * What went wrong in a role's shards, in words: tasks without output, agents that crashed or hit
@@ -66,7 +80,7 @@ export function shardWarnings(role: Role, usage: readonly ShardUsage[]): string[
 export const shardOutputKey = (prefix: string, i: number) => `${prefix}/shard-${i}.jsonl`;
 export const shardUsageKey = (prefix: string, i: number) => `${prefix}/shard-${i}.usage.json`;
 export const shardTranscriptKey = (prefix: string, i: number) => `${prefix}/shard-${i}.transcript.jsonl`;
-export const tlaKey = (sweepId: string, runId: string, file: 'transcript.jsonl' | 'mra.tar.gz' | 'mra.diff' | 'result.json') => `${runPrefix(sweepId, runId)}/tla/${file}`;
+export const tlaKey = (sweepId: string, runId: string, file: 'transcript.jsonl' | 'mra.tar.gz' | 'mra.diff' | 'result.json' | 'curve.json') => `${runPrefix(sweepId, runId)}/tla/${file}`;
 export const roleOutputPrefix = (sweepId: string, runId: string, role: Role) => `${runPrefix(sweepId, runId)}/${role}`;
 
 export async function writeShard(store: ArtifactStore, prefix: string, i: number, outcomes: TaskOutcome[], usage: ShardUsage): Promise<void> {

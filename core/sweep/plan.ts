@@ -42,6 +42,8 @@ export const SweepPlan = z.object({
   name: z.string(),
   createdAt: z.string(),
   budgets: SweepSpec.shape.budgets,
+  /** Token budgets to score each TLA at (from its checkpoints), if the spec asks. */
+  budgetCurve: z.array(z.number().int()).optional(),
   concurrency: z.object({ runs: z.number().int(), requests: z.number().int() }),
   prices: SweepSpec.shape.prices,
   /** Where each queue's jobs run, as priced. */
@@ -93,7 +95,8 @@ export function shardRange(run: Pick<RunPlan, 'tasksPerShard' | 'cbm'>, index: n
  */
 export function runWorstCase(spec: SweepSpecT, model: ModelSpec, shards: number, tla?: TlaSpec): number {
   const raPrice = priceOf(modelName(model), spec.prices);
-  const shardTokens = 2 * shards * spec.budgets.shardTokens;
+  // Baseline and MRA shards, plus one more MRA evaluation per budget-curve point at most.
+  const shardTokens = (2 + (spec.budgetCurve?.length ?? 0)) * shards * spec.budgets.shardTokens;
   const ownModels = (t: TlaSpec): ModelSpec[] => (t.kind === 'react' ? [t.model] : []);
   const tlaUsd = Math.max(...(tla ? ownModels(tla) : spec.tlas.flatMap(ownModels)).map((m) => worstCaseUsd(spec.budgets.tlaTokens, priceOf(modelName(m), spec.prices))), 0);
   if (tlaUsd <= worstCaseUsd(spec.budgets.tlaTokens, raPrice)) return worstCaseUsd(spec.budgets.tlaTokens + shardTokens, raPrice);
@@ -105,9 +108,9 @@ export function queueFor(model: ModelSpec): 'cpu' | 'gpu' {
   return model.provider === 'vllm' ? 'gpu' : 'cpu';
 }
 
-/** Worst-case job time of one run in hours: its TLA job and 2 × shards shard jobs, each at its wall-clock limit. */
+/** Worst-case job time of one run in hours: its TLA job and (2 + curve points) × shards shard jobs, each at its wall-clock limit. */
 export function runWorstCaseHours(spec: SweepSpecT, shards: number): number {
-  return (spec.budgets.tlaWallSeconds + 2 * shards * spec.budgets.shardWallSeconds) / 3600;
+  return (spec.budgets.tlaWallSeconds + (2 + (spec.budgetCurve?.length ?? 0)) * shards * spec.budgets.shardWallSeconds) / 3600;
 }
 
 /** Key of a matrix cell: a (TLA, RA, CBM, variant) and all its seeds. */
@@ -175,6 +178,7 @@ export function expandPlan(staged: StagedSweep): SweepPlan {
     name: spec.name,
     createdAt: staged.createdAt,
     budgets: spec.budgets,
+    ...(spec.budgetCurve ? { budgetCurve: [...spec.budgetCurve].sort((x, y) => x - y) } : {}),
     concurrency: { runs: spec.concurrency.runs, requests: spec.concurrency.requests },
     prices: spec.prices,
     compute: staged.compute,

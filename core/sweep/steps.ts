@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { readLabels, readSplit } from '../cbm/dataset';
+import { readLabels, readSplit, type Example } from '../cbm/dataset';
 import { scoreSplit } from '../cbm/classification';
 import { BaselinePendingError, CorruptRecordError, UpliftError } from '../errors';
 import { parseJson } from '../jsonl';
@@ -8,8 +8,8 @@ import { jobUsdPerHour, meteredUsd, priceOf } from '../pricing';
 import { RunRecord, type RunRecord as RunRecordT, type SweepId, type RunId } from '../records';
 import { pairedBootstrap } from '../scoring/bootstrap';
 import { buildResults, renderReportHtml } from '../report';
-import { expandPlan, itemsKey, planKey, queueFor, sweepPrefix, StagedSweep, stagedSpecKey, type RunPlan, type SweepPlan } from './plan';
-import { readFinishedShardUsage, readPlan, readShards, roleOutputPrefix, shardWarnings, TlaResult, tlaKey } from './outputs';
+import { expandPlan, itemsKey, planKey, queueFor, runPrefix, sweepPrefix, StagedSweep, stagedSpecKey, type RunPlan, type SweepPlan } from './plan';
+import { CurvePlan, curvePrefix, readFinishedShardUsage, readPlan, readShards, roleOutputPrefix, shardWarnings, TlaResult, tlaKey } from './outputs';
 
 /** What the pipeline steps need: the two stores and a clock. */
 export interface StepDeps {
@@ -104,6 +104,8 @@ export interface PlanRunOutput {
   shards: number;
   /** Job queue of the run's jobs: `gpu` for models served on the job's GPU, else `cpu`. */
   queue: 'cpu' | 'gpu';
+  /** Children of the MRA array job: the MRA's shards, then the same shards for each budget-curve bundle (unused ones exit at once). */
+  mraJobs: number;
   /** Batch attempt timeouts: the run's wall-clock budgets plus start-up (at least Batch's 60 s). */
   tlaTimeoutSeconds: number;
   shardTimeoutSeconds: number;
@@ -142,11 +144,12 @@ export async function planRun(deps: StepDeps, input: z.infer<typeof RunInput>): 
 const JOB_STARTUP_SECONDS = 300;
 
 /** What the state machine needs to submit a run's jobs: array size, queue and attempt timeouts. */
-function jobShape(plan: SweepPlan, run: RunPlan): Pick<PlanRunOutput, 'shards' | 'queue' | 'tlaTimeoutSeconds' | 'shardTimeoutSeconds'> {
+function jobShape(plan: SweepPlan, run: RunPlan): Pick<PlanRunOutput, 'shards' | 'mraJobs' | 'queue' | 'tlaTimeoutSeconds' | 'shardTimeoutSeconds'> {
   // A GPU job also starts vLLM and syncs weights before its agent runs.
   const startup = JOB_STARTUP_SECONDS + (run.ra.model.provider === 'vllm' ? run.ra.model.startupTimeoutSeconds : 0);
   return {
     shards: run.shards,
+    mraJobs: run.shards * (1 + (plan.budgetCurve?.length ?? 0)),
     queue: queueFor(run.ra.model),
     tlaTimeoutSeconds: Math.max(60, plan.budgets.tlaWallSeconds + startup),
     shardTimeoutSeconds: Math.max(60, plan.budgets.shardWallSeconds + startup),
@@ -203,7 +206,10 @@ export async function scoreRun(deps: StepDeps, input: z.infer<typeof RunInput>):
   const mra = await readShards(deps.artifacts, roleOutputPrefix(sweepId, runId, 'mra'), run.shards);
   const tla = await readTlaResult(deps, sweepId, runId);
   if (!tla) throw new CorruptRecordError(`${deps.artifacts.uri(tlaKey(sweepId, runId, 'result.json'))} is missing: the TLA job never finished`);
-  const result = pairedBootstrap(scoreSplit(targets, base.outcomes), scoreSplit(targets, mra.outcomes), { seed: BOOTSTRAP_SEED });
+  const baseScores = scoreSplit(targets, base.outcomes);
+  const mraScores = scoreSplit(targets, mra.outcomes);
+  const result = pairedBootstrap(baseScores, mraScores, { seed: BOOTSTRAP_SEED });
+  const curve = plan.budgetCurve ? await scoreCurve(deps, sweepId, run, targets, baseScores, mraScores) : undefined;
   const owner = cached.ownerSweep === sweepId && cached.ownerRun === runId;
   const sum = (us: { promptTokens: number; completionTokens: number }[]) => ({
     promptTokens: us.reduce((s, u) => s + u.promptTokens, 0),
@@ -211,10 +217,17 @@ export async function scoreRun(deps: StepDeps, input: z.infer<typeof RunInput>):
   });
   const baseUse = owner ? sum(base.usage) : { promptTokens: 0, completionTokens: 0 };
   const mraUse = sum(mra.usage);
-  const jobMs = (owner ? base.usage.reduce((s, u) => s + u.wallMs, 0) : 0) + mra.usage.reduce((s, u) => s + u.wallMs, 0) + tla.wallMs;
-  const cost = meteredUsd(sum([baseUse, mraUse]), priceOf(run.ra.modelName, plan.prices)) + tlaCostUsd(tla, run, plan) + computeUsd(plan, run, jobMs);
+  const curveUse = sum(curve?.usage ?? []);
+  const jobMs = [...(owner ? base.usage : []), ...mra.usage, ...(curve?.usage ?? [])].reduce((s, u) => s + u.wallMs, 0) + tla.wallMs;
+  const cost = meteredUsd(sum([baseUse, mraUse, curveUse]), priceOf(run.ra.modelName, plan.prices)) + tlaCostUsd(tla, run, plan) + computeUsd(plan, run, jobMs);
   const rec = (await deps.scores.getRun(sweepId, runId)) ?? baseRecord(plan, run, nowIso(deps));
   if (rec.reservedUsd !== undefined) await deps.scores.settleBudget(sweepId, rec.reservedUsd, cost);
+  const tokens = {
+    tla: tla.usage.totalTokens,
+    baseline: baseUse.promptTokens + baseUse.completionTokens,
+    mra: mraUse.promptTokens + mraUse.completionTokens,
+    ...(curve ? { curve: curveUse.promptTokens + curveUse.completionTokens } : {}),
+  };
   await deps.scores.putRun({
     ...rec,
     status: 'succeeded',
@@ -224,14 +237,36 @@ export async function scoreRun(deps: StepDeps, input: z.infer<typeof RunInput>):
     uplift: result.uplift,
     ci: result.ci,
     tasks: targets.length,
-    tokens: { tla: tla.usage.totalTokens, baseline: baseUse.promptTokens + baseUse.completionTokens, mra: mraUse.promptTokens + mraUse.completionTokens },
+    tokens,
     costUsd: cost,
     reservedUsd: undefined,
     baselineCached: !owner,
     error: undefined,
-    warnings: [...shardWarnings('baseline', base.usage), ...shardWarnings('mra', mra.usage)],
+    ...(curve ? { curve: curve.points } : {}),
+    warnings: [...shardWarnings('baseline', base.usage), ...shardWarnings('mra', mra.usage), ...(curve?.warnings ?? [])],
   });
-  return { uplift: result.uplift, costUsd: cost, tokens: tla.usage.totalTokens + baseUse.promptTokens + baseUse.completionTokens + mraUse.promptTokens + mraUse.completionTokens };
+  return { uplift: result.uplift, costUsd: cost, tokens: tokens.tla + tokens.baseline + tokens.mra + (tokens.curve ?? 0) };
+}
+
+/**
+ * Scores at token budgets: each budget's bundle (curve.json, written by the TLA job) scored on the
+ * test split — the RA's and the MRA's scores reused, other checkpoints from the MRA array job's
+ * extra children — with a paired bootstrap CI against the baseline.
+ */
+async function scoreCurve(deps: StepDeps, sweepId: string, run: RunPlan, targets: Example[], baseScores: number[], mraScores: number[]) {
+  const key = tlaKey(sweepId, run.runId, 'curve.json');
+  const text = await deps.artifacts.getText(key);
+  if (text === undefined) throw new CorruptRecordError(`${deps.artifacts.uri(key)} is missing: the sweep asked for a budget curve and the TLA job wrote none`);
+  const curve = parseJson(text, CurvePlan, deps.artifacts.uri(key));
+  const bundles = await Promise.all(curve.bundles.map((_, b) => readShards(deps.artifacts, curvePrefix(sweepId, run.runId, b), run.shards)));
+  const bundleScores = bundles.map((b) => scoreSplit(targets, b.outcomes));
+  const points = curve.points.map((p) => {
+    const scores = p.source === 'ra' ? baseScores : p.source === 'mra' ? mraScores : bundleScores[p.bundle as number];
+    const r = pairedBootstrap(baseScores, scores, { seed: BOOTSTRAP_SEED });
+    return { budget: p.budget, step: p.step, mra: r.mra, uplift: r.uplift, ci: r.ci };
+  });
+  const usage = bundles.flatMap((b) => b.usage);
+  return { points, usage, warnings: shardWarnings('mra', usage).map((w) => w.replace(/^mra:/, 'budget curve:')) };
 }
 
 /** Metered job time at the hourly price of the run's queue (job time as the jobs measured it; free locally). */
@@ -267,6 +302,7 @@ export async function markRunFailed(deps: StepDeps, input: z.infer<typeof Failed
   const usages = [
     ...(await readFinishedShardUsage(deps.artifacts, roleOutputPrefix(sweepId, runId, 'baseline'))),
     ...(await readFinishedShardUsage(deps.artifacts, roleOutputPrefix(sweepId, runId, 'mra'))),
+    ...(await readFinishedShardUsage(deps.artifacts, `${runPrefix(sweepId, runId)}/curve`)),
   ];
   const tla = await readTlaResult(deps, sweepId, runId);
   const prompt = usages.reduce((s, u) => s + u.promptTokens, 0);

@@ -200,7 +200,8 @@ describe('Lambdas and the state machine', () => {
     expect(runs.ItemProcessor.ProcessorConfig).toEqual({ Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' });
     for (const s of ['BaselineShards', 'MraShards', 'BaselineShardsGpu', 'MraShardsGpu']) {
       expect(runs.ItemProcessor.States[s].Resource).toBe('arn:aws:states:::batch:submitJob.sync');
-      expect(runs.ItemProcessor.States[s].Parameters?.ArrayProperties).toEqual({ 'Size.$': '$.run.shards' });
+      // Baseline: one child per shard; MRA: also the budget-curve children (PlanRun's mraJobs).
+      expect(runs.ItemProcessor.States[s].Parameters?.ArrayProperties).toEqual({ 'Size.$': s.startsWith('Mra') ? '$.run.mraJobs' : '$.run.shards' });
     }
     expect(runs.ItemProcessor.States.MraShardsGpu.Parameters?.JobQueue).toBe(`\${${id(stack.jobs.gpu!.queue)}.JobQueueArn}`);
     expect(runs.ItemProcessor.States.MraShards.Parameters?.JobQueue).toBe(`\${${id(stack.jobs.cpu.queue)}.JobQueueArn}`);

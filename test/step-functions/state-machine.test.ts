@@ -34,7 +34,9 @@ describe('the Uplift state machine', () => {
       [STATE.planRun, STATE.nextStep, STATE.baselineShards, STATE.recordBaseline, STATE.tlaSandbox, STATE.mraShards, STATE.scoreRun, STATE.markRunFailed, STATE.runSkipped].sort(),
     );
     expect(inner[STATE.baselineShards].Resource).toBe('arn:aws:states:::batch:submitJob.sync');
-    expect((inner[STATE.mraShards].Parameters as { ArrayProperties: unknown }).ArrayProperties).toEqual({ 'Size.$': '$.run.shards' });
+    expect((inner[STATE.baselineShards].Parameters as { ArrayProperties: unknown }).ArrayProperties).toEqual({ 'Size.$': '$.run.shards' });
+    // The MRA array job also evaluates budget-curve bundles: shards × (1 + curve points) children.
+    expect((inner[STATE.mraShards].Parameters as { ArrayProperties: unknown }).ArrayProperties).toEqual({ 'Size.$': '$.run.mraJobs' });
     // Batch attempt timeouts come from the run's wall-clock budgets, as PlanRun computed them.
     expect((inner[STATE.tlaSandbox].Parameters as { Timeout: unknown }).Timeout).toEqual({ 'AttemptDurationSeconds.$': '$.run.tlaTimeoutSeconds' });
     expect((inner[STATE.baselineShards].Parameters as { Timeout: unknown }).Timeout).toEqual({ 'AttemptDurationSeconds.$': '$.run.shardTimeoutSeconds' });
