@@ -3,15 +3,18 @@
  * speaking the RA protocol) and the model gateway, to an OpenAI-compatible endpoint with a fixed
  * latency L per call, C calls in flight. Prints wall time ÷ ideal, where ideal = N × L ÷ C.
  *
- *   npx tsx bench/ra-shard-throughput.ts [--n 1000] [--latency 50] [--concurrency 64]
+ *   npx tsx bench/ra-shard-throughput.ts [--n 1000] [--latency 50] [--concurrency 64] [--endpoint job|process]
  *
- * With OPENAI_BASE_URL set (and OPENAI_API_KEY, UPLIFT_BENCH_MODEL), calls go there instead of the
- * offline model; pass its typical latency as --latency to compare against the ideal.
+ * `--endpoint job` (default): the offline model with a latency, as a shard job serves
+ * `{ provider: offline, latencyMs }` — inside the gateway's process. `--endpoint process`: the
+ * offline model as a separate OpenAI-compatible server (`uplift offline-model`), one more HTTP hop,
+ * as a remote endpoint would be. With OPENAI_BASE_URL set (and OPENAI_API_KEY,
+ * UPLIFT_BENCH_MODEL), calls go there; pass its typical latency as --latency.
  */
 import '../core/polyfills';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ModelGateway, HttpUpstream } from '../core/gateway/gateway';
+import { HttpUpstream, ModelGateway, OfflineUpstream } from '../core/gateway/gateway';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { loadDatasetDir, toTaskInput } from '../core/cbm/dataset';
 import { readManifest } from '../core/ra/bundle';
@@ -32,7 +35,8 @@ function startOfflineEndpoint(root: string, latencyMs: number): Promise<{ baseUr
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { n: { type: 'string', default: '1000' }, latency: { type: 'string', default: '50' }, concurrency: { type: 'string', default: '64' } } });
+  const { values } = parseArgs({ options: { n: { type: 'string', default: '1000' }, latency: { type: 'string', default: '50' }, concurrency: { type: 'string', default: '64' }, endpoint: { type: 'string', default: 'job' } } });
+  if (values.endpoint !== 'job' && values.endpoint !== 'process') throw new Error(`--endpoint: expected job or process (received "${values.endpoint}")`);
   const n = Number(values.n);
   const latencyMs = Number(values.latency);
   const concurrency = Number(values.concurrency);
@@ -42,8 +46,12 @@ async function main(): Promise<void> {
   const tasks = Array.from({ length: n }, (_, i) => ({ ...toTaskInput(pool[i % pool.length], ds.labels), id: `t${i}` }));
   const external = process.env.OPENAI_BASE_URL;
   // The endpoint runs in its own process, as a real one would: the harness does not host it.
-  const offline = external ? undefined : await startOfflineEndpoint(root, latencyMs);
-  const upstream = new HttpUpstream(external ?? (offline as { baseUrl: string }).baseUrl, process.env.OPENAI_API_KEY ?? 'unused', process.env.UPLIFT_BENCH_MODEL ?? 'offline');
+  const offline = external || values.endpoint === 'job' ? undefined : await startOfflineEndpoint(root, latencyMs);
+  const http = external || offline ? new HttpUpstream(external ?? (offline as { baseUrl: string }).baseUrl, process.env.OPENAI_API_KEY ?? 'unused', process.env.UPLIFT_BENCH_MODEL ?? 'offline') : undefined;
+  const inner = http ?? new OfflineUpstream(latencyMs);
+  // Time of the first model call: what the RA process and its sandbox take to start.
+  let firstCall: bigint | undefined;
+  const upstream = { model: inner.model, chat: (b: Parameters<typeof inner.chat>[0]) => ((firstCall ??= process.hrtime.bigint()), inner.chat(b)) };
   const gateway = new ModelGateway({ upstream, tokenBudget: Number.MAX_SAFE_INTEGER });
   const baseUrl = await gateway.start();
   const bundleDir = join(root, 'examples/agents/classifier');
@@ -56,15 +64,18 @@ async function main(): Promise<void> {
   });
   const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
   await gateway.stop();
-  upstream.close();
+  http?.close();
   offline?.child.kill();
   const answered = result.outcomes.filter((o) => 'output' in o).length;
   const ideal = (n * latencyMs) / concurrency;
-  console.log(`endpoint:   ${external ?? `offline model, ${latencyMs} ms per call`}`);
+  console.log(`endpoint:   ${external ?? `offline model, ${latencyMs} ms per call, ${offline ? 'its own server process' : 'in the gateway process (as a shard job serves it)'}`}`);
   console.log(`tasks:      ${n} (answered ${answered}), concurrency ${concurrency}, gateway calls ${gateway.usage.calls}`);
-  console.log(`wall:       ${wallMs.toFixed(0)} ms (RA process start to last output, gateway included)`);
+  console.log(`sandbox:    ${result.isolation}`);
+  console.log(`wall:       ${wallMs.toFixed(0)} ms (RA process start to last output, gateway included), of which ${(Number((firstCall ?? started) - started) / 1e6).toFixed(0)} ms before the first model call (sandbox and RA start-up)`);
   console.log(`ideal:      ${ideal.toFixed(0)} ms (N × L ÷ C)`);
+  const startupMs = Number((firstCall ?? started) - started) / 1e6;
   console.log(`wall/ideal: ${(wallMs / ideal).toFixed(3)}`);
+  console.log(`after start-up: ${((wallMs - startupMs) / ideal).toFixed(3)} (wall from the first model call ÷ ideal)`);
   if (answered !== n) process.exitCode = 1;
 }
 
