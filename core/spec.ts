@@ -203,15 +203,18 @@ export interface LoadedSpec {
  * (paths exist, names unique). Throws SpecError listing every problem; nothing is written.
  */
 export function loadSpec(file: string): LoadedSpec {
+  return parseSpec(readSpecDocument(file), file);
+}
+
+/** The YAML document of a spec file, unvalidated; a missing file or bad YAML is a SpecError naming the line. */
+export function readSpecDocument(file: string): unknown {
   if (!existsSync(file)) throw new SpecError([`${file}: no such file. Fix: pass the path of a sweep spec YAML, e.g. examples/sweeps/tai-demo.yaml`]);
-  let raw: unknown;
   try {
-    raw = parseYaml(readFileSync(file, 'utf8'));
+    return parseYaml(readFileSync(file, 'utf8'));
   } catch (cause) {
     const where = cause instanceof YAMLParseError && cause.linePos ? `:${cause.linePos[0].line}` : '';
     throw new SpecError([`${file}${where}: not valid YAML: ${(cause as Error).message.split('\n')[0]}`], { cause });
   }
-  return parseSpec(raw, file);
 }
 
 /** Validates an already parsed spec document; relative paths resolve against `dirname(file)`. */

@@ -4,18 +4,17 @@
  * in the stack's outputs, stages with the same code as `uplift run`, and talks to AWS through the
  * SDK v3 clients. `results` without --stack stays the local command.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { BatchClient } from '@aws-sdk/client-batch';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { DescribeExecutionCommand, ExecutionDoesNotExist, SFNClient, StopExecutionCommand, type DescribeExecutionCommandOutput } from '@aws-sdk/client-sfn';
 import { Command, Option } from 'commander';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { SpecError, UpliftError } from '../../core/errors';
 import { MODELS_PREFIX, TemplateStagingStore } from '../../core/models/upload';
 import { vllmArgProblems } from '../../core/models/vllm';
 import { buildResults, renderTable, type SweepResults } from '../../core/report';
-import { modelName, parseSpec, type LoadedSpec, type ModelSpec } from '../../core/spec';
+import { modelName, parseSpec, readSpecDocument, type LoadedSpec, type ModelSpec } from '../../core/spec';
 import { planKey } from '../../core/sweep/plan';
 import { newSweepId, prepareSweep, stageSweep } from '../../core/sweep/stage';
 import { JOB_TIMEOUT_MARGIN_SECONDS, NO_GPU_QUEUE, OUTPUT, type StackOutputs } from '../../infra/outputs';
@@ -98,14 +97,7 @@ export async function connectStack(opts: { stack: string; region?: string }): Pr
 
 /** Reads a spec file; a spec without `budgets.maxUsd` gets the stack's default sweep budget. */
 function readSpec(file: string, outputs: StackOutputs, io: Io): LoadedSpec {
-  if (!existsSync(file)) throw new SpecError([`${file}: no such file. Fix: pass the path of a sweep spec YAML, e.g. examples/sweeps/tai-demo.yaml`]);
-  let raw: unknown;
-  try {
-    raw = parseYaml(readFileSync(file, 'utf8'));
-  } catch (cause) {
-    const where = cause instanceof YAMLParseError && cause.linePos ? `:${cause.linePos[0].line}` : '';
-    throw new SpecError([`${file}${where}: not valid YAML: ${(cause as Error).message.split('\n')[0]}`], { cause });
-  }
+  const raw = readSpecDocument(file);
   const budgets = (raw as { budgets?: unknown } | null)?.budgets;
   if (budgets && typeof budgets === 'object' && !Array.isArray(budgets) && (budgets as { maxUsd?: unknown }).maxUsd === undefined) {
     (budgets as { maxUsd?: number }).maxUsd = outputs[OUTPUT.defaultBudget];
