@@ -1,3 +1,5 @@
+// The module object itself (not an interop copy), so the shim below reaches s3rver's require('crypto').
+import crypto = require('node:crypto');
 import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,6 +19,22 @@ export interface EmbeddedServices {
 
 export class DataDirBusyError extends UpliftError {}
 
+/**
+ * s3rver encrypts list continuation tokens with single DES, which OpenSSL 3 (Node 17+) no longer
+ * offers: every listing of more than 1,000 keys fails with InternalError. Triple DES with the key
+ * repeated three times computes exactly single DES (E∘D∘E with one key is E), so `des` is mapped
+ * to `des-ede3-cbc` with a tripled key. Only an algorithm that would throw is affected.
+ */
+function provideSingleDes(): void {
+  const c = crypto as unknown as Record<'createCipheriv' | 'createDecipheriv', (alg: string, key: Buffer, iv: Buffer | null) => unknown> & { upliftDesShim?: true };
+  if (c.upliftDesShim) return;
+  for (const name of ['createCipheriv', 'createDecipheriv'] as const) {
+    const original = c[name].bind(crypto);
+    c[name] = (alg, key, iv) => (/^des(-cbc)?$/i.test(alg) && Buffer.byteLength(key) === 8 ? original('des-ede3-cbc', Buffer.concat([key, key, key]), iv) : original(alg, key, iv));
+  }
+  c.upliftDesShim = true;
+}
+
 const BUCKET = 'uplift-artifacts';
 const TABLE = 'uplift';
 
@@ -25,6 +43,7 @@ const TABLE = 'uplift';
  * `<dataDir>/dynamodb`, then creates the bucket and the table (as the CDK stack does in AWS).
  */
 export async function startEmbedded(dataDir: string): Promise<EmbeddedServices> {
+  provideSingleDes();
   mkdirSync(join(dataDir, 's3'), { recursive: true });
   mkdirSync(join(dataDir, 'dynamodb'), { recursive: true });
   const s3 = new S3rver({ address: '127.0.0.1', port: 0, directory: join(dataDir, 's3'), silent: true });
