@@ -17,9 +17,8 @@ async function sh(script: string, opts: Partial<SandboxOptions> & { stdin?: stri
   p.child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
   p.child.stderr.setEncoding('utf8').on('data', (c: string) => (err += c));
   p.child.stdin.end(opts.stdin ?? '');
-  const t0 = Date.now();
   const end = await p.done;
-  return { ...end, out, err, cwd, isolation: p.isolation, ms: Date.now() - t0 };
+  return { ...end, out, err, cwd, isolation: p.isolation };
 }
 
 const running = (marker: string) => {
@@ -107,14 +106,13 @@ describe('sandbox', () => {
     const r = await sh('(sleep 977 &) ; bomb() { bomb | bomb & }; bomb; exec sleep 30', { limits: { processes: 40, wallMs: 1500 } });
     expect(r.killedFor).toBe('wall_time');
     expect(r.err).toMatch(/fork|Resource temporarily unavailable|Cannot fork/i);
-    expect(r.ms).toBeLessThan(5000);
     expect(running('sleep 977')).toBe('');
   });
 
   test('what a command leaves running is killed when it exits', async () => {
+    // (Were it not, the harness would wait for the 976 s sleep and the test would time out.)
     const r = await sh('sleep 976 > /dev/null 2>&1 & echo started');
     expect(r.code).toBe(0);
-    expect(r.ms).toBeLessThan(3000);
     expect(running('sleep 976')).toBe('');
   });
 
