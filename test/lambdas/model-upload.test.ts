@@ -74,10 +74,16 @@ afterAll(async () => {
   process.env = savedEnv;
   await svc.stop();
 });
+/** The handler's structured log lines (one per invocation), captured instead of printed. */
+let logged: string[] = [];
 beforeEach(() => {
+  logged = [];
+  jest.spyOn(console, 'log').mockImplementation((line: string) => void logged.push(line));
   sfn.reset();
   sfn.on(StartExecutionCommand).callsFake((input: { name: string }) => ({ executionArn: `arn:aws:states:eu-west-1:123456789012:execution:UpliftPipeline:${input.name}`, startDate: new Date() }));
 });
+
+afterEach(() => jest.restoreAllMocks());
 
 describe('ModelUpload Lambda', () => {
   test('an EventBridge Object Created event for a manifest starts one sweep per subscribed template, every RA on the uploaded model', async () => {
@@ -108,6 +114,8 @@ describe('ModelUpload Lambda', () => {
     const { outcomes } = await handler(eventBridgeObjectCreated('models/llama/8b/uplift-model.json', 'v-1'));
     // THEN no execution is started and both templates report the sweep that already runs
     expect(started()).toEqual([]);
+    // AND the invocation logs one structured line saying so
+    expect(logged.map((l) => JSON.parse(l) as unknown)).toEqual([{ uplift: 'model-upload', outcomes }]);
     expect(outcomes).toEqual([
       expect.objectContaining({ status: 'duplicate', template: 'any-model', sweepId: expect.stringMatching(/^any-model-/), executionArn: expect.stringContaining(':execution:UpliftPipeline:any-model-') }),
       expect.objectContaining({ status: 'duplicate', template: 'llama-probe' }),
