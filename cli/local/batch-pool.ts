@@ -19,6 +19,7 @@ export const SubmitJobParams = z.object({
 export type SubmitJobParams = z.infer<typeof SubmitJobParams>;
 
 const ROOT = join(__dirname, '..', '..');
+const TSX_CJS = require.resolve('tsx/cjs');
 /** Job definition → entrypoint: the same files the Batch images run. */
 const ENTRYPOINTS: Record<string, string> = {
   [LOCAL_JOB_DEFINITION_ARN.raShard]: join(ROOT, 'batch-images', 'jobs', 'ra-shard.ts'),
@@ -107,8 +108,9 @@ export class LocalBatch {
     const log = join(this.opts.logDir, `${runId}.${role}${index === null ? '' : `.${index}`}.log`);
     try {
       if (this.closed) return { index, exitCode: null, signal: 'SIGKILL', log, timedOut: false };
-      // tsx's CommonJS hook only: no ESM loader thread, ~0.1 s less per job process.
-      const child = spawn(process.execPath, ['--require', 'tsx/cjs', entry], {
+      // tsx's CommonJS hook only (no ESM loader thread, ~0.1 s less per job process), by absolute
+      // path: preloads resolve from the working directory, which need not be this repository.
+      const child = spawn(process.execPath, ['--require', TSX_CJS, entry], {
         env: { ...this.opts.env, ...jobEnv, ...(index === null ? {} : { AWS_BATCH_JOB_ARRAY_INDEX: String(index) }) },
         stdio: ['ignore', 'pipe', 'pipe'],
       });

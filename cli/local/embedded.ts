@@ -1,6 +1,6 @@
 // The module object itself (not an interop copy), so the shim below reaches s3rver's require('crypto').
 import crypto = require('node:crypto');
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -18,6 +18,42 @@ export interface EmbeddedServices {
 }
 
 export class DataDirBusyError extends UpliftError {}
+
+/**
+ * One process at a time per data dir: LevelDB (under dynalite) allows a single opener and fails
+ * with an uncaught error otherwise. `<dataDir>/uplift.pid` holds the owner's pid; a file whose
+ * process is gone is stale and taken over.
+ */
+function lockDataDir(dataDir: string): () => void {
+  const file = join(dataDir, 'uplift.pid');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(file, String(process.pid), { flag: 'wx' });
+      const release = () => {
+        try {
+          if (readFileSync(file, 'utf8') === String(process.pid)) unlinkSync(file);
+        } catch {
+          /* already gone */
+        }
+      };
+      process.once('exit', release);
+      return release;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const pid = Number(readFileSync(file, 'utf8'));
+      let alive = false;
+      try {
+        process.kill(pid, 0);
+        alive = pid !== process.pid;
+      } catch {
+        alive = false;
+      }
+      if (alive) throw new DataDirBusyError(`the data dir ${dataDir} is in use by uplift process ${pid}. Fix: wait for it to finish (or stop it with Ctrl-C), or pass another --data-dir`);
+      unlinkSync(file);
+    }
+  }
+  throw new DataDirBusyError(`cannot lock the data dir ${dataDir}: another process keeps taking it`);
+}
 
 /**
  * s3rver encrypts list continuation tokens with single DES, which OpenSSL 3 (Node 17+) no longer
@@ -45,6 +81,7 @@ const TABLE = 'uplift';
 export async function startEmbedded(dataDir: string): Promise<EmbeddedServices> {
   provideSingleDes();
   mkdirSync(join(dataDir, 's3'), { recursive: true });
+  const unlock = lockDataDir(dataDir);
   mkdirSync(join(dataDir, 'dynamodb'), { recursive: true });
   const s3 = new S3rver({ address: '127.0.0.1', port: 0, directory: join(dataDir, 's3'), silent: true });
   const s3Address = await s3.run();
@@ -56,6 +93,7 @@ export async function startEmbedded(dataDir: string): Promise<EmbeddedServices> 
     });
   } catch (cause) {
     await s3.close();
+    unlock();
     throw new DataDirBusyError(`cannot open ${join(dataDir, 'dynamodb')}: ${(cause as Error).message}. Another uplift process may be using this data dir; wait for it or pass --data-dir`, { cause });
   }
   const port = (s: Server) => (s.address() as AddressInfo).port;
@@ -74,6 +112,7 @@ export async function startEmbedded(dataDir: string): Promise<EmbeddedServices> 
     if (!storageReady) {
       await s3.close();
       await new Promise<void>((r) => ddb.close(() => r()));
+      unlock();
     }
   }
   let stopped = false;
@@ -87,6 +126,7 @@ export async function startEmbedded(dataDir: string): Promise<EmbeddedServices> 
       ddb.closeAllConnections();
       await s3.close();
       await new Promise<void>((r) => ddb.close(() => r()));
+      unlock();
     },
   };
 }

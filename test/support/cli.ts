@@ -12,8 +12,8 @@ export interface CliRun {
 }
 
 /** Starts the real `uplift` CLI as a person would (a separate process, no stdin). */
-export function startCli(args: string[], env: Record<string, string> = {}): CliRun {
-  const child = spawn(process.execPath, [UPLIFT_BIN, ...args], { env: { ...process.env, CI: 'true', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+export function startCli(args: string[], env: Record<string, string> = {}, cwd?: string): CliRun {
+  const child = spawn(process.execPath, [UPLIFT_BIN, ...args], { env: { ...process.env, CI: 'true', ...env }, stdio: ['pipe', 'pipe', 'pipe'], cwd });
   child.stdin.end();
   let out = '';
   let err = '';
@@ -23,8 +23,8 @@ export function startCli(args: string[], env: Record<string, string> = {}): CliR
   return { child, stdout: () => out, stderr: () => err, exit };
 }
 
-export async function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const run = startCli(args, env);
+export async function runCli(args: string[], env: Record<string, string> = {}, cwd?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const run = startCli(args, env, cwd);
   const code = await run.exit;
   return { code, stdout: run.stdout(), stderr: run.stderr() };
 }
