@@ -104,7 +104,8 @@ async function runCommand(io: Io, specFile: string | undefined, opts: { resume?:
     const onSigint = () => {
       interrupts++;
       if (interrupts > 1) process.exit(EXIT.interrupted);
-      io.err('\nInterrupted: stopping jobs (finished work is kept)...\n');
+      display.stop();
+      io.err('Interrupted: stopping jobs (finished work is kept)...\n');
       abort.abort();
     };
     process.on('SIGINT', onSigint);

@@ -8,6 +8,7 @@ import type { Progress } from './local/runner';
 export class ProgressDisplay {
   private readonly bar: cliProgress.SingleBar;
   private started = false;
+  private stopped = false;
 
   constructor(private readonly label: string) {
     this.bar = new cliProgress.SingleBar(
@@ -25,6 +26,7 @@ export class ProgressDisplay {
   }
 
   update(p: Progress): void {
+    if (this.stopped) return;
     const payload = {
       failed: p.runsFailed ? ` (${p.runsFailed} failed)` : '',
       jobs: p.jobsDone,
@@ -42,7 +44,9 @@ export class ProgressDisplay {
     this.bar.update(p.runsDone, payload);
   }
 
+  /** Ends the display for good (idempotent): later updates are ignored. */
   stop(): void {
-    if (this.started) this.bar.stop();
+    if (this.started && !this.stopped) this.bar.stop();
+    this.stopped = true;
   }
 }

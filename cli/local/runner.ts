@@ -75,14 +75,26 @@ export async function executeSweep(opts: ExecuteOptions): Promise<ExecutionOutco
       tick();
     },
   });
+  // Handler calls in flight: after an abort the storage must outlive them, so they are awaited.
+  const inFlight = new Set<Promise<unknown>>();
+  const track = <T>(p: Promise<T>): Promise<T> => {
+    inFlight.add(p);
+    void p.finally(() => inFlight.delete(p)).catch(() => undefined);
+    return p;
+  };
   const lambda =
     <I, O>(fn: (input: I) => Promise<O>, after?: (out: O) => void) =>
-    async (input: unknown) => {
-      const out = await fn(input as I);
-      after?.(out);
-      tick();
-      return out as never;
-    };
+    (input: unknown) =>
+      track(
+        (async () => {
+          // Once aborted, no step starts work: the interpreter may still be finishing a branch.
+          if (opts.signal?.aborted) throw new Error('the sweep was interrupted');
+          const out = await fn(input as I);
+          after?.(out);
+          tick();
+          return out as never;
+        })(),
+      );
   const artifacts = storesFromEnv(opts.storageEnv).artifacts;
   /** The inserted `Runs.ReadItems` state: S3 GetObject of the Map's items, as the ItemReader does in the cloud. */
   const readItems = async (input: unknown) => {
@@ -98,7 +110,7 @@ export async function executeSweep(opts: ExecuteOptions): Promise<ExecutionOutco
     {
       overrides: {
         taskResourceLocalHandlers: {
-          [`${STATE.runs}.${READ_ITEMS_SUFFIX}`]: readItems,
+          [`${STATE.runs}.${READ_ITEMS_SUFFIX}`]: (input) => track(readItems(input)),
           [STATE.planSweep]: lambda(planSweep, (o) => (progress.runsTotal = o.runCount)),
           [STATE.planRun]: lambda(planRun, (o) => o.action === 'skip' && progress.runsDone++),
           [STATE.recordBaseline]: lambda(recordBaseline),
@@ -111,9 +123,9 @@ export async function executeSweep(opts: ExecuteOptions): Promise<ExecutionOutco
             progress.runsFailed++;
           }),
           [STATE.finalizeSweep]: lambda(finalizeSweep),
-          [STATE.baselineShards]: (input) => batch.submitJobSync(input) as never,
-          [STATE.tlaSandbox]: (input) => batch.submitJobSync(input) as never,
-          [STATE.mraShards]: (input) => batch.submitJobSync(input) as never,
+          [STATE.baselineShards]: (input) => track(batch.submitJobSync(input)) as never,
+          [STATE.tlaSandbox]: (input) => track(batch.submitJobSync(input)) as never,
+          [STATE.mraShards]: (input) => track(batch.submitJobSync(input)) as never,
         },
         retryIntervalOverrides: {
           [STATE.scoreRun]: 250,
@@ -149,6 +161,7 @@ export async function executeSweep(opts: ExecuteOptions): Promise<ExecutionOutco
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
     batch.killAll();
+    await Promise.allSettled([...inFlight]);
   }
 }
 
