@@ -1,18 +1,11 @@
-import type { RunPlan, SweepPlan } from '../core/sweep/plan';
-
-const usd = (x: number) => `$${x.toFixed(x < 1 ? 4 : 2)}`;
-
-function table(head: string[], rows: string[][], firstNumeric: number): string[] {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const fmt = (cells: string[]) => cells.map((c, i) => (i >= firstNumeric ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ');
-  return [fmt(head), ...rows.map(fmt)];
-}
+import { tableLines as table, usd } from '../core/report';
+import { shardJobsAtMost, type RunPlan, type SweepPlan } from '../core/sweep/plan';
 
 /** Worst-case tokens and dollars of runs grouped by one dimension (TLA, RA or CBM). */
 function breakdown(plan: SweepPlan, dim: string, key: (r: RunPlan) => string): string[] {
   const groups = new Map<string, RunPlan[]>();
   for (const r of plan.runs) groups.set(key(r), [...(groups.get(key(r)) ?? []), r]);
-  const tokensOf = (r: RunPlan) => plan.budgets.tlaTokens + 2 * r.shards * plan.budgets.shardTokens;
+  const tokensOf = (r: RunPlan) => plan.budgets.tlaTokens + shardJobsAtMost(plan.budgetCurve, r.shards) * plan.budgets.shardTokens;
   const rows = [...groups].map(([k, rs]) => [
     k,
     String(rs.length),
@@ -55,7 +48,7 @@ export function renderPlan(plan: SweepPlan): string {
     '',
     ...breakdown(plan, 'CBM', (r) => r.cbm.id),
     '',
-    `Worst case: ${usd(plan.worstCaseUsd)} of budgets.maxUsd ${usd(plan.budgets.maxUsd)}. Per run: TLA ${plan.budgets.tlaTokens.toLocaleString('en-US')} tokens + 2 × shards × ${plan.budgets.shardTokens.toLocaleString('en-US')} shard tokens, every token at the dearer price; job time at the wall-clock limits (CPU jobs: ${compute('cpu')}; GPU jobs: ${compute('gpu')}).`,
+    `Worst case: ${usd(plan.worstCaseUsd)} of budgets.maxUsd ${usd(plan.budgets.maxUsd)}. Per run: TLA ${plan.budgets.tlaTokens.toLocaleString('en-US')} tokens + ${plan.budgetCurve ? `(2 + ${plan.budgetCurve.length} budget-curve points)` : '2'} × shards × ${plan.budgets.shardTokens.toLocaleString('en-US')} shard tokens, every token at the dearer price; job time at the wall-clock limits (CPU jobs: ${compute('cpu')}; GPU jobs: ${compute('gpu')}).`,
     ...(describeTrim(plan) ? ['', describeTrim(plan) as string] : []),
   ].join('\n');
 }

@@ -99,13 +99,21 @@ export function buildResults(meta: SweepMeta, records: RunRecord[], budget?: Bud
 const pct = (x: number | null) => (x === null ? '—' : (x * 100).toFixed(1));
 const signed = (x: number) => (x >= 0 ? '+' : '') + (x * 100).toFixed(1);
 const ciText = (ci: [number, number] | null) => (ci === null ? '—' : `[${signed(ci[0])}, ${signed(ci[1])}]`);
-const usd = (x: number) => `$${x.toFixed(x < 1 ? 4 : 2)}`;
+/** Dollars as the tables show them: 4 decimals below $1, else 2. */
+export const usd = (x: number) => `$${x.toFixed(x < 1 ? 4 : 2)}`;
 
-/** A plain-text table; columns from `firstNumeric` on are right-aligned. */
-function table(head: string[], rows: string[][], firstNumeric: number): string {
+/**
+ * Lines of a plain-text table (header first, then a rule under it when `rule`); columns from
+ * `firstNumeric` on are right-aligned.
+ */
+export function tableLines(head: string[], rows: string[][], firstNumeric: number, rule = false): string[] {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i >= firstNumeric ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ');
-  return [line(head), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+  return [line(head), ...(rule ? [widths.map((w) => '─'.repeat(w)).join('  ')] : []), ...rows.map(line)];
+}
+
+function table(head: string[], rows: string[][], firstNumeric: number): string {
+  return tableLines(head, rows, firstNumeric, true).join('\n');
 }
 
 /** Rows of the budget-curve table (uplift in pp at each budget), or undefined when no run has a curve. */

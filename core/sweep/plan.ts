@@ -95,8 +95,7 @@ export function shardRange(run: Pick<RunPlan, 'tasksPerShard' | 'cbm'>, index: n
  */
 export function runWorstCase(spec: SweepSpecT, model: ModelSpec, shards: number, tla?: TlaSpec): number {
   const raPrice = priceOf(modelName(model), spec.prices);
-  // Baseline and MRA shards, plus one more MRA evaluation per budget-curve point at most.
-  const shardTokens = (2 + (spec.budgetCurve?.length ?? 0)) * shards * spec.budgets.shardTokens;
+  const shardTokens = shardJobsAtMost(spec.budgetCurve, shards) * spec.budgets.shardTokens;
   const ownModels = (t: TlaSpec): ModelSpec[] => (t.kind === 'react' ? [t.model] : []);
   const tlaUsd = Math.max(...(tla ? ownModels(tla) : spec.tlas.flatMap(ownModels)).map((m) => worstCaseUsd(spec.budgets.tlaTokens, priceOf(modelName(m), spec.prices))), 0);
   if (tlaUsd <= worstCaseUsd(spec.budgets.tlaTokens, raPrice)) return worstCaseUsd(spec.budgets.tlaTokens + shardTokens, raPrice);
@@ -108,9 +107,17 @@ export function queueFor(model: ModelSpec): 'cpu' | 'gpu' {
   return model.provider === 'vllm' ? 'gpu' : 'cpu';
 }
 
-/** Worst-case job time of one run in hours: its TLA job and (2 + curve points) × shards shard jobs, each at its wall-clock limit. */
+/**
+ * Shard jobs a run may run: baseline and MRA shards, plus one more MRA evaluation per
+ * budget-curve point at most. Every worst case counts shard jobs with this.
+ */
+export function shardJobsAtMost(budgetCurve: readonly number[] | undefined, shards: number): number {
+  return (2 + (budgetCurve?.length ?? 0)) * shards;
+}
+
+/** Worst-case job time of one run in hours: its TLA job and its shard jobs, each at its wall-clock limit. */
 export function runWorstCaseHours(spec: SweepSpecT, shards: number): number {
-  return (spec.budgets.tlaWallSeconds + (2 + (spec.budgetCurve?.length ?? 0)) * shards * spec.budgets.shardWallSeconds) / 3600;
+  return (spec.budgets.tlaWallSeconds + shardJobsAtMost(spec.budgetCurve, shards) * spec.budgets.shardWallSeconds) / 3600;
 }
 
 /** Key of a matrix cell: a (TLA, RA, CBM, variant) and all its seeds. */
