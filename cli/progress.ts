@@ -10,7 +10,7 @@ export class ProgressDisplay {
   private started = false;
   private stopped = false;
 
-  constructor(private readonly label: string) {
+  constructor(label: string) {
     this.bar = new cliProgress.SingleBar(
       {
         format: `${label} [{bar}] runs {value}/{total}{failed} | jobs {jobs} done, {running} running | shards {shards} | tokens {tokens} | \${usd} | {duration_formatted}`,

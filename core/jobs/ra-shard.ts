@@ -11,7 +11,7 @@ import { runAgentOnTasks } from '../ra/protocol';
 import { allowTraversal, detectIsolation } from '../sandbox';
 import { TranscriptWriter } from '../transcript';
 import { shardRange } from '../sweep/plan';
-import { CurvePlan, curvePrefix, readPlan, roleOutputPrefix, shardTranscriptKey, shardUsageKey, tlaKey, writeShard } from '../sweep/outputs';
+import { CurvePlan, curvePrefix, readRun, roleOutputPrefix, shardTranscriptKey, shardUsageKey, tlaKey, writeShard } from '../sweep/outputs';
 import { parseJson } from '../jsonl';
 import { parsePlanUri, type JobEnv, type JobSummary } from './env';
 
@@ -26,9 +26,7 @@ export async function runRaShard(store: ArtifactStore, env: JobEnv, processEnv: 
   const role = env.UPLIFT_ROLE;
   const index = env.AWS_BATCH_JOB_ARRAY_INDEX ?? 0;
   const { sweepId } = parsePlanUri(env.UPLIFT_PLAN_URI);
-  const plan = await readPlan(store, sweepId);
-  const run = plan.runs.find((r) => r.runId === env.UPLIFT_RUN_ID);
-  if (!run) throw new CorruptRecordError(`run ${env.UPLIFT_RUN_ID} is not in ${env.UPLIFT_PLAN_URI}`);
+  const { plan, run } = await readRun(store, sweepId, env.UPLIFT_RUN_ID);
   // MRA array children past the MRA's own shards evaluate budget-curve bundles, shard by shard.
   const children = role === 'mra' ? run.shards * (1 + (plan.budgetCurve?.length ?? 0)) : run.shards;
   if (index >= children) throw new CorruptRecordError(`array index ${index} is out of range: run ${run.runId} has ${children} ${role} jobs`);

@@ -16,7 +16,7 @@ import { TLAS } from '../tla/registry';
 import type { Evaluation, ExecResult, TlaContext, TlaRuntime } from '../tla/types';
 import { TranscriptWriter } from '../transcript';
 import { runPrefix } from '../sweep/plan';
-import { readPlan, tlaKey, type CurvePlan, type TlaResult } from '../sweep/outputs';
+import { readRun, tlaKey, type CurvePlan, type TlaResult } from '../sweep/outputs';
 import { parsePlanUri, type JobEnv, type JobSummary } from './env';
 import { createHash } from 'node:crypto';
 import { checkpointAtBudget } from '../tla/react-budget';
@@ -41,9 +41,7 @@ export interface TlaJobOptions {
  */
 export async function runTlaSandbox(store: ArtifactStore, env: JobEnv, processEnv: Record<string, string | undefined>, opts: TlaJobOptions = {}): Promise<JobSummary> {
   const { sweepId } = parsePlanUri(env.UPLIFT_PLAN_URI);
-  const plan = await readPlan(store, sweepId);
-  const run = plan.runs.find((r) => r.runId === env.UPLIFT_RUN_ID);
-  if (!run) throw new CorruptRecordError(`run ${env.UPLIFT_RUN_ID} is not in ${env.UPLIFT_PLAN_URI}`);
+  const { plan, run } = await readRun(store, sweepId, env.UPLIFT_RUN_ID);
   const summary = (skipped: boolean, tokens: number): JobSummary => ({ uplift: 'job-summary', role: 'tla', runId: run.runId, index: null, skipped, tokens });
   if (await store.exists(tlaKey(sweepId, run.runId, 'result.json'))) return summary(true, 0);
 

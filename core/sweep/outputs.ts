@@ -3,7 +3,7 @@ import { CorruptRecordError } from '../errors';
 import { parseJson, parseJsonl, toJsonl } from '../jsonl';
 import type { ArtifactStore } from '../ports';
 import type { TaskOutcome } from '../ra/protocol';
-import { runPrefix, SweepPlan, planKey } from './plan';
+import { runPrefix, SweepPlan, planKey, type RunPlan } from './plan';
 
 /** A stored per-task outcome line of `shard-<i>.jsonl`. */
 export const StoredOutcome = z.union([z.object({ id: z.string(), output: z.string() }), z.object({ id: z.string(), error: z.literal('missing') })]);
@@ -108,6 +108,14 @@ export async function readFinishedShardUsage(store: ArtifactStore, prefix: strin
   const out: ShardUsage[] = [];
   for (const k of keys) out.push(parseJson((await store.getText(k)) as string, ShardUsage, store.uri(k)));
   return out;
+}
+
+/** A run of a sweep's plan (the plan read as readPlan does); a run id not in it is a CorruptRecordError. */
+export async function readRun(store: ArtifactStore, sweepId: string, runId: string): Promise<{ plan: SweepPlan; run: RunPlan }> {
+  const plan = await readPlan(store, sweepId);
+  const run = plan.runs.find((r) => r.runId === runId);
+  if (!run) throw new CorruptRecordError(`run ${runId} is not in the plan of sweep ${sweepId}`);
+  return { plan, run };
 }
 
 const planCache = new Map<string, SweepPlan>();

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { readLabels, readSplit, type Example } from '../cbm/dataset';
+import { readSplit, type Example } from '../cbm/dataset';
 import { scoreSplit } from '../cbm/classification';
 import { BaselinePendingError, CorruptRecordError, UpliftError } from '../errors';
 import { parseJson } from '../jsonl';
@@ -9,7 +9,7 @@ import { RunRecord, type RunRecord as RunRecordT, type SweepId, type RunId } fro
 import { pairedBootstrap } from '../scoring/bootstrap';
 import { buildResults, renderReportHtml } from '../report';
 import { expandPlan, itemsKey, planKey, queueFor, runPrefix, sweepPrefix, StagedSweep, stagedSpecKey, type RunPlan, type SweepPlan } from './plan';
-import { CurvePlan, curvePrefix, readFinishedShardUsage, readPlan, readShards, roleOutputPrefix, shardWarnings, TlaResult, tlaKey } from './outputs';
+import { CurvePlan, curvePrefix, readFinishedShardUsage, readPlan, readRun, readShards, roleOutputPrefix, shardWarnings, TlaResult, tlaKey, type ShardUsage } from './outputs';
 
 /** What the pipeline steps need: the two stores and a clock. */
 export interface StepDeps {
@@ -29,12 +29,6 @@ export const BOOTSTRAP_SEED = 20240531;
 export const SweepInput = z.object({ sweepId: z.string().min(1) });
 export const RunInput = z.object({ sweepId: z.string().min(1), runId: z.string().min(1) });
 export const FailedRunInput = RunInput.extend({ error: z.object({ Error: z.string().optional(), Cause: z.string().optional() }).optional() });
-
-function findRun(plan: SweepPlan, runId: string): RunPlan {
-  const run = plan.runs.find((r) => r.runId === runId);
-  if (!run) throw new CorruptRecordError(`run ${runId} is not in the plan of sweep ${plan.sweepId}`);
-  return run;
-}
 
 function baseRecord(plan: SweepPlan, run: RunPlan, now: string): RunRecordT {
   return RunRecord.parse({
@@ -118,8 +112,7 @@ export interface PlanRunOutput {
  */
 export async function planRun(deps: StepDeps, input: z.infer<typeof RunInput>): Promise<PlanRunOutput> {
   const { sweepId, runId } = RunInput.parse(input);
-  const plan = await readPlan(deps.artifacts, sweepId);
-  const run = findRun(plan, runId);
+  const { plan, run } = await readRun(deps.artifacts, sweepId, runId);
   const now = nowIso(deps);
   const rec = (await deps.scores.getRun(sweepId, runId)) ?? baseRecord(plan, run, now);
   if (rec.status === 'succeeded') return { action: 'skip', ...jobShape(plan, run), reason: 'already succeeded' };
@@ -165,8 +158,7 @@ async function testTargets(deps: StepDeps, run: RunPlan) {
 /** RecordBaseline: score the baseline shards this run computed and publish them in the baseline cache. */
 export async function recordBaseline(deps: StepDeps, input: z.infer<typeof RunInput>): Promise<{ baseline: number }> {
   const { sweepId, runId } = RunInput.parse(input);
-  const plan = await readPlan(deps.artifacts, sweepId);
-  const run = findRun(plan, runId);
+  const { plan, run } = await readRun(deps.artifacts, sweepId, runId);
   const prefix = roleOutputPrefix(sweepId, runId, 'baseline');
   const { outcomes, usage } = await readShards(deps.artifacts, prefix, run.shards);
   const scores = scoreSplit(await testTargets(deps, run), outcomes);
@@ -196,8 +188,7 @@ async function readTlaResult(deps: StepDeps, sweepId: string, runId: string): Pr
 /** ScoreRun: per-task scores of baseline and MRA on the test split → uplift with a paired bootstrap CI; settle the budget. */
 export async function scoreRun(deps: StepDeps, input: z.infer<typeof RunInput>): Promise<{ uplift: number; costUsd: number; tokens: number }> {
   const { sweepId, runId } = RunInput.parse(input);
-  const plan = await readPlan(deps.artifacts, sweepId);
-  const run = findRun(plan, runId);
+  const { plan, run } = await readRun(deps.artifacts, sweepId, runId);
   const cached = await deps.scores.getBaseline(run.baselineKey);
   if (!cached) throw new BaselineMissingError(`baseline ${run.baselineKey} is neither cached nor being computed: the run that claimed it failed. Resume the sweep to compute it`);
   if (cached.status !== 'done') throw new BaselinePendingError(`baseline ${run.baselineKey} is still being computed by run ${cached.ownerRun} of sweep ${cached.ownerSweep}`);
@@ -211,22 +202,15 @@ export async function scoreRun(deps: StepDeps, input: z.infer<typeof RunInput>):
   const result = pairedBootstrap(baseScores, mraScores, { seed: BOOTSTRAP_SEED });
   const curve = plan.budgetCurve ? await scoreCurve(deps, sweepId, run, targets, baseScores, mraScores) : undefined;
   const owner = cached.ownerSweep === sweepId && cached.ownerRun === runId;
-  const sum = (us: { promptTokens: number; completionTokens: number }[]) => ({
-    promptTokens: us.reduce((s, u) => s + u.promptTokens, 0),
-    completionTokens: us.reduce((s, u) => s + u.completionTokens, 0),
-  });
-  const baseUse = owner ? sum(base.usage) : { promptTokens: 0, completionTokens: 0 };
-  const mraUse = sum(mra.usage);
-  const curveUse = sum(curve?.usage ?? []);
-  const jobMs = [...(owner ? base.usage : []), ...mra.usage, ...(curve?.usage ?? [])].reduce((s, u) => s + u.wallMs, 0) + tla.wallMs;
-  const cost = meteredUsd(sum([baseUse, mraUse, curveUse]), priceOf(run.ra.modelName, plan.prices)) + tlaCostUsd(tla, run, plan) + computeUsd(plan, run, jobMs);
+  const total = (us: readonly ShardUsage[]) => us.reduce((s, u) => s + u.totalTokens, 0);
+  const cost = runCostUsd(plan, run, [...(owner ? base.usage : []), ...mra.usage, ...(curve?.usage ?? [])], tla);
   const rec = (await deps.scores.getRun(sweepId, runId)) ?? baseRecord(plan, run, nowIso(deps));
   if (rec.reservedUsd !== undefined) await deps.scores.settleBudget(sweepId, rec.reservedUsd, cost);
   const tokens = {
     tla: tla.usage.totalTokens,
-    baseline: baseUse.promptTokens + baseUse.completionTokens,
-    mra: mraUse.promptTokens + mraUse.completionTokens,
-    ...(curve ? { curve: curveUse.promptTokens + curveUse.completionTokens } : {}),
+    baseline: owner ? total(base.usage) : 0,
+    mra: total(mra.usage),
+    ...(curve ? { curve: total(curve.usage) } : {}),
   };
   await deps.scores.putRun({
     ...rec,
@@ -269,9 +253,19 @@ async function scoreCurve(deps: StepDeps, sweepId: string, run: RunPlan, targets
   return { points, usage, warnings: shardWarnings('mra', usage).map((w) => w.replace(/^mra:/, 'budget curve:')) };
 }
 
-/** Metered job time at the hourly price of the run's queue (job time as the jobs measured it; free locally). */
-function computeUsd(plan: SweepPlan, run: RunPlan, jobMs: number): number {
-  return (jobMs / 3_600_000) * jobUsdPerHour(plan.compute[queueFor(run.ra.model)], plan.prices);
+/**
+ * What a run metered: its shard jobs' tokens at the RA model's price, its TLA job's tokens at
+ * each gateway's model price, and all their job time (as the jobs measured it) at the hourly
+ * price of the run's queue (free locally).
+ */
+function runCostUsd(plan: SweepPlan, run: RunPlan, shards: readonly ShardUsage[], tla: TlaResult | undefined): number {
+  const tokens = { promptTokens: shards.reduce((s, u) => s + u.promptTokens, 0), completionTokens: shards.reduce((s, u) => s + u.completionTokens, 0) };
+  const jobMs = shards.reduce((s, u) => s + u.wallMs, 0) + (tla?.wallMs ?? 0);
+  return (
+    meteredUsd(tokens, priceOf(run.ra.modelName, plan.prices)) +
+    (tla ? tlaCostUsd(tla, run, plan) : 0) +
+    (jobMs / 3_600_000) * jobUsdPerHour(plan.compute[queueFor(run.ra.model)], plan.prices)
+  );
 }
 
 /** Metered dollars of a TLA job: each gateway's tokens at its own model's price (a `react` TLA's model and the RA's). */
@@ -295,20 +289,12 @@ function describeError(error: { Error?: string; Cause?: string } | undefined): s
 /** MarkRunFailed: record the error, free a baseline claim this run held, settle what it metered. Never throws for a known run. */
 export async function markRunFailed(deps: StepDeps, input: z.infer<typeof FailedRunInput>): Promise<{ status: 'failed' }> {
   const { sweepId, runId, error } = FailedRunInput.parse(input);
-  const plan = await readPlan(deps.artifacts, sweepId);
-  const run = findRun(plan, runId);
+  const { plan, run } = await readRun(deps.artifacts, sweepId, runId);
   await deps.scores.releaseBaseline(run.baselineKey, sweepId, runId);
   const rec = (await deps.scores.getRun(sweepId, runId)) ?? baseRecord(plan, run, nowIso(deps));
-  const usages = [
-    ...(await readFinishedShardUsage(deps.artifacts, roleOutputPrefix(sweepId, runId, 'baseline'))),
-    ...(await readFinishedShardUsage(deps.artifacts, roleOutputPrefix(sweepId, runId, 'mra'))),
-    ...(await readFinishedShardUsage(deps.artifacts, `${runPrefix(sweepId, runId)}/curve`)),
-  ];
-  const tla = await readTlaResult(deps, sweepId, runId);
-  const prompt = usages.reduce((s, u) => s + u.promptTokens, 0);
-  const completion = usages.reduce((s, u) => s + u.completionTokens, 0);
-  const jobMs = usages.reduce((s, u) => s + u.wallMs, 0) + (tla?.wallMs ?? 0);
-  const cost = meteredUsd({ promptTokens: prompt, completionTokens: completion }, priceOf(run.ra.modelName, plan.prices)) + (tla ? tlaCostUsd(tla, run, plan) : 0) + computeUsd(plan, run, jobMs);
+  // Whatever finished: baseline, MRA and budget-curve shards all sit under the run's prefix.
+  const usages = await readFinishedShardUsage(deps.artifacts, runPrefix(sweepId, runId));
+  const cost = runCostUsd(plan, run, usages, await readTlaResult(deps, sweepId, runId));
   if (rec.reservedUsd !== undefined) await deps.scores.settleBudget(sweepId, rec.reservedUsd, cost);
   await deps.scores.putRun({ ...rec, status: 'failed', updatedAt: nowIso(deps), error: describeError(error), reservedUsd: undefined, costUsd: cost });
   return { status: 'failed' };
