@@ -1,4 +1,4 @@
-import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { DynamoScoreStore, LEADERBOARD_INDEX } from './dynamo-score-store';
@@ -103,6 +103,27 @@ export async function ensureStorage(raw: Record<string, string | undefined>): Pr
   } catch (e) {
     if (!(e instanceof ResourceInUseException)) throw e;
   }
-  s3.destroy();
-  ddb.destroy();
+  try {
+    await waitForActiveTable(ddb, env.UPLIFT_TABLE);
+  } finally {
+    s3.destroy();
+    ddb.destroy();
+  }
+}
+
+/**
+ * A new table (and its GSI) is CREATING for a while, in DynamoDB and in dynalite alike, and
+ * rejects reads and writes as ResourceNotFound until it is ACTIVE: wait for that, or say so.
+ */
+export async function waitForActiveTable(ddb: DynamoDBClient, table: string, timeoutMs = 60_000, pollMs = 25): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { Table } = await ddb.send(new DescribeTableCommand({ TableName: table }));
+    const indexesActive = (Table?.GlobalSecondaryIndexes ?? []).every((i) => i.IndexStatus === 'ACTIVE');
+    if (Table?.TableStatus === 'ACTIVE' && indexesActive) return;
+    if (Date.now() >= deadline) {
+      throw new Error(`DynamoDB table ${table} is still ${Table?.TableStatus ?? 'missing'} after ${timeoutMs / 1000} s; check the endpoint (UPLIFT_DYNAMODB_ENDPOINT) and try again`);
+    }
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
 }
