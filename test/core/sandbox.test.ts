@@ -101,6 +101,27 @@ describe('sandbox', () => {
     }
   });
 
+  test("behind the gateway forwarder the command's exit status comes through: a code, a signal as 128+n, a missing command as 127", async () => {
+    const gw = new ModelGateway({ upstream: new OfflineUpstream(), tokenBudget: 10_000 });
+    const baseUrl = await gw.start();
+    const socketPath = join(mkdtempSync(join(tmpdir(), 'gw-')), 'gateway.sock');
+    await gw.listenUnix(socketPath);
+    const gateway = { baseUrl, socketPath };
+    try {
+      expect((await sh('exit 3', { gateway })).code).toBe(3);
+      expect((await sh('kill -9 $$', { gateway })).code).toBe(137);
+      const cwd = mkdtempSync(join(tmpdir(), 'sbx-'));
+      const p = spawnSandboxed(['no-such-agent-binary'], { cwd, env: {}, gateway });
+      let err = '';
+      p.child.stderr.setEncoding('utf8').on('data', (c: string) => (err += c));
+      p.child.stdin.end();
+      expect((await p.done).code).toBe(127);
+      expect(err).toContain('sandbox: cannot run no-such-agent-binary');
+    } finally {
+      await gw.stop();
+    }
+  });
+
   test('a fork bomb hits the process limit and the wall clock kills everything it started', async () => {
     // `exec` keeps the shell alive without forking, so the wall clock (not a failed fork) ends it.
     const r = await sh('(sleep 977 &) ; bomb() { bomb | bomb & }; bomb; exec sleep 30', { limits: { processes: 40, wallMs: 1500 } });
