@@ -12,6 +12,8 @@
  * UPLIFT_BENCH_MODEL), calls go there; pass its typical latency as --latency.
  */
 import '../core/polyfills';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { HttpUpstream, ModelGateway, OfflineUpstream } from '../core/gateway/gateway';
@@ -19,6 +21,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { loadDatasetDir, toTaskInput } from '../core/cbm/dataset';
 import { readManifest } from '../core/ra/bundle';
 import { runAgentOnTasks } from '../core/ra/protocol';
+import { detectIsolation } from '../core/sandbox';
 
 /** `uplift offline-model` in a child process; resolves with its base URL once it listens. */
 function startOfflineEndpoint(root: string, latencyMs: number): Promise<{ baseUrl: string; child: ChildProcess }> {
@@ -54,23 +57,33 @@ async function main(): Promise<void> {
   const upstream = { model: inner.model, chat: (b: Parameters<typeof inner.chat>[0]) => ((firstCall ??= process.hrtime.bigint()), inner.chat(b)) };
   const gateway = new ModelGateway({ upstream, tokenBudget: Number.MAX_SAFE_INTEGER });
   const baseUrl = await gateway.start();
+  // As a shard job does: the sandbox reaches the gateway over its Unix socket.
+  const socketDir = mkdtempSync(join(tmpdir(), 'uplift-bench-'));
+  const socketPath = join(socketDir, 'gateway.sock');
+  await gateway.listenUnix(socketPath);
   const bundleDir = join(root, 'examples/agents/classifier');
+  // A shard job probes the sandbox levels once, when it starts, before it runs the agent.
+  const probeStarted = process.hrtime.bigint();
+  const isolation = detectIsolation();
+  const probeMs = Number(process.hrtime.bigint() - probeStarted) / 1e6;
   const started = process.hrtime.bigint();
   const result = await runAgentOnTasks({
     bundleDir,
     entrypoint: readManifest(bundleDir).entrypoint,
     tasks,
     env: { ...gateway.agentEnv(baseUrl), UPLIFT_CONCURRENCY: String(concurrency) },
+    sandbox: { gateway: { baseUrl, socketPath }, level: isolation.level },
   });
   const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
   await gateway.stop();
+  rmSync(socketDir, { recursive: true, force: true });
   http?.close();
   offline?.child.kill();
   const answered = result.outcomes.filter((o) => 'output' in o).length;
   const ideal = (n * latencyMs) / concurrency;
   console.log(`endpoint:   ${external ?? `offline model, ${latencyMs} ms per call, ${offline ? 'its own server process' : 'in the gateway process (as a shard job serves it)'}`}`);
   console.log(`tasks:      ${n} (answered ${answered}), concurrency ${concurrency}, gateway calls ${gateway.usage.calls}`);
-  console.log(`sandbox:    ${result.isolation}`);
+  console.log(`sandbox:    ${result.isolation} (probed once per job process in ${probeMs.toFixed(0)} ms, before the RA starts)`);
   console.log(`wall:       ${wallMs.toFixed(0)} ms (RA process start to last output, gateway included), of which ${(Number((firstCall ?? started) - started) / 1e6).toFixed(0)} ms before the first model call (sandbox and RA start-up)`);
   console.log(`ideal:      ${ideal.toFixed(0)} ms (N × L ÷ C)`);
   const startupMs = Number((firstCall ?? started) - started) / 1e6;
