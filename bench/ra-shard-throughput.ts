@@ -54,7 +54,18 @@ async function main(): Promise<void> {
   const inner = http ?? new OfflineUpstream(latencyMs);
   // Time of the first model call: what the RA process and its sandbox take to start.
   let firstCall: bigint | undefined;
-  const upstream = { model: inner.model, chat: (b: Parameters<typeof inner.chat>[0]) => ((firstCall ??= process.hrtime.bigint()), inner.chat(b)) };
+  // And what the endpoint itself takes per call (timers fire late under load): not harness overhead.
+  let endpointMs = 0;
+  const upstream = {
+    model: inner.model,
+    chat: async (b: Parameters<typeof inner.chat>[0]) => {
+      const t = process.hrtime.bigint();
+      firstCall ??= t;
+      const r = await inner.chat(b);
+      endpointMs += Number(process.hrtime.bigint() - t) / 1e6;
+      return r;
+    },
+  };
   const gateway = new ModelGateway({ upstream, tokenBudget: Number.MAX_SAFE_INTEGER });
   const baseUrl = await gateway.start();
   // As a shard job does: the sandbox reaches the gateway over its Unix socket.
@@ -86,6 +97,7 @@ async function main(): Promise<void> {
   console.log(`sandbox:    ${result.isolation} (probed once per job process in ${probeMs.toFixed(0)} ms, before the RA starts)`);
   console.log(`wall:       ${wallMs.toFixed(0)} ms (RA process start to last output, gateway included), of which ${(Number((firstCall ?? started) - started) / 1e6).toFixed(0)} ms before the first model call (sandbox and RA start-up)`);
   console.log(`ideal:      ${ideal.toFixed(0)} ms (N × L ÷ C)`);
+  console.log(`latency:    ${(endpointMs / Math.max(1, gateway.usage.calls)).toFixed(2)} ms per call on average, as the gateway saw it (L = ${latencyMs})`);
   const startupMs = Number((firstCall ?? started) - started) / 1e6;
   console.log(`wall/ideal: ${(wallMs / ideal).toFixed(3)}`);
   console.log(`after start-up: ${((wallMs - startupMs) / ideal).toFixed(3)} (wall from the first model call ÷ ideal)`);
