@@ -289,7 +289,7 @@ async function cancel(io: Io, sweepId: string, opts: CloudOptions): Promise<numb
 }
 
 /** The model the runs of a template are checked with before any upload: a vllm model under the subscribed prefix. */
-function placeholderModel(bucket: string, prefix: string): ModelSpec {
+function modelUnderPrefix(bucket: string, prefix: string): ModelSpec {
   return { provider: 'vllm', name: 'uploaded-model', weightsUri: `s3://${bucket}/${prefix}uploaded-model/`, startupTimeoutSeconds: 900, extraArgs: [] };
 }
 
@@ -304,7 +304,7 @@ async function subscribe(io: Io, file: string, opts: CloudOptions & { prefix: st
   const prefix = normalizePrefix(opts.prefix);
   const stack = await connectStack(opts);
   const loaded = readSpec(file, stack.outputs, io);
-  const model = placeholderModel(stack.outputs[OUTPUT.bucket], prefix);
+  const model = modelUnderPrefix(stack.outputs[OUTPUT.bucket], prefix);
   for (const r of loaded.spec.ras) r.model = model;
   const problems = cloudSpecProblems(loaded, stack);
   if (problems.length) throw new SpecError(problems);
