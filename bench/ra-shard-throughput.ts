@@ -92,13 +92,13 @@ async function main(): Promise<void> {
   offline?.child.kill();
   const answered = result.outcomes.filter((o) => 'output' in o).length;
   const ideal = (n * latencyMs) / concurrency;
+  const startupMs = Number((firstCall ?? started) - started) / 1e6;
   console.log(`endpoint:   ${external ?? `offline model, ${latencyMs} ms per call, ${offline ? 'its own server process' : 'in the gateway process (as a shard job serves it)'}`}`);
   console.log(`tasks:      ${n} (answered ${answered}), concurrency ${concurrency}, gateway calls ${gateway.usage.calls}`);
   console.log(`sandbox:    ${result.isolation} (probed once per job process in ${probeMs.toFixed(0)} ms, before the RA starts)`);
-  console.log(`wall:       ${wallMs.toFixed(0)} ms (RA process start to last output, gateway included), of which ${(Number((firstCall ?? started) - started) / 1e6).toFixed(0)} ms before the first model call (sandbox and RA start-up)`);
+  console.log(`wall:       ${wallMs.toFixed(0)} ms (RA process start to last output, gateway included), of which ${startupMs.toFixed(0)} ms before the first model call (sandbox and RA start-up)`);
   console.log(`ideal:      ${ideal.toFixed(0)} ms (N × L ÷ C)`);
   console.log(`latency:    ${(endpointMs / Math.max(1, gateway.usage.calls)).toFixed(2)} ms per call on average, as the gateway saw it (L = ${latencyMs})`);
-  const startupMs = Number((firstCall ?? started) - started) / 1e6;
   console.log(`wall/ideal: ${(wallMs / ideal).toFixed(3)}`);
   console.log(`after start-up: ${((wallMs - startupMs) / ideal).toFixed(3)} (wall from the first model call ÷ ideal)`);
   if (answered !== n) process.exitCode = 1;

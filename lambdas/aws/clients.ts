@@ -115,7 +115,7 @@ export async function ensureStorage(raw: Record<string, string | undefined>): Pr
  * A new table (and its GSI) is CREATING for a while, in DynamoDB and in dynalite alike, and
  * rejects reads and writes as ResourceNotFound until it is ACTIVE: wait for that, or say so.
  */
-export async function waitForActiveTable(ddb: DynamoDBClient, table: string, timeoutMs = 60_000, pollMs = 25): Promise<void> {
+async function waitForActiveTable(ddb: DynamoDBClient, table: string, timeoutMs = 60_000, pollMs = 25): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const { Table } = await ddb.send(new DescribeTableCommand({ TableName: table }));
