@@ -28,6 +28,11 @@ export function estimateTokens(text: string): number {
   return Math.ceil(text.length / 4);
 }
 
-export function promptText(req: ChatRequest): string {
-  return req.messages.map((m) => contentText(m.content)).join('\n');
+/**
+ * Prompt tokens of a request's messages: ceil(characters ÷ 4) + 4 per message. The offline
+ * model's exact count, and what the gateway reserves for them before a call (so with the offline
+ * model a job's spend can never pass its budget).
+ */
+export function promptTokens(req: ChatRequest): number {
+  return req.messages.reduce((n, m) => n + estimateTokens(contentText(m.content)) + 4, 0);
 }

@@ -5,7 +5,7 @@ import { chmodSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ChatRequest, estimateTokens, promptText, Usage } from './chat';
+import { ChatRequest, estimateTokens, promptTokens, Usage } from './chat';
 import { offlineChatCompletion, OFFLINE_MODEL_NAME } from './offline-model';
 import type { TranscriptWriter } from '../transcript';
 
@@ -256,7 +256,7 @@ export class ModelGateway {
     } catch {
       return this.reply(res, 400, { error: { message: 'request body is not JSON', type: 'invalid_request_error' } });
     }
-    const promptEstimate = estimateTokens(promptText(parsed) + toolText(parsed)) + 4 * parsed.messages.length;
+    const promptEstimate = promptTokens(parsed) + estimateTokens(toolText(parsed));
     const left = this.ledger.left;
     const wanted = parsed.max_completion_tokens ?? parsed.max_tokens;
     const cap = wanted ?? DEFAULT_COMPLETION_RESERVE;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ChatRequest, contentText, estimateTokens } from './chat';
+import { ChatRequest, contentText, estimateTokens, promptTokens } from './chat';
 
 /**
  * The `offline` model: a deterministic stand-in for an LLM, so demos and tests run without a
@@ -15,6 +15,9 @@ import { ChatRequest, contentText, estimateTokens } from './chat';
  * 4. With no labelled example it answers the first allowed label, or `unknown`.
  * 5. Usage: prompt tokens = ceil(characters ÷ 4) of all messages + 4 per message; completion
  *    tokens = ceil(answer characters ÷ 4) + 1.
+ * 6. Like a real endpoint it stops at `max_completion_tokens` (or `max_tokens`): an answer that
+ *    would take more is cut to (limit − 1) × 4 characters, with `finish_reason: "length"` and
+ *    completion tokens = the limit.
  *
  * So a prompt edit that would help a real model (better or more examples) changes its answers
  * too: an uplift measured with it is computed, never scripted.
@@ -109,9 +112,12 @@ export function offlineAnswer(prompt: string): string {
 export function offlineChatCompletion(req: ChatRequest): Record<string, unknown> {
   const userMessages = req.messages.filter((m) => m.role === 'user');
   const last = userMessages.length ? contentText(userMessages[userMessages.length - 1].content) : '';
-  const answer = offlineAnswer(last);
-  const promptTokens = req.messages.reduce((n, m) => n + estimateTokens(contentText(m.content)) + 4, 0);
-  const completionTokens = estimateTokens(answer) + 1;
+  const full = offlineAnswer(last);
+  const limit = req.max_completion_tokens ?? req.max_tokens ?? Number.MAX_SAFE_INTEGER;
+  const cut = estimateTokens(full) + 1 > limit;
+  const answer = cut ? full.slice(0, (limit - 1) * 4) : full;
+  const completionTokens = cut ? limit : estimateTokens(full) + 1;
+  const prompt = promptTokens(req);
   const id = createHash('sha256').update(JSON.stringify(req.messages)).digest('hex').slice(0, 24);
   return {
     id: `chatcmpl-offline-${id}`,
@@ -119,7 +125,7 @@ export function offlineChatCompletion(req: ChatRequest): Record<string, unknown>
     created: 0,
     model: OFFLINE_MODEL_NAME,
     system_fingerprint: 'uplift-offline-v1',
-    choices: [{ index: 0, message: { role: 'assistant', content: answer, refusal: null }, logprobs: null, finish_reason: 'stop' }],
-    usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
+    choices: [{ index: 0, message: { role: 'assistant', content: answer, refusal: null }, logprobs: null, finish_reason: cut ? 'length' : 'stop' }],
+    usage: { prompt_tokens: prompt, completion_tokens: completionTokens, total_tokens: prompt + completionTokens },
   };
 }

@@ -61,6 +61,32 @@ describe('model gateway', () => {
     });
   });
 
+  test('the last call before the budget runs out is cut to what is left, so spend lands exactly on the budget', async () => {
+    // GIVEN a two-message prompt whose answer takes 7 tokens, and a budget for 3 calls and a bit
+    const messages = [
+      { role: 'system' as const, content: 'You label abstracts. Be brief.' },
+      { role: 'user' as const, content: 'Answer with exactly one of these labels: TAI safety research | not TAI safety research\n\nAbstract: pasta recipes\nLabel: not TAI safety research\n\nAbstract: pasta sauces\nLabel:' },
+    ];
+    const promptTokens = messages.reduce((n, m) => n + Math.ceil(m.content.length / 4) + 4, 0);
+    const budget = 3 * (promptTokens + 7) + promptTokens + 3;
+    await withGateway(budget, async (client, gw) => {
+      const answers: { content: string | null; finish: string }[] = [];
+      let refused = 0;
+      for (let i = 0; i < 5; i++) {
+        try {
+          const r = await client.chat.completions.create({ model: 'offline', messages, max_tokens: 16 });
+          answers.push({ content: r.choices[0].message.content, finish: r.choices[0].finish_reason });
+        } catch {
+          refused++;
+        }
+      }
+      // THEN three full answers, a fourth cut at 3 tokens, then refusals, and not one token over
+      expect(answers).toEqual([...Array(3).fill({ content: 'not TAI safety research', finish: 'stop' }), { content: 'not TAI ', finish: 'length' }]);
+      expect(refused).toBe(1);
+      expect(gw.usage.totalTokens).toBe(budget);
+    });
+  });
+
   test('records every forwarded call in the transcript', async () => {
     await withGateway(100_000, async (client, _gw, transcriptPath) => {
       await client.chat.completions.create({ model: 'offline', messages: [{ role: 'user', content: PROMPT }] });

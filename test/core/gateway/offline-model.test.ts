@@ -23,6 +23,14 @@ describe('offline model', () => {
     expect(p.labels).toEqual(['TAI safety research', 'not TAI safety research']);
   });
 
+  test('stops at max_tokens like a real endpoint: the answer is cut and finish_reason is length', () => {
+    const messages = [{ role: 'user' as const, content: header + query('x y z') }];
+    const full = offlineChatCompletion({ model: 'offline', messages, max_tokens: 7 }) as { choices: { message: { content: string }; finish_reason: string }[]; usage: { completion_tokens: number } };
+    expect([full.choices[0].message.content, full.choices[0].finish_reason, full.usage.completion_tokens]).toEqual(['TAI safety research', 'stop', 6]);
+    const cut = offlineChatCompletion({ model: 'offline', messages, max_completion_tokens: 3 }) as typeof full;
+    expect([cut.choices[0].message.content, cut.choices[0].finish_reason, cut.usage.completion_tokens]).toEqual(['TAI safe', 'length', 3]);
+  });
+
   test('is deterministic and reports usage in the OpenAI wire format', () => {
     const req = { model: 'offline', messages: [{ role: 'user', content: header + query('x y z') }] };
     const a = offlineChatCompletion(req);
