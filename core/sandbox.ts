@@ -100,13 +100,12 @@ const HARNESS_ROOT = resolve(__dirname, '..');
  * ~5 ms), posix_spawn rather than subprocess, threads rather than asyncio (~45 ms).
  */
 const FORWARDER = `
-import os, sys, _signal, _socket as socket
+import os, sys, threading, _signal, _socket as socket
 port, path, cmd = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
 srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 srv.bind(('127.0.0.1', port))
 srv.listen(512)
-import threading
 def pump(a, b):
     try:
         while True:

@@ -114,9 +114,10 @@ export function offlineChatCompletion(req: ChatRequest): Record<string, unknown>
   const last = userMessages.length ? contentText(userMessages[userMessages.length - 1].content) : '';
   const full = offlineAnswer(last);
   const limit = req.max_completion_tokens ?? req.max_tokens ?? Number.MAX_SAFE_INTEGER;
-  const cut = estimateTokens(full) + 1 > limit;
+  const needed = estimateTokens(full) + 1;
+  const cut = needed > limit;
   const answer = cut ? full.slice(0, (limit - 1) * 4) : full;
-  const completionTokens = cut ? limit : estimateTokens(full) + 1;
+  const completionTokens = cut ? limit : needed;
   const prompt = promptTokens(req);
   const id = createHash('sha256').update(JSON.stringify(req.messages)).digest('hex').slice(0, 24);
   return {
