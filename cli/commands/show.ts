@@ -28,6 +28,47 @@ async function findTranscript(store: ArtifactStore, runId: string, sweepId: stri
   return { key, sweepId: sweepOf(key), others: keys.slice(0, -1).map(sweepOf) };
 }
 
+/**
+ * What must not reach a terminal raw: C0 controls but tab and newline (ESC starts CSI, OSC incl.
+ * OSC 8 hyperlinks and OSC 52 clipboard writes, DCS; CR and BS overwrite what was printed), DEL,
+ * C1 controls (U+009B is a one-character CSI, U+0085 a newline), format characters (bidi
+ * overrides and isolates, zero-width and invisible tag characters; ZWJ stays, for emoji), and the
+ * line and paragraph separators. A CR right before LF overwrites nothing and is matched with it.
+ */
+const UNSAFE = /\r\n|(?![\t\n\u200d])[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu;
+
+const hex4 = (n: number) => n.toString(16).padStart(4, '0');
+
+/**
+ * Text from models and agents made safe and readable in a terminal: C0 controls become their
+ * Unicode control pictures (ESC → ␛, so `\x1b[31m` shows as `␛[31m`; CR → ␍), DEL → ␡, other
+ * unsafe characters `\uXXXX` (`\u{XXXXX}` beyond U+FFFF); CRLF becomes LF. Idempotent.
+ */
+export function escapeForTerminal(text: string): string {
+  return text.replace(UNSAFE, (c) => {
+    if (c === '\r\n') return '\n';
+    const cp = c.codePointAt(0) as number;
+    if (cp < 0x20) return String.fromCodePoint(0x2400 + cp);
+    if (cp === 0x7f) return '\u2421';
+    return cp > 0xffff ? `\\u{${cp.toString(16)}}` : `\\u${hex4(cp)}`;
+  });
+}
+
+/**
+ * A JSONL transcript made safe for a terminal without changing what it means: JSON.stringify
+ * leaves DEL, C1 controls, bidi and other format characters, U+2028/9 raw, and a stored file may
+ * hold anything; each unsafe character becomes its JSON escape `\uXXXX`, which inside a JSON
+ * string is the same value (outside one, on a line that was not valid JSON, it stays invalid).
+ */
+export function escapeJsonlForTerminal(text: string): string {
+  return text.replace(UNSAFE, (c) => {
+    if (c === '\r\n') return c;
+    let out = '';
+    for (let i = 0; i < c.length; i++) out += `\\u${hex4(c.charCodeAt(i))}`;
+    return out;
+  });
+}
+
 function shorten(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max)}… [${text.length - max} more characters; --full shows all]`;
 }
@@ -37,7 +78,8 @@ const str = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
 
 /**
  * Renders a transcript for a terminal: one block per event, with time since the start; the RA
- * model calls of an evaluation are folded into one line.
+ * model calls of an evaluation are folded into one line. The result is passed through
+ * {@link escapeForTerminal}: no control sequence of a transcript reaches the terminal.
  */
 export function renderTranscript(lines: string[], opts: { full?: boolean } = {}): string {
   const max = opts.full ? Number.POSITIVE_INFINITY : 600;
@@ -46,7 +88,8 @@ export function renderTranscript(lines: string[], opts: { full?: boolean } = {})
   let folded: { calls: number; tokens: number; rejected: number; at: string } | undefined;
   const block = (at: string, label: string, text: string) => {
     const [first, ...rest] = text.split('\n');
-    out.push(`${at} ${label.padEnd(11)} ${first}`);
+    // A label is one line (a role is whatever the transcript says): only continuation lines, indented, may follow.
+    out.push(`${at} ${label.replace(/\n/g, '\u2424').padEnd(11)} ${first}`);
     for (const l of rest) out.push(`${' '.repeat(at.length + 13)}${l}`.trimEnd());
   };
   const flush = () => {
@@ -125,7 +168,7 @@ export function renderTranscript(lines: string[], opts: { full?: boolean } = {})
     }
   });
   flush();
-  return out.join('\n') + '\n';
+  return escapeForTerminal(out.join('\n') + '\n');
 }
 
 /**
@@ -148,12 +191,13 @@ export function registerShowCommand(program: Command, io: Io, setExit: (code: nu
         const store = storesFromEnv(svc.env).artifacts;
         const found = await findTranscript(store, runId, opts.sweep);
         const text = (await store.getText(found.key)) ?? '';
-        if (opts.json) io.out(text);
+        // Everything printed goes through an escape: transcripts hold model and agent text.
+        if (opts.json) io.out(escapeJsonlForTerminal(text));
         else {
-          io.out(`Run ${runId} of sweep ${found.sweepId} (${store.uri(found.key)})\n\n`);
+          io.out(escapeForTerminal(`Run ${runId} of sweep ${found.sweepId} (${store.uri(found.key)})\n\n`));
           io.out(renderTranscript(text.split('\n'), { full: opts.full }));
         }
-        if (found.others.length) io.err(`(run ${runId} is also in sweep(s) ${found.others.join(', ')}; pass --sweep to pick one)\n`);
+        if (found.others.length) io.err(escapeForTerminal(`(run ${runId} is also in sweep(s) ${found.others.join(', ')}; pass --sweep to pick one)\n`));
         setExit(0);
       } finally {
         await svc.stop();
