@@ -3,6 +3,7 @@ import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
 import { SpecError } from '../core/errors';
 import { formatIssues } from '../core/spec';
+import { GPU_INSTANCE_CLASSES, smallestFit } from './gpu-instances';
 
 /** The repository root: asset paths (lambdas/, batch-images/) and the default config file resolve against it. */
 export const REPO_ROOT = join(__dirname, '..');
@@ -12,8 +13,8 @@ export const CONFIG_FILE_CONTEXT = 'uplift:config';
 /** Context key of inline overrides: an object in cdk.json, or a JSON string on the command line (`-c uplift='{"gpu":{"spot":true}}'`). */
 export const CONFIG_OVERRIDES_CONTEXT = 'uplift';
 
-/** NVIDIA x86 GPU families the GPU compute environment may launch (the AL2023 NVIDIA ECS AMI supports them). */
-export const GPU_INSTANCE_CLASSES = ['g4dn', 'g5', 'g6', 'g6e', 'p4d', 'p4de', 'p5', 'p5e', 'p5en'] as const;
+/** NVIDIA x86 GPU families the GPU compute environment may launch (defined with their sizes in gpu-instances.ts). */
+export { GPU_INSTANCE_CLASSES };
 /** CloudWatch Logs retention values. */
 const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
 
@@ -71,7 +72,11 @@ export const UpliftConfig = z.strictObject({
       gpusPerJob: z.number().int().min(1).max(8).default(1),
       /** Root volume of GPU instances; holds the weights cache shared by jobs on one instance. @default 200 */
       rootVolumeGiB: z.number().int().min(50).max(16384).default(200),
-      /** Seconds a GPU job may spend syncing weights and starting vLLM, on top of its wall-clock budget. @default 1800 */
+      /**
+       * Seconds a GPU job may spend syncing model weights from S3 to the instance: added to the
+       * Batch attempt timeout of every GPU job (PlanRun's timeout already counts the model's
+       * `startupTimeoutSeconds` for vLLM), and to the GPU job definitions' default timeouts. @default 1800
+       */
       startupAllowanceSeconds: z.number().int().min(60).max(14400).default(1800),
     })
     .default({ enabled: true, instanceClasses: ['g5', 'g6'], maxvCpus: 32, spot: false, vcpusPerJob: 4, memoryMiBPerJob: 14336, gpusPerJob: 1, rootVolumeGiB: 200, startupAllowanceSeconds: 1800 }),
@@ -153,6 +158,17 @@ function fargateMemoryProblem(c: UpliftConfig['cpu']): string | undefined {
   return ok ? undefined : `cpu.memoryMiBPerJob: Fargate does not offer ${m} MiB with ${v} vCPU (received ${m}). Fix: pick a combination from https://docs.aws.amazon.com/batch/latest/userguide/fargate.html, e.g. 1 vCPU with 2048-8192 MiB in steps of 1024`;
 }
 
+/** A GPU class with no size that runs one job could never start one: the compute environment pins the smallest size that does. */
+function gpuSizeProblems(g: UpliftConfig['gpu']): string[] {
+  if (!g.enabled) return [];
+  return g.instanceClasses
+    .filter((c) => !smallestFit(c, g))
+    .map(
+      (c) =>
+        `gpu.instanceClasses: no ${c} instance runs a job of ${g.vcpusPerJob} vCPU, ${g.memoryMiBPerJob} MiB and ${g.gpusPerJob} GPU(s) (received "${c}"). Fix: remove it, pick a larger class, or lower gpu.vcpusPerJob / memoryMiBPerJob / gpusPerJob`,
+    );
+}
+
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -173,7 +189,7 @@ export function deepMerge(base: unknown, over: unknown): unknown {
 export function parseConfig(raw: unknown, source: string): UpliftConfig {
   const parsed = UpliftConfig.safeParse(raw);
   if (!parsed.success) throw new SpecError(formatIssues(source, parsed.error, raw));
-  const problems = [fargateMemoryProblem(parsed.data.cpu)].filter((p): p is string => Boolean(p)).map((p) => `${source}: ${p}`);
+  const problems = [fargateMemoryProblem(parsed.data.cpu), ...gpuSizeProblems(parsed.data.gpu)].filter((p): p is string => Boolean(p)).map((p) => `${source}: ${p}`);
   const keys = parsed.data.modelEndpoints.map((e) => e.apiKeyEnv);
   keys.forEach((k, i) => keys.indexOf(k) !== i && problems.push(`${source}: modelEndpoints.${i}.apiKeyEnv: "${k}" is listed twice. Fix: one entry per environment variable`));
   if (problems.length) throw new SpecError(problems);

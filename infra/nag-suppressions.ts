@@ -49,8 +49,10 @@ export function addNagSuppressions(stack: UpliftStack): void {
   ack(upload, [tableIndex], 'Table.grantReadWriteData includes the indexes; the Lambda itself only reads subscriptions and writes upload claims by key.');
 
   const jobs = stack.jobs;
-  ack(jobs.cpuJobRole, [...S3_GRANT_ACTIONS, ...prefixes('datasets', 'agents', 'sweeps')], `${S3_GRANT_REASON} Jobs read data sets, RA bundles and plans, and write their outputs under sweeps/.`);
-  ack(jobs.gpuJobRole, [...S3_GRANT_ACTIONS, ...prefixes('datasets', 'agents', 'sweeps', 'models')], `${S3_GRANT_REASON} GPU jobs also read model weights under models/.`);
+  for (const role of [jobs.cpuJobRole, jobs.cpuTlaJobRole])
+    ack(role, [...S3_GRANT_ACTIONS, ...prefixes('datasets', 'agents', 'sweeps')], `${S3_GRANT_REASON} Jobs read data sets, RA bundles and plans, and write their outputs under sweeps/ (TLA jobs: never a test split, explicitly denied).`);
+  for (const role of [jobs.gpuJobRole, jobs.gpuTlaJobRole])
+    ack(role, [...S3_GRANT_ACTIONS, ...prefixes('datasets', 'agents', 'sweeps', 'models')], `${S3_GRANT_REASON} GPU jobs also read model weights under models/ (TLA jobs: never a test split, explicitly denied).`);
   for (const role of [jobs.cpuExecutionRole, jobs.gpuExecutionRole])
     ack(role, ['AwsSolutions-IAM5[Resource::*]'], 'ecr:GetAuthorizationToken (pulling the job image) supports no resource scoping; the image pull itself is scoped to the CDK assets repository.');
   if (jobs.gpu) {

@@ -13,6 +13,7 @@ export const OUTPUT = {
   gpuQueue: 'GpuJobQueueArn',
   apiKeyEnvs: 'ModelApiKeyEnvs',
   apiKeySecrets: 'ModelApiKeySecrets',
+  generatedApiKeys: 'ModelApiKeysGenerated',
   defaultBudget: 'DefaultSweepBudgetUsd',
   tlaTimeout: 'TlaJobTimeoutSeconds',
   shardTimeout: 'ShardJobTimeoutSeconds',
@@ -32,6 +33,24 @@ export const StackOutputs = z.object({
   /** "none" when the stack was deployed without a GPU queue. */
   [OUTPUT.gpuQueue]: z.string(),
   [OUTPUT.apiKeyEnvs]: csv,
+  /** The secret (ARN) of each API key, as JSON. */
+  [OUTPUT.apiKeySecrets]: z
+    .string()
+    .transform((s, ctx) => {
+      try {
+        return JSON.parse(s) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'is not JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(z.record(z.string(), z.string()))
+    .optional(),
+  /** The API keys whose secret the stack created with a generated placeholder value ("none": no such key; absent from older stacks). */
+  [OUTPUT.generatedApiKeys]: z
+    .string()
+    .transform((s) => (s === NO_GENERATED_KEYS ? [] : s.split(',').map((x) => x.trim()).filter(Boolean)))
+    .optional(),
   [OUTPUT.defaultBudget]: num,
   [OUTPUT.tlaTimeout]: num,
   [OUTPUT.shardTimeout]: num,
@@ -53,6 +72,8 @@ export type StackOutputs = z.infer<typeof StackOutputs>;
 
 /** Written for GpuJobQueueArn when the GPU queue is disabled. */
 export const NO_GPU_QUEUE = 'none';
+/** Written for ModelApiKeysGenerated when the stack created no secret (CloudFormation outputs are never empty). */
+export const NO_GENERATED_KEYS = 'none';
 
 /**
  * What a job's wall-clock budget may use of its Batch timeout: the rest is for fetching the

@@ -5,12 +5,13 @@ import type { Construct } from 'constructs';
 import { UpliftStateMachine, type UpliftFunctions } from '../step-functions/uplift-state-machine';
 import type { UpliftConfig } from './config';
 import { STEP_HANDLERS, upliftFunction } from './constructs/functions';
+import { gpuInstanceTypes } from './gpu-instances';
 import { UpliftJobs } from './constructs/jobs';
 import { ModelUploadTrigger } from './constructs/model-upload-trigger';
 import { UpliftMonitoring } from './constructs/monitoring';
 import { UpliftStorage } from './constructs/storage';
 import { addNagSuppressions } from './nag-suppressions';
-import { NO_GPU_QUEUE, OUTPUT } from './outputs';
+import { NO_GENERATED_KEYS, NO_GPU_QUEUE, OUTPUT } from './outputs';
 import type { ComputeTargets } from '../core/pricing';
 
 export interface UpliftStackProps extends StackProps {
@@ -33,13 +34,11 @@ const STEP_DESCRIPTIONS: Record<keyof UpliftFunctions, string> = {
  */
 /**
  * What one job of each queue runs on, as the price table knows it: a Fargate task of the CPU job
- * size, and the instance types of the GPU classes that fit a GPU job (priced at the dearest).
+ * size, and the instance types the GPU compute environment pins (priced at the dearest).
  */
 export function jobCompute(config: Pick<UpliftConfig, 'cpu' | 'gpu'>): ComputeTargets {
   const cpu = { kind: 'fargate' as const, vcpus: config.cpu.vcpusPerJob, memoryMiB: config.cpu.memoryMiBPerJob };
-  const v = config.gpu.vcpusPerJob;
-  const size = v <= 4 ? 'xlarge' : v <= 8 ? '2xlarge' : v <= 16 ? '4xlarge' : '8xlarge';
-  return { cpu, gpu: config.gpu.enabled ? { kind: 'ec2', instanceTypes: config.gpu.instanceClasses.map((c) => `${c}.${size}`) } : cpu };
+  return { cpu, gpu: config.gpu.enabled ? { kind: 'ec2', instanceTypes: gpuInstanceTypes(config.gpu) } : cpu };
 }
 
 export class UpliftStack extends Stack {
@@ -101,8 +100,13 @@ export class UpliftStack extends Stack {
     out(OUTPUT.stateMachine, stateMachine.stateMachineArn, 'The Uplift state machine: one execution per sweep, named after the sweep id');
     out(OUTPUT.cpuQueue, this.jobs.cpu.jobQueueArn, 'Batch queue of CPU jobs (API and offline models)');
     out(OUTPUT.gpuQueue, this.jobs.gpu?.jobQueueArn ?? NO_GPU_QUEUE, 'Batch queue of GPU jobs (vllm models)');
-    out(OUTPUT.apiKeyEnvs, this.jobs.apiKeys.map((k) => k.apiKeyEnv).join(',') || '', 'Environment variables CPU jobs get from Secrets Manager (a spec model.apiKeyEnv must be one of them)');
+    out(OUTPUT.apiKeyEnvs, this.jobs.apiKeys.map((k) => k.apiKeyEnv).join(',') || '', 'Environment variables jobs get from Secrets Manager (a spec model.apiKeyEnv must be one of them)');
     out(OUTPUT.apiKeySecrets, Stack.of(this).toJsonString(Object.fromEntries(this.jobs.apiKeys.map((k) => [k.apiKeyEnv, k.secret.secretArn]))), 'Secret of each API key: set the value with aws secretsmanager put-secret-value');
+    out(
+      OUTPUT.generatedApiKeys,
+      this.jobs.apiKeys.filter((k) => k.created).map((k) => k.apiKeyEnv).join(',') || NO_GENERATED_KEYS,
+      'API keys whose secret this stack created with a generated placeholder: uplift submit refuses a sweep that needs one until put-secret-value replaced it',
+    );
     out(OUTPUT.defaultBudget, String(config.defaultSweepBudgetUsd), 'USD budget of a sweep whose spec sets no budgets.maxUsd');
     out(OUTPUT.tlaTimeout, String(config.jobTimeouts.tlaSeconds), 'Batch timeout of TLA jobs: budgets.tlaWallSeconds must fit in it');
     out(OUTPUT.shardTimeout, String(config.jobTimeouts.shardSeconds), 'Batch timeout of shard jobs: budgets.shardWallSeconds must fit in it');

@@ -73,8 +73,13 @@ type State = Record<string, unknown> & { Type: string };
  * `ItemReader`): each Distributed Map `X` that reads its items from S3 becomes a Task state
  * `X.ReadItems` (Resource `arn:aws:states:::s3:getObject`, same Bucket/Key parameters, result in
  * `$.mapItems.X`) followed by an inline Map `X` over `$.mapItems.X`, with the same ItemSelector,
- * MaxConcurrency and item processor. `ResultWriter` and other distributed-only fields are
- * dropped. Everything else is left as synthesized.
+ * MaxConcurrency, item processor and Catch. `X.ReadItems` gets the Map's Catch too: in the cloud a
+ * failed ItemReader is a failure of the Map state, which its Catch handles. `ResultWriter` and
+ * the other distributed-only fields (`ToleratedFailurePercentage`/`Count`, `ItemBatcher`,
+ * `Label`) are dropped: an inline Map has none, and the definition never lets a run fail its
+ * iteration with a catchable error (every run state is caught by MarkRunFailed, which is caught
+ * itself), so the tolerance changes nothing locally. Everything else is left as synthesized
+ * (Retry with JitterStrategy and MaxDelaySeconds included: the interpreter implements both).
  */
 export function inlineDistributedMaps(def: AslDefinition): AslDefinition {
   // A JSON round trip, not structuredClone: under jest, structuredClone returns objects of another realm that
@@ -87,7 +92,14 @@ export function inlineDistributedMaps(def: AslDefinition): AslDefinition {
     const readName = `${name}.${READ_ITEMS_SUFFIX}`;
     const { ItemReader: _r, ResultWriter: _w, ItemBatcher: _b, Label: _l, ToleratedFailurePercentage: _p, ToleratedFailureCount: _c, ...rest } = state;
     const processor = { ...(rest.ItemProcessor as Record<string, unknown>), ProcessorConfig: { Mode: 'INLINE' } };
-    out.States[readName] = { Type: 'Task', Resource: 'arn:aws:states:::s3:getObject', Parameters: reader.Parameters ?? {}, ResultPath: `$.mapItems.${name}`, Next: name };
+    out.States[readName] = {
+      Type: 'Task',
+      Resource: 'arn:aws:states:::s3:getObject',
+      Parameters: reader.Parameters ?? {},
+      ResultPath: `$.mapItems.${name}`,
+      ...(rest.Catch ? { Catch: JSON.parse(JSON.stringify(rest.Catch)) as unknown } : {}),
+      Next: name,
+    };
     out.States[name] = { ...rest, ItemsPath: `$.mapItems.${name}`, ItemProcessor: processor };
     renames.set(name, readName);
   }

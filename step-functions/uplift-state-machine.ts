@@ -24,6 +24,7 @@ export const STATE = {
   mraShardsGpu: 'MraShardsGpu',
   scoreRun: 'ScoreRun',
   markRunFailed: 'MarkRunFailed',
+  runFailureUnrecorded: 'RunFailureUnrecorded',
   runSkipped: 'RunSkipped',
   finalizeSweep: 'FinalizeSweep',
 } as const;
@@ -43,7 +44,50 @@ export interface JobTarget {
   readonly jobQueueArn: string;
   readonly raShardJobDefinitionArn: string;
   readonly tlaSandboxJobDefinitionArn: string;
+  /**
+   * Seconds added to the attempt timeouts PlanRun computes (`$.run.tlaTimeoutSeconds`,
+   * `$.run.shardTimeoutSeconds`) for this queue's jobs: on the GPU queue, the time a job may
+   * spend syncing model weights from S3 before vLLM starts (PlanRun already counts vLLM's own
+   * `startupTimeoutSeconds`).
+   * @default 0
+   */
+  readonly attemptAllowanceSeconds?: number;
 }
+
+/**
+ * Errors of the Lambda service itself, raised by the `lambda:invoke` integration (throttled,
+ * unavailable, SDK failures), not by the handler's code.
+ */
+export const LAMBDA_SERVICE_ERRORS = ['Lambda.TooManyRequestsException', 'Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.ClientExecutionTimeoutException'];
+/**
+ * Throttling and transient service errors a handler surfaces from DynamoDB and S3 after the
+ * SDK's own retries, by the SDK's error name (the Lambda error type Step Functions matches).
+ */
+export const STORAGE_THROTTLING_ERRORS = ['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded', 'SlowDown', 'InternalServerError', 'InternalError', 'ServiceUnavailable'];
+/**
+ * Errors of the Batch API behind `batch:submitJob.sync` (SubmitJob is throttled at 50 calls per
+ * second per account: `Batch.AWSBatchException` with "Status Code: 429" in its cause; service
+ * errors). None of them is a job failure: the job was never submitted, so it is retried apart
+ * from `States.TaskFailed` (the job itself failed), which keeps its one retry.
+ */
+export const BATCH_API_ERRORS = ['Batch.AWSBatchException', 'Batch.BatchException', 'Batch.TooManyRequestsException', 'Batch.ServerException'];
+
+/** Exponential backoff with full jitter: concurrent runs that were throttled together do not retry together. */
+const backoff = (errors: string[], interval: Duration, maxAttempts: number, maxDelay: Duration): sfn.RetryProps => ({
+  errors,
+  interval,
+  backoffRate: 2,
+  maxAttempts,
+  maxDelay,
+  jitterStrategy: sfn.JitterType.FULL,
+});
+/** The retriers of every Lambda step: the Lambda service's errors, then storage throttling surfaced by the handler. */
+export const LAMBDA_RETRIES: readonly sfn.RetryProps[] = [
+  backoff(LAMBDA_SERVICE_ERRORS, Duration.seconds(2), 6, Duration.minutes(1)),
+  backoff(STORAGE_THROTTLING_ERRORS, Duration.seconds(1), 5, Duration.seconds(30)),
+];
+/** The retrier of every Batch step for the Batch API's errors, ahead of the job-failure retry. */
+export const BATCH_API_RETRY: sfn.RetryProps = backoff(BATCH_API_ERRORS, Duration.seconds(5), 8, Duration.minutes(2));
 
 export interface UpliftStateMachineProps {
   readonly functions: UpliftFunctions;
@@ -71,7 +115,11 @@ export interface UpliftStateMachineProps {
 /**
  * The Uplift flow of DESIGN.md, defined once:
  * PlanSweep → DistributedMap(runs from S3){ PlanRun → NextStep → [BaselineShards → RecordBaseline]
- * → TlaSandbox → MraShards → ScoreRun; any error → MarkRunFailed } → FinalizeSweep.
+ * → TlaSandbox → MraShards → ScoreRun; any error → MarkRunFailed [→ RunFailureUnrecorded] } → FinalizeSweep.
+ * Failing well: every Lambda step retries the Lambda service's errors and storage throttling
+ * with backoff and full jitter, every Batch step retries the Batch API's errors apart from job
+ * failures, no run can fail the Map (Catch → MarkRunFailed, MarkRunFailed caught, 100 % tolerated
+ * failures), and a failed Map is caught too: every execution that planned its sweep reaches FinalizeSweep.
  * The cloud stack deploys it; the local runner executes its synthesized ASL (see synth.ts).
  */
 export class UpliftStateMachine extends Construct {
@@ -83,26 +131,42 @@ export class UpliftStateMachine extends Construct {
     this.node.setContext(cxapi.STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2, true);
     const f = props.functions;
     const runRef = { sweepId: sfn.JsonPath.stringAt('$.sweepId'), runId: sfn.JsonPath.stringAt('$.runId') };
-    const invoke = (name: string, fn: lambda.IFunction, payload: Record<string, unknown>, resultPath: string) =>
-      new tasks.LambdaInvoke(this, name, { stateName: name, lambdaFunction: fn, payload: sfn.TaskInput.fromObject(payload), payloadResponseOnly: true, resultPath });
+    const invoke = (name: string, fn: lambda.IFunction, payload: Record<string, unknown>, resultPath: string) => {
+      // The CDK's default retry (Lambda service errors, no jitter) is replaced by LAMBDA_RETRIES.
+      const task = new tasks.LambdaInvoke(this, name, { stateName: name, lambdaFunction: fn, payload: sfn.TaskInput.fromObject(payload), payloadResponseOnly: true, resultPath, retryOnServiceExceptions: false });
+      for (const r of LAMBDA_RETRIES) task.addRetry(r);
+      return task;
+    };
 
+    // The last resort of a run: retried like every step, then once more on any error; if it still
+    // fails, the run ends without its failure recorded (FinalizeSweep counts it as unfinished)
+    // rather than failing the Map.
     const markFailed = invoke(STATE.markRunFailed, f.markRunFailed, { ...runRef, error: sfn.JsonPath.objectAt('$.error') }, sfn.JsonPath.DISCARD);
+    markFailed.addRetry(backoff([sfn.Errors.ALL], Duration.seconds(5), 2, Duration.minutes(1)));
+    markFailed.addCatch(new sfn.Succeed(this, STATE.runFailureUnrecorded, { stateName: STATE.runFailureUnrecorded, comment: 'MarkRunFailed failed after its retries: the run stays unfinished in the table; the iteration succeeds so the Map goes on' }), {
+      errors: [sfn.Errors.ALL],
+      resultPath: '$.markRunFailedError',
+    });
     const catchAll = <T extends sfn.TaskStateBase>(state: T): T => state.addCatch(markFailed, { errors: [sfn.Errors.ALL], resultPath: '$.error' }) as T;
 
-    const batchJob = (name: string, role: 'baseline' | 'tla' | 'mra', jobQueueArn: string, jobDefinitionArn: string, array: boolean) => {
+    const batchJob = (name: string, role: 'baseline' | 'tla' | 'mra', t: JobTarget, jobDefinitionArn: string, array: boolean) => {
+      const path = role === 'tla' ? '$.run.tlaTimeoutSeconds' : '$.run.shardTimeoutSeconds';
+      const allowance = t.attemptAllowanceSeconds ?? 0;
       const job = new tasks.BatchSubmitJob(this, name, {
         stateName: name,
         jobName: `uplift-${role}`,
-        jobQueueArn,
+        jobQueueArn: t.jobQueueArn,
         jobDefinitionArn,
         ...(array ? { arraySize: sfn.JsonPath.numberAt(role === 'mra' ? '$.run.mraJobs' : '$.run.shards') } : {}),
-        // The run's own wall-clock budget (plus start-up), as PlanRun computed it.
-        taskTimeout: sfn.Timeout.at(role === 'tla' ? '$.run.tlaTimeoutSeconds' : '$.run.shardTimeoutSeconds'),
+        // The run's own wall-clock budget (plus start-up), as PlanRun computed it, plus the queue's allowance.
+        taskTimeout: sfn.Timeout.at(allowance > 0 ? `States.MathAdd(${path}, ${allowance})` : path),
         containerOverrides: {
           environment: { UPLIFT_RUN_ID: sfn.JsonPath.stringAt('$.runId'), UPLIFT_ROLE: role, UPLIFT_PLAN_URI: sfn.JsonPath.stringAt('$.planUri') },
         },
         resultPath: sfn.JsonPath.DISCARD,
       });
+      // SubmitJob throttled or Batch unavailable: the job never started. Matched first, so it never uses up the job's retry.
+      job.addRetry(BATCH_API_RETRY);
       // A retried job skips the shards that already wrote their outputs (deterministic keys).
       job.addRetry({ errors: ['States.TaskFailed'], maxAttempts: 1, interval: Duration.seconds(10) });
       return catchAll(job);
@@ -115,9 +179,9 @@ export class UpliftStateMachine extends Construct {
 
     /** The per-run job chain on one target: [baseline shards → record] → TLA → MRA shards → ScoreRun. */
     const branch = (t: JobTarget, names: { baseline: string; record: string; tla: string; mra: string }) => {
-      const tla = batchJob(names.tla, 'tla', t.jobQueueArn, t.tlaSandboxJobDefinitionArn, false);
-      tla.next(batchJob(names.mra, 'mra', t.jobQueueArn, t.raShardJobDefinitionArn, true)).next(scoreRun);
-      const baseline = batchJob(names.baseline, 'baseline', t.jobQueueArn, t.raShardJobDefinitionArn, true);
+      const tla = batchJob(names.tla, 'tla', t, t.tlaSandboxJobDefinitionArn, false);
+      tla.next(batchJob(names.mra, 'mra', t, t.raShardJobDefinitionArn, true)).next(scoreRun);
+      const baseline = batchJob(names.baseline, 'baseline', t, t.raShardJobDefinitionArn, true);
       baseline.next(catchAll(invoke(names.record, f.recordBaseline, runRef, sfn.JsonPath.DISCARD))).next(tla);
       return { baseline, tla };
     };
@@ -145,11 +209,17 @@ export class UpliftStateMachine extends Construct {
       itemSelector: { sweepId: sfn.JsonPath.stringAt('$.sweep.sweepId'), planUri: sfn.JsonPath.stringAt('$.sweep.planUri'), runId: sfn.JsonPath.stringAt('$$.Map.Item.Value') },
       resultPath: sfn.JsonPath.DISCARD,
       mapExecutionType: sfn.StateMachineType.STANDARD,
+      // A run that fails anyway (a States.Runtime error no Catch can match, a child execution
+      // that timed out or was stopped) does not fail the Map: the other runs go on.
+      toleratedFailurePercentage: 100,
     });
     runs.itemProcessor(planRun.next(nextStep));
 
     const planSweep = invoke(STATE.planSweep, f.planSweep, { sweepId: sfn.JsonPath.stringAt('$.sweepId') }, '$.sweep');
     const finalize = invoke(STATE.finalizeSweep, f.finalizeSweep, { sweepId: sfn.JsonPath.stringAt('$.sweep.sweepId') }, '$.result');
+    // If the Map fails all the same (its items or results cannot be read or written), the sweep is
+    // still finalized: FinalizeSweep reports the runs that did not finish.
+    runs.addCatch(finalize, { errors: [sfn.Errors.ALL], resultPath: '$.runsError' });
 
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       definitionBody: sfn.DefinitionBody.fromChainable(planSweep.next(runs).next(finalize)),

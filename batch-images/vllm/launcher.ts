@@ -5,7 +5,8 @@
  *
  * Environment (besides the Batch job contract): UPLIFT_MODEL_CACHE (weights cache directory,
  * default <tmp>/uplift-models), UPLIFT_VLLM_COMMAND (how to start vLLM, default "vllm"),
- * UPLIFT_VLLM_TENSOR_PARALLEL (GPUs per server, default 1).
+ * UPLIFT_VLLM_TENSOR_PARALLEL (GPUs per server, default 1), NVIDIA_VISIBLE_DEVICES (set by ECS:
+ * the job's own GPUs, which vLLM is then restricted to, see gpu-devices.ts).
  */
 import '../../core/polyfills';
 import { tmpdir } from 'node:os';
@@ -14,6 +15,7 @@ import { JobEnv, parsePlanUri } from '../../core/jobs/env';
 import { runJobWithModelServer } from '../../core/models/vllm-launcher';
 import { jobArtifactStore, s3Client, StorageEnv } from '../../lambdas/aws/clients';
 import { S3WeightsSource } from '../../lambdas/aws/s3-weights-source';
+import { jobGpuEnv } from './gpu-devices';
 
 async function main(): Promise<number> {
   const entry = process.argv[2];
@@ -21,7 +23,9 @@ async function main(): Promise<number> {
     process.stderr.write('usage: launcher.ts <job entrypoint, e.g. batch-images/jobs/ra-shard.ts>\n');
     return 2;
   }
-  const env = process.env;
+  const gpus = jobGpuEnv(process.env);
+  const env: Record<string, string | undefined> = { ...process.env, ...gpus };
+  if (gpus.CUDA_VISIBLE_DEVICES) process.stderr.write(`launcher: this job's GPUs: ${gpus.CUDA_VISIBLE_DEVICES}\n`);
   const jobArgv = [process.execPath, '--import', 'tsx', isAbsolute(entry) ? entry : resolve(entry)];
   const planUri = JobEnv.shape.UPLIFT_PLAN_URI.safeParse(env.UPLIFT_PLAN_URI);
   // Without a plan URI the job reports its own broken environment.

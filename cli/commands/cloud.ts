@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { BatchClient } from '@aws-sdk/client-batch';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DescribeExecutionCommand, ExecutionDoesNotExist, SFNClient, StopExecutionCommand, type DescribeExecutionCommandOutput } from '@aws-sdk/client-sfn';
 import { Command, Option } from 'commander';
 import { SpecError, UpliftError } from '../../core/errors';
@@ -17,6 +18,7 @@ import { buildResults, renderTable, type SweepResults } from '../../core/report'
 import { modelName, parseSpec, readSpecDocument, type LoadedSpec, type ModelSpec } from '../../core/spec';
 import { planKey } from '../../core/sweep/plan';
 import { newSweepId, prepareSweep, stageSweep } from '../../core/sweep/stage';
+import { unusableApiKeyProblem, unusableApiKeys } from '../../infra/api-key-placeholders';
 import { JOB_TIMEOUT_MARGIN_SECONDS, NO_GPU_QUEUE, OUTPUT, type StackOutputs } from '../../infra/outputs';
 import { dynamoClient, StorageEnv, storesFromEnv, type Stores } from '../../lambdas/aws/clients';
 import { DynamoTriggerStore } from '../../lambdas/aws/dynamo-trigger-store';
@@ -51,6 +53,7 @@ export interface CloudStack {
   triggers: DynamoTriggerStore;
   sfn: SFNClient;
   batch: BatchClient;
+  secrets: SecretsManagerClient;
 }
 
 const stackOption = () => new Option('--stack <name>', 'name of the deployed Uplift stack (its outputs name the bucket, table and state machine)');
@@ -87,6 +90,7 @@ export async function connectStack(opts: { stack: string; region?: string }): Pr
       triggers: new DynamoTriggerStore(dynamoClient(env), env.UPLIFT_TABLE),
       sfn: new SFNClient({ region }),
       batch: new BatchClient({ region }),
+      secrets: new SecretsManagerClient({ region }),
     };
   } catch (e) {
     cloudError(e, opts.stack);
@@ -148,6 +152,42 @@ export function cloudSpecProblems(loaded: LoadedSpec, stack: Pick<CloudStack, 'n
   return problems;
 }
 
+/** The API keys a spec's jobs call models with (its `openai` models, of RAs and TLAs), each with the fields that use it. */
+export function apiKeysUsed(loaded: LoadedSpec): Map<string, string[]> {
+  const used = new Map<string, string[]>();
+  const add = (m: ModelSpec | undefined, field: string) => {
+    if (m?.provider === 'openai') used.set(m.apiKeyEnv, [...(used.get(m.apiKeyEnv) ?? []), field]);
+  };
+  loaded.spec.ras.forEach((r, i) => add(r.model, `ras.${i}.model`));
+  loaded.spec.tlas.forEach((t, i) => add('model' in t ? (t.model as ModelSpec) : undefined, `tlas.${i}.model`));
+  return used;
+}
+
+/**
+ * Refuses, before anything is staged or started, a spec whose API keys are still the placeholders
+ * the stack generated (or have no value): its runs could only fail. Only the secrets the stack
+ * created are checked (`secretName` ones are the user's own); a stack deployed before the
+ * ModelApiKeysGenerated output cannot be checked, and says so.
+ */
+export async function apiKeyProblems(loaded: LoadedSpec, stack: Pick<CloudStack, 'name' | 'region' | 'outputs' | 'secrets'>, io: Io): Promise<string[]> {
+  const used = apiKeysUsed(loaded);
+  if (!used.size) return [];
+  const generated = stack.outputs[OUTPUT.generatedApiKeys];
+  const arns = stack.outputs[OUTPUT.apiKeySecrets];
+  if (!generated || !arns) {
+    io.err(`stack output ${OUTPUT.generatedApiKeys} is missing (deployed by an older version): the API keys' secrets are not checked for placeholder values. Fix: cdk deploy again\n`);
+    return [];
+  }
+  const toCheck = [...used.keys()].filter((k) => generated.includes(k) && arns[k]).map((k) => ({ apiKeyEnv: k, secretArn: arns[k] }));
+  let unusable;
+  try {
+    unusable = await unusableApiKeys(stack.secrets, toCheck);
+  } catch (e) {
+    cloudError(e, stack.name);
+  }
+  return unusable.map((k) => `${loaded.file}: ${unusableApiKeyProblem(k, { stack: stack.name, region: stack.region, usedBy: (used.get(k.apiKeyEnv) ?? []).join(', ') })}`);
+}
+
 /** prepareSweep checks API keys in the environment; in the cloud they are in Secrets Manager, injected into jobs. */
 function envWithStackKeys(outputs: StackOutputs): Record<string, string | undefined> {
   return { ...process.env, ...Object.fromEntries(outputs[OUTPUT.apiKeyEnvs].map((k) => [k, 'in Secrets Manager'])) };
@@ -170,6 +210,8 @@ async function submit(io: Io, file: string, opts: CloudOptions): Promise<number>
   const loaded = readSpec(file, stack.outputs, io);
   const problems = cloudSpecProblems(loaded, stack);
   if (problems.length) throw new SpecError(problems);
+  const keyProblems = await apiKeyProblems(loaded, stack, io);
+  if (keyProblems.length) throw new SpecError(keyProblems);
   const prepared = prepareSweep(loaded, envWithStackKeys(stack.outputs), stackCompute(stack.outputs, io));
   const sweepId = newSweepId(loaded.spec.name);
   try {
@@ -308,6 +350,9 @@ async function subscribe(io: Io, file: string, opts: CloudOptions & { prefix: st
   for (const r of loaded.spec.ras) r.model = model;
   const problems = cloudSpecProblems(loaded, stack);
   if (problems.length) throw new SpecError(problems);
+  // A template's sweeps start unattended on an upload: its keys must be usable now.
+  const keyProblems = await apiKeyProblems(loaded, stack, io);
+  if (keyProblems.length) throw new SpecError(keyProblems);
   const prepared = prepareSweep(loaded, envWithStackKeys(stack.outputs), stackCompute(stack.outputs, io));
   const template = loaded.spec.name;
   try {

@@ -11,6 +11,7 @@ import { IgnoreMode } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import type { JobTarget } from '../../step-functions/uplift-state-machine';
 import { REPO_ROOT, type UpliftConfig } from '../config';
+import { gpuInstanceTypes } from '../gpu-instances';
 
 /**
  * The job processes the Batch job definitions run: the same entrypoints the local runner starts
@@ -34,6 +35,12 @@ export const IMAGE_CONTEXT_EXCLUDES = ['*', '!package.json', '!package-lock.json
 export const MODEL_CACHE = { hostPath: '/var/lib/uplift/models', containerPath: '/models-cache' } as const;
 /** The non-root user of both images (batch-images/Dockerfile.*). */
 export const IMAGE_UID = 10001;
+/**
+ * Keys of the artifacts bucket that TLA jobs may never read, whatever else they are granted: the
+ * held-out test splits (`datasets/<cbm>/<version>/test.jsonl`; `*` also matches `/`). A TLA works
+ * on the dev split only; the test split scores its MRA.
+ */
+export const TEST_SPLIT_KEYS = 'datasets/*/test.jsonl';
 
 /** A job queue with its two job definitions, as the state machine takes them. */
 export interface JobQueueTarget extends JobTarget {
@@ -52,22 +59,28 @@ export interface UpliftJobsProps {
 
 /**
  * AWS Batch for Uplift's jobs: a VPC (created or imported), a GPU managed EC2 compute environment
- * (NVIDIA families, 0 vCPUs when idle) and a Fargate one, a queue each, and `ra-shard` /
- * `tla-sandbox` job definitions in a GPU flavour (requests GPUs, runs the vLLM launcher) and a
- * CPU flavour (gets the model API keys), with spot-interruption retries and timeouts sized for
- * the longest wall-clock budget a sweep may ask for.
+ * (pinned NVIDIA instance types, 0 vCPUs when idle) and a Fargate one, a queue each, and
+ * `ra-shard` / `tla-sandbox` job definitions in a GPU flavour (requests its GPUs, runs the vLLM
+ * launcher) and a CPU flavour, both given the model API keys, with spot-interruption retries and
+ * timeouts sized for the longest wall-clock budget a sweep may ask for. TLA jobs have roles of
+ * their own that cannot read the test splits.
  */
 export class UpliftJobs extends Construct {
   readonly vpc: ec2.IVpc;
   readonly securityGroup: ec2.SecurityGroup;
   readonly cpu: JobQueueTarget;
   readonly gpu?: JobQueueTarget;
-  /** Identity of CPU jobs' code: S3 reads of inputs, writes under sweeps/. */
+  /** Identity of CPU `ra-shard` jobs' code: S3 reads of inputs, writes under sweeps/. */
   readonly cpuJobRole: iam.Role;
-  /** Identity of GPU jobs' code: as CPU, plus reading weights under models/. */
+  /** Identity of GPU `ra-shard` jobs' code: as CPU, plus reading weights under models/. */
   readonly gpuJobRole: iam.Role;
-  /** Starts CPU job containers: pulls the image, writes logs, and is the only reader of the API key secrets. */
+  /** Identity of CPU `tla-sandbox` jobs' code: as `cpuJobRole`, with an explicit Deny on the test splits. */
+  readonly cpuTlaJobRole: iam.Role;
+  /** Identity of GPU `tla-sandbox` jobs' code: as `gpuJobRole`, with an explicit Deny on the test splits. */
+  readonly gpuTlaJobRole: iam.Role;
+  /** Starts CPU job containers: pulls the image, writes logs, injects the API keys. */
   readonly cpuExecutionRole: iam.Role;
+  /** Starts GPU job containers: as CPU. With `cpuExecutionRole`, the only readers of the API key secrets. */
   readonly gpuExecutionRole: iam.Role;
   readonly apiKeys: { readonly apiKeyEnv: string; readonly secret: secretsmanager.ISecret; readonly created: boolean }[];
   readonly logGroup: logs.LogGroup;
@@ -107,18 +120,34 @@ export class UpliftJobs extends Construct {
 
     // Roles: the jobs' code (job roles) and the container start-up (execution roles) are separate identities.
     const ecsTasks = new iam.ServicePrincipal('ecs-tasks.amazonaws.com');
-    const jobRole = (rid: string, extraReads: string[]) => {
-      const role = new iam.Role(this, rid, { assumedBy: ecsTasks, description: 'Uplift Batch job: reads its inputs and writes its outputs in the artifacts bucket' });
+    const jobRole = (rid: string, extraReads: string[], tla: boolean) => {
+      const role = new iam.Role(this, rid, {
+        assumedBy: ecsTasks,
+        description: tla
+          ? 'Uplift Batch TLA job: reads its inputs (never a test split) and writes its outputs in the artifacts bucket'
+          : 'Uplift Batch job: reads its inputs and writes its outputs in the artifacts bucket',
+      });
       for (const p of ['datasets/*', 'agents/*', 'sweeps/*', ...extraReads]) props.bucket.grantRead(role, p);
       props.bucket.grantPut(role, 'sweeps/*');
+      // A TLA improves the agent on the dev split; the held-out test split must stay unseen by it
+      // (and by the agents it runs, which could reach the job's credentials). An explicit Deny
+      // wins over the datasets/* read above, and over any grant added later.
+      if (tla)
+        role.addToPolicy(
+          new iam.PolicyStatement({ sid: 'TlaJobsNeverReadTestSplits', effect: iam.Effect.DENY, actions: ['s3:GetObject*'], resources: [props.bucket.arnForObjects(TEST_SPLIT_KEYS)] }),
+        );
       return role;
     };
-    this.cpuJobRole = jobRole('CpuJobRole', []);
-    this.gpuJobRole = jobRole('GpuJobRole', ['models/*']);
-    this.cpuExecutionRole = new iam.Role(this, 'CpuExecutionRole', { assumedBy: ecsTasks, description: 'Starts Uplift CPU job containers; the only reader of the model API key secrets' });
-    this.gpuExecutionRole = new iam.Role(this, 'GpuExecutionRole', { assumedBy: ecsTasks, description: 'Starts Uplift GPU job containers' });
+    this.cpuJobRole = jobRole('CpuJobRole', [], false);
+    this.gpuJobRole = jobRole('GpuJobRole', ['models/*'], false);
+    this.cpuTlaJobRole = jobRole('CpuTlaJobRole', [], true);
+    this.gpuTlaJobRole = jobRole('GpuTlaJobRole', ['models/*'], true);
+    this.cpuExecutionRole = new iam.Role(this, 'CpuExecutionRole', { assumedBy: ecsTasks, description: 'Starts Uplift CPU job containers; with the GPU one, the only reader of the model API key secrets' });
+    this.gpuExecutionRole = new iam.Role(this, 'GpuExecutionRole', { assumedBy: ecsTasks, description: 'Starts Uplift GPU job containers; with the CPU one, the only reader of the model API key secrets' });
+    const keyReaders = config.gpu.enabled ? [this.cpuExecutionRole, this.gpuExecutionRole] : [this.cpuExecutionRole];
 
-    // Model API keys: injected into CPU jobs' environment, where only the model gateway reads them.
+    // Model API keys: injected into every job's environment (CPU and GPU: a GPU run's TLA may call
+    // an API model), where only the model gateway reads them.
     this.apiKeys = config.modelEndpoints.map((e) => {
       const sid = `ApiKey${e.apiKeyEnv.toLowerCase().replace(/(^|_)([a-z0-9])/g, (_m, _u, c: string) => c.toUpperCase())}`;
       if (e.secretName) return { apiKeyEnv: e.apiKeyEnv, secret: secretsmanager.Secret.fromSecretNameV2(this, sid, e.secretName), created: false };
@@ -128,12 +157,13 @@ export class UpliftJobs extends Construct {
       });
       secret.addToResourcePolicy(
         new iam.PolicyStatement({
-          sid: 'OnlyTheCpuJobExecutionRoleReadsTheValue',
+          sid: 'OnlyTheJobExecutionRolesReadTheValue',
           effect: iam.Effect.DENY,
           principals: [new iam.AnyPrincipal()],
           actions: ['secretsmanager:GetSecretValue'],
           resources: ['*'],
-          conditions: { StringNotEquals: { 'aws:PrincipalArn': this.cpuExecutionRole.roleArn } },
+          // Denied unless the caller is one of them (StringNotEquals with a list: equal to none).
+          conditions: { StringNotEquals: { 'aws:PrincipalArn': keyReaders.length === 1 ? keyReaders[0].roleArn : keyReaders.map((r) => r.roleArn) } },
         }),
       );
       return { apiKeyEnv: e.apiKeyEnv, secret, created: true };
@@ -166,7 +196,7 @@ export class UpliftJobs extends Construct {
     // CPU: Fargate, for API and offline models.
     const cpuCompute = new batch.FargateComputeEnvironment(this, 'CpuCompute', { vpc: this.vpc, vpcSubnets: subnets, securityGroups: [this.securityGroup], maxvCpus: config.cpu.maxvCpus, spot: config.cpu.spot });
     const cpuImage = image('uplift-cpu-runner', 'batch-images/Dockerfile.cpu');
-    const cpuContainer = (cid: string, command: readonly string[], prefix: string) =>
+    const cpuContainer = (cid: string, command: readonly string[], prefix: string, jobRole: iam.IRole) =>
       new batch.EcsFargateContainerDefinition(this, cid, {
         image: cpuImage,
         cpu: config.cpu.vcpusPerJob,
@@ -178,19 +208,19 @@ export class UpliftJobs extends Construct {
         user: '0',
         environment: { ...region, UPLIFT_SANDBOX_MIN: 'uid-rlimits' },
         secrets: apiKeySecrets,
-        jobRole: this.cpuJobRole,
+        jobRole,
         executionRole: this.cpuExecutionRole,
         assignPublicIp: publicIp,
         fargatePlatformVersion: ecs.FargatePlatformVersion.LATEST,
         logging: logging(prefix),
       });
     const cpuQueue = new batch.JobQueue(this, 'CpuQueue', { computeEnvironments: [{ computeEnvironment: cpuCompute, order: 1 }], priority: 1, jobStateTimeLimitActions: queueLimits });
-    const cpuRaShard = new batch.EcsJobDefinition(this, 'RaShardCpu', { container: cpuContainer('RaShardCpuContainer', JOB_COMMANDS.cpu.raShard, 'ra-shard-cpu'), timeout: Duration.seconds(t.shardSeconds), propagateTags: true, ...retries });
-    const cpuTla = new batch.EcsJobDefinition(this, 'TlaSandboxCpu', { container: cpuContainer('TlaSandboxCpuContainer', JOB_COMMANDS.cpu.tlaSandbox, 'tla-sandbox-cpu'), timeout: Duration.seconds(t.tlaSeconds), propagateTags: true, ...retries });
+    const cpuRaShard = new batch.EcsJobDefinition(this, 'RaShardCpu', { container: cpuContainer('RaShardCpuContainer', JOB_COMMANDS.cpu.raShard, 'ra-shard-cpu', this.cpuJobRole), timeout: Duration.seconds(t.shardSeconds), propagateTags: true, ...retries });
+    const cpuTla = new batch.EcsJobDefinition(this, 'TlaSandboxCpu', { container: cpuContainer('TlaSandboxCpuContainer', JOB_COMMANDS.cpu.tlaSandbox, 'tla-sandbox-cpu', this.cpuTlaJobRole), timeout: Duration.seconds(t.tlaSeconds), propagateTags: true, ...retries });
     this.cpu = { queue: cpuQueue, raShard: cpuRaShard, tlaSandbox: cpuTla, jobQueueArn: cpuQueue.jobQueueArn, raShardJobDefinitionArn: cpuRaShard.jobDefinitionArn, tlaSandboxJobDefinitionArn: cpuTla.jobDefinitionArn };
 
     if (!config.gpu.enabled) return;
-    // GPU: managed EC2 with NVIDIA instances, for models served by vLLM on the job's GPU.
+    // GPU: managed EC2 with NVIDIA instances, for models served by vLLM on the job's GPU(s).
     const userData = new ec2.MultipartUserData();
     const shell = ec2.UserData.forLinux();
     shell.addCommands(`mkdir -p ${MODEL_CACHE.hostPath}`, `chown ${IMAGE_UID}:${IMAGE_UID} ${MODEL_CACHE.hostPath}`);
@@ -210,18 +240,23 @@ export class UpliftJobs extends Construct {
       maxvCpus: config.gpu.maxvCpus,
       spot: config.gpu.spot,
       allocationStrategy: config.gpu.spot ? batch.AllocationStrategy.SPOT_PRICE_CAPACITY_OPTIMIZED : batch.AllocationStrategy.BEST_FIT_PROGRESSIVE,
-      instanceClasses: config.gpu.instanceClasses.map((c) => c as ec2.InstanceClass),
+      // Pinned types (the smallest size of each class that runs one job), not families: Batch
+      // never scales out on a larger, dearer size, and the price of a GPU job is known.
+      instanceTypes: gpuInstanceTypes(config.gpu).map((t) => new ec2.InstanceType(t)),
       useOptimalInstanceClasses: false,
       images: [{ imageType: batch.EcsMachineImageType.ECS_AL2023_NVIDIA }],
       launchTemplate,
     });
     const gpuImage = image('uplift-gpu-runner', 'batch-images/Dockerfile.gpu');
     const linuxParameters = new batch.LinuxParameters(this, 'GpuLinuxParameters', { sharedMemorySize: Size.gibibytes(8) });
-    const gpuContainer = (cid: string, command: readonly string[], prefix: string) =>
+    const gpuContainer = (cid: string, command: readonly string[], prefix: string, jobRole: iam.IRole) =>
       new batch.EcsEc2ContainerDefinition(this, cid, {
         image: gpuImage,
         cpu: config.gpu.vcpusPerJob,
         memory: Size.mebibytes(config.gpu.memoryMiBPerJob),
+        // A GPU resource requirement: ECS assigns the job its own GPUs and names them in
+        // NVIDIA_VISIBLE_DEVICES; the launcher restricts vLLM to them (CUDA_VISIBLE_DEVICES), since
+        // a privileged container could otherwise open every GPU of the instance.
         gpu: config.gpu.gpusPerJob,
         command: [...command],
         // bubblewrap needs namespaces, which Docker's default seccomp profile denies: the harness
@@ -231,14 +266,24 @@ export class UpliftJobs extends Construct {
         environment: { ...region, UPLIFT_SANDBOX_MIN: 'bwrap', UPLIFT_MODEL_CACHE: MODEL_CACHE.containerPath, UPLIFT_VLLM_TENSOR_PARALLEL: String(config.gpu.gpusPerJob) },
         volumes: [batch.EcsVolume.host({ name: 'model-cache', hostPath: MODEL_CACHE.hostPath, containerPath: MODEL_CACHE.containerPath })],
         linuxParameters,
-        jobRole: this.gpuJobRole,
+        secrets: apiKeySecrets,
+        jobRole,
         executionRole: this.gpuExecutionRole,
         logging: logging(prefix),
       });
     const gpuQueue = new batch.JobQueue(this, 'GpuQueue', { computeEnvironments: [{ computeEnvironment: gpuCompute, order: 1 }], priority: 1, jobStateTimeLimitActions: queueLimits });
     const startup = config.gpu.startupAllowanceSeconds;
-    const gpuRaShard = new batch.EcsJobDefinition(this, 'RaShardGpu', { container: gpuContainer('RaShardGpuContainer', JOB_COMMANDS.gpu.raShard, 'ra-shard-gpu'), timeout: Duration.seconds(t.shardSeconds + startup), propagateTags: true, ...retries });
-    const gpuTla = new batch.EcsJobDefinition(this, 'TlaSandboxGpu', { container: gpuContainer('TlaSandboxGpuContainer', JOB_COMMANDS.gpu.tlaSandbox, 'tla-sandbox-gpu'), timeout: Duration.seconds(t.tlaSeconds + startup), propagateTags: true, ...retries });
-    this.gpu = { queue: gpuQueue, raShard: gpuRaShard, tlaSandbox: gpuTla, jobQueueArn: gpuQueue.jobQueueArn, raShardJobDefinitionArn: gpuRaShard.jobDefinitionArn, tlaSandboxJobDefinitionArn: gpuTla.jobDefinitionArn };
+    const gpuRaShard = new batch.EcsJobDefinition(this, 'RaShardGpu', { container: gpuContainer('RaShardGpuContainer', JOB_COMMANDS.gpu.raShard, 'ra-shard-gpu', this.gpuJobRole), timeout: Duration.seconds(t.shardSeconds + startup), propagateTags: true, ...retries });
+    const gpuTla = new batch.EcsJobDefinition(this, 'TlaSandboxGpu', { container: gpuContainer('TlaSandboxGpuContainer', JOB_COMMANDS.gpu.tlaSandbox, 'tla-sandbox-gpu', this.gpuTlaJobRole), timeout: Duration.seconds(t.tlaSeconds + startup), propagateTags: true, ...retries });
+    this.gpu = {
+      queue: gpuQueue,
+      raShard: gpuRaShard,
+      tlaSandbox: gpuTla,
+      jobQueueArn: gpuQueue.jobQueueArn,
+      raShardJobDefinitionArn: gpuRaShard.jobDefinitionArn,
+      tlaSandboxJobDefinitionArn: gpuTla.jobDefinitionArn,
+      // The weights sync, on top of PlanRun's attempt timeouts (which count vLLM's start-up).
+      attemptAllowanceSeconds: startup,
+    };
   }
 }

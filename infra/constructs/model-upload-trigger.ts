@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -24,12 +25,18 @@ export const MODEL_UPLOAD_KEY_PATTERN = `${MODELS_PREFIX}*/${MODEL_MANIFEST}`;
 /**
  * Model uploads start sweeps: an EventBridge rule on `Object Created` events for
  * `models/<…>/uplift-model.json` in the artifacts bucket invokes the ModelUpload Lambda, which
- * starts one execution per subscribed template (idempotent per upload). Events it could not
- * handle after retries land in a dead-letter queue.
+ * starts one execution per subscribed template (idempotent per upload).
+ *
+ * EventBridge invokes the Lambda asynchronously, so two things can fail, and both end in the one
+ * dead-letter queue (which the ModelUploadFailures alarm watches): EventBridge cannot deliver the
+ * event (throttled, denied; retried by the rule target, then its DLQ), or the Lambda itself fails
+ * (an error or a timeout; retried by Lambda's asynchronous invocation, then its on-failure
+ * destination, a record with the event and the error).
  */
 export class ModelUploadTrigger extends Construct {
   readonly function: NodejsFunction;
   readonly rule: events.Rule;
+  /** The EventBridge target's dead-letter queue and the Lambda's on-failure destination. */
   readonly deadLetterQueue: sqs.Queue;
 
   constructor(scope: Construct, id: string, props: ModelUploadTriggerProps) {
@@ -49,6 +56,8 @@ export class ModelUploadTrigger extends Construct {
     props.stateMachine.grantStartExecution(this.function);
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetters', { enforceSSL: true, encryption: sqs.QueueEncryption.SQS_MANAGED, retentionPeriod: Duration.days(14) });
+    // A failed invocation (the handler threw, or timed out): two more tries, then a record on the queue.
+    this.function.configureAsyncInvoke({ retryAttempts: 2, maxEventAge: Duration.hours(6), onFailure: new destinations.SqsDestination(this.deadLetterQueue) });
     this.rule = new events.Rule(this, 'ModelUploaded', {
       description: 'Uplift: a model manifest was uploaded under models/',
       eventPattern: {

@@ -28,7 +28,8 @@ export interface UpliftMonitoringProps {
 /**
  * Alarms, to an SNS topic: a failed or timed-out sweep execution; a budget ledger whose
  * commitments exceed its limit (the BudgetMonitor Lambda publishes `Uplift/BudgetOverrunUsd`
- * from the table's stream, filtered to ledger items); a model upload that could not start its sweeps.
+ * from the table's stream, filtered to ledger items); a model upload that could not start its
+ * sweeps (a message in the model-upload dead-letter queue: undeliverable event or failed invocation).
  */
 export class UpliftMonitoring extends Construct {
   readonly topic: sns.Topic;
@@ -87,7 +88,8 @@ export class UpliftMonitoring extends Construct {
     );
 
     this.uploadFailures = props.modelUploadDeadLetters.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }).createAlarm(this, 'ModelUploadFailures', {
-      alarmDescription: 'A model upload event could not be handled after retries (see the dead-letter queue and the ModelUpload Lambda log).',
+      alarmDescription:
+        'A model upload could not start its sweeps: EventBridge could not deliver the event, or the ModelUpload Lambda failed after its retries. The dead-letter queue holds the event (a failed invocation also its error); the ModelUpload Lambda log has the details.',
       threshold: 1,
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

@@ -12,6 +12,7 @@ import { prepareSweep, stageSweep } from '../../core/sweep/stage';
 import { ShardUsage, shardUsageKey } from '../../core/sweep/outputs';
 import { s3Client, StorageEnv, type Stores } from '../../lambdas/aws/clients';
 import { S3WeightsSource } from '../../lambdas/aws/s3-weights-source';
+import { jobGpuEnv } from '../../batch-images/vllm/gpu-devices';
 import { embeddedForTest } from '../support/embedded';
 import { EXAMPLES } from '../support/specs';
 
@@ -168,6 +169,29 @@ describe('batch-images/vllm/launcher.ts (the GPU job definitions\' command)', ()
     expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, stderr: '' });
     expect(JSON.parse(r.stdout)).toEqual({ base: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/v1$/), status: 200, models: ['tiny-chat'] });
     expect(existsSync(join(cache, 'uplift-artifacts', 'models/tiny-chat', 'config.json'))).toBe(true);
+  });
+
+  test('restricts vLLM to the GPUs ECS gave the job (NVIDIA_VISIBLE_DEVICES → CUDA_VISIBLE_DEVICES): a privileged container sees every GPU of its instance', async () => {
+    const { env } = await stagedRun('vllm-sweep-0006', `{ provider: vllm, name: tiny-chat, weightsUri: "${MODEL.weightsUri}" }`);
+    const seen = join(tmp, 'vllm-gpu-env.json');
+    const r = await run([join(__dirname, 'fixtures/print-vllm-env.ts')], {
+      ...svc.env,
+      ...env,
+      UPLIFT_ROLE: 'baseline',
+      UPLIFT_MODEL_CACHE: join(tmp, 'root-cache'),
+      UPLIFT_VLLM_COMMAND: FAKE_VLLM.join(' '),
+      NVIDIA_VISIBLE_DEVICES: 'GPU-6f4c1e2a-0000-4000-8000-000000000002',
+      CUDA_VISIBLE_DEVICES: '0,1,2,3',
+      FAKE_VLLM_ENV_FILE: seen,
+    });
+    expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(JSON.parse(readFileSync(seen, 'utf8'))).toEqual({ CUDA_VISIBLE_DEVICES: 'GPU-6f4c1e2a-0000-4000-8000-000000000002', NVIDIA_VISIBLE_DEVICES: 'GPU-6f4c1e2a-0000-4000-8000-000000000002' });
+    expect(r.stderr).toContain("launcher: this job's GPUs: GPU-6f4c1e2a-0000-4000-8000-000000000002");
+  });
+
+  test('derives CUDA_VISIBLE_DEVICES only from a list of GPUs ECS named', () => {
+    expect(jobGpuEnv({ NVIDIA_VISIBLE_DEVICES: 'GPU-a, GPU-b' })).toEqual({ CUDA_VISIBLE_DEVICES: 'GPU-a,GPU-b' });
+    for (const v of [undefined, '', 'all', 'none', 'void', 'GPU-a,all']) expect(jobGpuEnv({ NVIDIA_VISIBLE_DEVICES: v })).toEqual({});
   });
 
   test('without a job entrypoint it prints its usage and exits 2', async () => {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BatchClient, DescribeJobsCommand, ListJobsCommand, TerminateJobCommand } from '@aws-sdk/client-batch';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DescribeExecutionCommand, ExecutionDoesNotExist, SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { CommanderError } from 'commander';
@@ -15,6 +16,7 @@ import { finalizeSweep, planSweep } from '../../core/sweep/steps';
 import { StagedSweep } from '../../core/sweep/plan';
 import { dynamoClient, StorageEnv, type Stores } from '../../lambdas/aws/clients';
 import { DynamoTriggerStore } from '../../lambdas/aws/dynamo-trigger-store';
+import { secretState } from '../../infra/api-key-placeholders';
 import { OUTPUT } from '../../infra/outputs';
 import { embeddedForTest } from '../support/embedded';
 import { EXAMPLES } from '../support/specs';
@@ -23,9 +25,14 @@ const REGION = 'eu-west-1';
 const STATE_MACHINE = `arn:aws:states:${REGION}:123456789012:stateMachine:UpliftPipeline`;
 const CPU_QUEUE = `arn:aws:batch:${REGION}:123456789012:job-queue/UpliftCpu`;
 const GPU_QUEUE = `arn:aws:batch:${REGION}:123456789012:job-queue/UpliftGpu`;
+const OPENAI_SECRET = `arn:aws:secretsmanager:${REGION}:123456789012:secret:UpliftJobsApiKeyOpenaiApiKey-AbCdEf`;
+/** DescribeSecret of a secret the stack created: only the generated version, or a put value over it. */
+const GENERATED_ONLY = { ARN: OPENAI_SECRET, VersionIdsToStages: { 'v-generated': ['AWSCURRENT'] } };
+const KEY_PUT = { ARN: OPENAI_SECRET, VersionIdsToStages: { 'v-put': ['AWSCURRENT'], 'v-generated': ['AWSPREVIOUS'] } };
 const cfn = mockClient(CloudFormationClient);
 const sfn = mockClient(SFNClient);
 const batch = mockClient(BatchClient);
+const secrets = mockClient(SecretsManagerClient);
 
 let svc: EmbeddedServices;
 let stores: Stores;
@@ -89,6 +96,14 @@ beforeEach(() => {
   cfn.reset();
   sfn.reset();
   batch.reset();
+  secrets.reset();
+  secrets.on(DescribeSecretCommand, { SecretId: OPENAI_SECRET }).resolves(KEY_PUT);
+  stackOutputs({});
+  sfn.on(StartExecutionCommand).callsFake((i: { name: string }) => ({ executionArn: `arn:aws:states:${REGION}:123456789012:execution:UpliftPipeline:${i.name}`, startDate: new Date() }));
+});
+
+/** The outputs of the mocked stack Uplift; `over` replaces some (undefined: left out, as an older stack would). */
+function stackOutputs(over: Record<string, string | undefined>): void {
   cfn.on(DescribeStacksCommand, { StackName: 'Uplift' }).resolves({
     Stacks: [
       {
@@ -102,17 +117,20 @@ beforeEach(() => {
           [OUTPUT.cpuQueue]: CPU_QUEUE,
           [OUTPUT.gpuQueue]: GPU_QUEUE,
           [OUTPUT.apiKeyEnvs]: 'OPENAI_API_KEY',
-          [OUTPUT.apiKeySecrets]: '{}',
+          [OUTPUT.apiKeySecrets]: JSON.stringify({ OPENAI_API_KEY: OPENAI_SECRET }),
+          [OUTPUT.generatedApiKeys]: 'OPENAI_API_KEY',
           [OUTPUT.defaultBudget]: '7',
           [OUTPUT.tlaTimeout]: '3600',
           [OUTPUT.shardTimeout]: '1200',
           [OUTPUT.alarmTopic]: 'arn:aws:sns:eu-west-1:123456789012:UpliftAlarms',
-        }).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })),
+          ...over,
+        })
+          .filter((e): e is [string, string] => e[1] !== undefined)
+          .map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })),
       },
     ],
   });
-  sfn.on(StartExecutionCommand).callsFake((i: { name: string }) => ({ executionArn: `arn:aws:states:${REGION}:123456789012:execution:UpliftPipeline:${i.name}`, startDate: new Date() }));
-});
+}
 
 let submitted: string;
 
@@ -135,6 +153,8 @@ describe('uplift submit --stack', () => {
     expect(staged.spec.budgets.maxUsd).toBe(7);
     expect(await stores.artifacts.exists(`agents/${bundleHash(join(EXAMPLES, 'agents/classifier'))}.tar.gz`)).toBe(true);
     expect(await stores.artifacts.exists(`${staged.cbms[0].datasetPrefix}/test.jsonl`)).toBe(true);
+    // AND an offline-only sweep needs no API key: no secret was looked at
+    expect(secrets.commandCalls(DescribeSecretCommand)).toHaveLength(0);
   });
 
   test('refuses, before staging or starting anything, a spec the stack cannot run, naming each field and the fix', async () => {
@@ -162,6 +182,52 @@ describe('uplift submit --stack', () => {
     const file = writeSpec('cloud-openai', { model: '{ provider: openai, name: gpt-4o-mini }', budgets: '{ tlaTokens: 1000, shardTokens: 1000, tlaWallSeconds: 600, shardWallSeconds: 300, maxUsd: 1 }' });
     const r = await uplift('submit', file, ...stackArgs, '--json');
     expect(JSON.parse(r.out)).toMatchObject({ sweepId: expect.stringMatching(/^cloud-openai-/), executionArn: expect.stringContaining(':execution:UpliftPipeline:cloud-openai-'), runs: 2 });
+    // The key's secret was checked (metadata only: the value is readable by the jobs alone).
+    expect(secrets.commandCalls(DescribeSecretCommand).map((c) => c.args[0].input)).toEqual([{ SecretId: OPENAI_SECRET }]);
+  });
+
+  test('refuses a sweep whose API key secret still holds the value the stack generated, naming the secret and the put-secret-value fix, before staging or starting anything', async () => {
+    // GIVEN the stack's OPENAI_API_KEY secret was never set (its only version is the generated one)
+    secrets.on(DescribeSecretCommand, { SecretId: OPENAI_SECRET }).resolves(GENERATED_ONLY);
+    // AND a spec whose RA and react TLA both call the API with that key
+    const file = writeSpec('cloud-unset-key', { model: '{ provider: openai, name: gpt-4o-mini }', budgets: '{ tlaTokens: 1000, shardTokens: 1000, tlaWallSeconds: 600, shardWallSeconds: 300, maxUsd: 1 }' });
+    writeFileSync(file, readFileSync(file, 'utf8').replace('tlas: [{ kind: noop }, { kind: fewshot-search, evalTasks: 20 }]', 'tlas: [{ kind: react, model: { provider: openai, name: gpt-4o-mini } }]'));
+    // WHEN it is submitted THEN it is refused, once per key, with the fix
+    expect(await specProblems('submit', file, ...stackArgs)).toEqual([
+      `${file}: OPENAI_API_KEY (ras.0.model, tlas.0.model): secret ${OPENAI_SECRET} still holds the placeholder value stack Uplift generated when it was deployed, not an API key; every job calling the model would fail. ` +
+        `Fix: aws secretsmanager put-secret-value --region ${REGION} --secret-id ${OPENAI_SECRET} --secret-string "$OPENAI_API_KEY", then submit again`,
+    ]);
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+    expect((await stores.artifacts.list('sweeps/')).filter((k) => k.includes('cloud-unset-key'))).toEqual([]);
+    // AND a template that would start such sweeps on uploads is refused too
+    expect(await specProblems('subscribe', file, '--prefix', 'models/llama/', ...stackArgs)).toEqual([expect.stringContaining(`secret ${OPENAI_SECRET} still holds the placeholder value`)]);
+    // WHEN the key is put THEN the same spec is accepted
+    secrets.on(DescribeSecretCommand, { SecretId: OPENAI_SECRET }).resolves(KEY_PUT);
+    expect((await uplift('submit', file, ...stackArgs)).code).toBe(0);
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(1);
+  });
+
+  test('the placeholder check: what a secret\'s versions say, a secret the user brought is not checked, an older stack is not checked (and says so), a denied check names the permission', async () => {
+    expect(secretState(GENERATED_ONLY)).toBe('placeholder');
+    expect(secretState(KEY_PUT)).toBe('set');
+    expect(secretState({ VersionIdsToStages: { a: ['AWSCURRENT'], b: [] } })).toBe('set');
+    expect(secretState({})).toBe('no-value');
+    expect(secretState({ ...KEY_PUT, DeletedDate: new Date() })).toBe('scheduled-for-deletion');
+    const file = writeSpec('cloud-key-owner', { model: '{ provider: openai, name: gpt-4o-mini }', budgets: '{ tlaTokens: 1000, shardTokens: 1000, tlaWallSeconds: 600, shardWallSeconds: 300, maxUsd: 1 }' });
+    secrets.on(DescribeSecretCommand, { SecretId: OPENAI_SECRET }).resolves(GENERATED_ONLY);
+    // A secret given by secretName is the user's own, with whatever value they gave it.
+    stackOutputs({ [OUTPUT.generatedApiKeys]: 'none' });
+    expect((await uplift('submit', file, ...stackArgs)).code).toBe(0);
+    // A stack deployed before the check existed: submitted, with a warning.
+    stackOutputs({ [OUTPUT.generatedApiKeys]: undefined });
+    const old = await uplift('submit', file, ...stackArgs);
+    expect(old.code).toBe(0);
+    expect(old.err).toContain('stack output ModelApiKeysGenerated is missing (deployed by an older version)');
+    expect(secrets.commandCalls(DescribeSecretCommand)).toHaveLength(0);
+    // Credentials without secretsmanager:DescribeSecret: refused with the fix.
+    stackOutputs({});
+    secrets.on(DescribeSecretCommand).rejects(Object.assign(new Error('not authorized to perform: secretsmanager:DescribeSecret'), { name: 'AccessDeniedException', $metadata: { httpStatusCode: 400 } }));
+    await expect(uplift('submit', file, ...stackArgs)).rejects.toThrow(/AWS denied the request \(AccessDeniedException: .*secretsmanager:DescribeSecret\)\. Fix: .*Permissions for the CLI/);
   });
 
   test('a stack that does not exist is named with the region and the fix', async () => {

@@ -4,7 +4,9 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { SpecError } from '../../core/errors';
 import { configFromContext, deepMerge, parseConfig, REPO_ROOT } from '../../infra/config';
-import { NO_GPU_QUEUE, OUTPUT } from '../../infra/outputs';
+import { gpuInstanceTypes } from '../../infra/gpu-instances';
+import { NO_GENERATED_KEYS, NO_GPU_QUEUE, OUTPUT } from '../../infra/outputs';
+import { jobCompute } from '../../infra/uplift-stack';
 import { cloudDefinition } from './cloud-definition';
 import { synthUpliftStack } from './synth-stack';
 
@@ -61,6 +63,27 @@ describe('stack configuration', () => {
   });
 });
 
+describe('GPU instance types', () => {
+  test('the GPU compute environment pins, per class, the smallest size that runs one job (vCPUs, memory, GPUs), and prices GPU jobs at the dearest of them', () => {
+    const job = (vcpusPerJob: number, memoryMiBPerJob: number, gpusPerJob: number, instanceClasses: ('g4dn' | 'g5' | 'g6' | 'g6e' | 'p4d' | 'p5')[]) => gpuInstanceTypes({ instanceClasses, vcpusPerJob, memoryMiBPerJob, gpusPerJob });
+    expect(job(4, 14336, 1, ['g5', 'g6'])).toEqual(['g5.xlarge', 'g6.xlarge']);
+    // 30000 MiB no longer fits a 16 GiB xlarge; a g6e.xlarge has 32 GiB but 4 vCPUs.
+    expect(job(8, 30000, 1, ['g5', 'g6e', 'p4d'])).toEqual(['g5.2xlarge', 'g6e.2xlarge', 'p4d.24xlarge']);
+    // Four GPUs: the 4-GPU sizes, not the larger single-GPU ones.
+    expect(job(16, 60000, 4, ['g4dn', 'g5'])).toEqual(['g4dn.12xlarge', 'g5.12xlarge']);
+    const c = parseConfig({}, 'defaults');
+    expect(jobCompute(c).gpu).toEqual({ kind: 'ec2', instanceTypes: ['g5.xlarge', 'g6.xlarge'] });
+    expect(jobCompute(parseConfig({ gpu: { enabled: false } }, 'no-gpu')).gpu).toEqual(jobCompute(c).cpu);
+  });
+
+  test('a GPU class with no size that runs one job is refused, naming the class and the fix', () => {
+    expect(problems(() => parseConfig({ gpu: { instanceClasses: ['g5', 'p5'], vcpusPerJob: 192, memoryMiBPerJob: 1_000_000 } }, 'c'))).toEqual([
+      'c: gpu.instanceClasses: no g5 instance runs a job of 192 vCPU, 1000000 MiB and 1 GPU(s) (received "g5"). Fix: remove it, pick a larger class, or lower gpu.vcpusPerJob / memoryMiBPerJob / gpusPerJob',
+    ]);
+    expect(() => parseConfig({ gpu: { enabled: false, instanceClasses: ['g5'], vcpusPerJob: 192, memoryMiBPerJob: 1_000_000 } }, 'c')).not.toThrow();
+  });
+});
+
 describe('a stack with an imported VPC, no GPU queue, Fargate Spot and an existing secret', () => {
   const overrides = {
     vpc: { mode: 'import', vpcId: 'vpc-0123456789abcdef0', availabilityZones: ['eu-west-1a', 'eu-west-1b'], subnetIds: ['subnet-0123456789abcdef0', 'subnet-0fedcba9876543210'] },
@@ -81,11 +104,13 @@ describe('a stack with an imported VPC, no GPU queue, Fargate Spot and an existi
     template.resourceCountIs('AWS::Batch::JobDefinition', 2);
     template.hasResourceProperties('AWS::Batch::JobDefinition', { ContainerProperties: Match.objectLike({ NetworkConfiguration: { AssignPublicIp: 'DISABLED' } }) });
     expect(template.toJSON().Outputs[OUTPUT.gpuQueue].Value).toBe(NO_GPU_QUEUE);
+    // The stack generated no secret value: submit has no placeholder to check.
+    expect(template.toJSON().Outputs[OUTPUT.generatedApiKeys].Value).toBe(NO_GENERATED_KEYS);
     const states = JSON.stringify(cloudDefinition(template.toJSON() as never));
     expect(states).not.toContain('Gpu');
   });
 
-  test('uses the existing secret, readable by the CPU execution role only, and passes cdk-nag', () => {
+  test('uses the existing secret, readable by the CPU execution role only (no GPU queue), and passes cdk-nag', () => {
     const { template, stack, app } = synth;
     template.resourceCountIs('AWS::SecretsManager::Secret', 0);
     const readers = Object.entries(template.findResources('AWS::IAM::Policy')).filter(([, p]) => JSON.stringify(p).includes('secretsmanager:GetSecretValue'));

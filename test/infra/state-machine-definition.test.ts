@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import validator from 'asl-validator';
 import { join } from 'node:path';
 import type { CfnElement } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
@@ -112,6 +113,7 @@ describe('the deployed state machine is the one the local runner executes', () =
     const runner = readFileSync(join(REPO_ROOT, 'cli/local/runner.ts'), 'utf8');
     for (const file of Object.values(STEP_HANDLERS)) {
       expect(runner).toContain(`from '../../${file.replace(/\.ts$/, '')}'`);
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
       expect(typeof (require(join(REPO_ROOT, file)) as { handler: unknown }).handler).toBe('function');
     }
     const pool = readFileSync(join(REPO_ROOT, 'cli/local/batch-pool.ts'), 'utf8');
@@ -130,15 +132,27 @@ describe('the deployed state machine is the one the local runner executes', () =
     // The GPU branch: each GPU state is its CPU twin on the GPU queue and job definitions.
     const inner = runStates(c);
     expect(Object.keys(inner).filter((n) => !(n in runStates(l))).sort()).toEqual(Object.keys(GPU_TWINS).sort());
-    const flavourless = (s: State) => JSON.parse(JSON.stringify(s).replace(/<gpu-/g, '<cpu-').replace(/"(\w+)Gpu"/g, '"$1"')) as State;
+    // The one other difference: a GPU job's attempt timeout adds the stack's weights-sync allowance to PlanRun's.
+    const allowance = stack.jobs.gpu!.attemptAllowanceSeconds;
+    expect(allowance).toBe(1800);
+    const withoutAllowance = (text: string) => text.replace(new RegExp(`"States\\.MathAdd\\((\\$\\.run\\.\\w+TimeoutSeconds), ${allowance}\\)"`, 'g'), '"$1"');
+    const flavourless = (s: State) => JSON.parse(withoutAllowance(JSON.stringify(s).replace(/<gpu-/g, '<cpu-').replace(/"(\w+)Gpu"/g, '"$1"'))) as State;
     for (const [gpu, cpu] of Object.entries(GPU_TWINS)) {
       expect({ gpu, state: flavourless(inner[gpu]) }).toEqual({ gpu, state: inner[cpu] });
+      const timeout = (inner[gpu].Parameters as { Timeout?: Record<string, string> } | undefined)?.Timeout;
+      if (timeout) expect({ gpu, timeout }).toEqual({ gpu, timeout: { 'AttemptDurationSeconds.$': `States.MathAdd(${(inner[cpu].Parameters as { Timeout: Record<string, string> }).Timeout['AttemptDurationSeconds.$']}, ${allowance})` } });
       const p = inner[gpu].Parameters as { JobQueue?: string; JobDefinition?: string } | undefined;
       if (inner[gpu].Resource === 'arn:aws:states:::batch:submitJob.sync') expect([p?.JobQueue, p?.JobDefinition?.slice(0, 5)]).toEqual(['<gpu-queue>', '<gpu-']);
     }
     // Runs on the GPU queue are routed by PlanRun's `queue` answer.
     const choices = (inner[STATE.nextStep] as unknown as { Choices: { Next: string }[] }).Choices.filter(onGpu);
     expect(choices.map((x) => x.Next).sort()).toEqual([STATE.baselineShardsGpu, STATE.tlaSandboxGpu].sort());
+  });
+
+  test('the deployed definition, GPU branch and its timeout intrinsic included, passes the ASL validator', () => {
+    const result = validator(JSON.parse(JSON.stringify(cloud)));
+    expect(result.errors).toEqual([]);
+    expect(result.isValid).toBe(true);
   });
 
   test('the runner executes the deployed definition with only the documented rewrite: its Distributed Map inlined', () => {

@@ -6,7 +6,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { LEADERBOARD_INDEX } from '../../lambdas/aws/dynamo-score-store';
 import { STEP_HANDLERS } from '../../infra/constructs/functions';
-import { JOB_COMMANDS } from '../../infra/constructs/jobs';
+import { JOB_COMMANDS, TEST_SPLIT_KEYS } from '../../infra/constructs/jobs';
 import { MODEL_UPLOAD_KEY_PATTERN } from '../../infra/constructs/model-upload-trigger';
 import { OUTPUT } from '../../infra/outputs';
 import type { UpliftStack } from '../../infra/uplift-stack';
@@ -22,18 +22,18 @@ beforeAll(() => {
 });
 
 const id = (c: IConstruct) => stack.getLogicalId(c.node.defaultChild as CfnElement);
-type Statement = { Effect: string; Action: string | string[]; Resource: unknown };
+type Statement = { Sid?: string; Effect: string; Action: string | string[]; Resource: unknown };
 const actions = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
 /** Every statement of the IAM policies attached to a role. */
 function statementsOf(roleId: string): Statement[] {
   const policies = Object.values(template.findResources('AWS::IAM::Policy')) as { Properties: { Roles: { Ref: string }[]; PolicyDocument: { Statement: Statement[] } } }[];
   return policies.filter((p) => p.Properties.Roles.some((r) => r.Ref === roleId)).flatMap((p) => p.Properties.PolicyDocument.Statement);
 }
-/** S3 object-key patterns a role may touch, as `<prefix>` strings (bucket ARN placeholders stripped). */
-function s3Prefixes(roleId: string): string[] {
+/** S3 object-key patterns a role may (or, with `effect: 'Deny'`, may never) touch, as `<prefix>` strings (bucket ARN placeholders stripped). */
+function s3Prefixes(roleId: string, effect: 'Allow' | 'Deny' = 'Allow'): string[] {
   const bucket = id(stack.storage.bucket);
   return statementsOf(roleId)
-    .filter((s) => actions(s).some((a) => a.startsWith('s3:')))
+    .filter((s) => s.Effect === effect && actions(s).some((a) => a.startsWith('s3:')))
     .flatMap((s) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]))
     .map((r) => JSON.stringify(r))
     .filter((r) => r.includes('/'))
@@ -96,14 +96,15 @@ describe('storage', () => {
 });
 
 describe('AWS Batch', () => {
-  test('the GPU compute environment launches NVIDIA instances from 0 vCPUs, on the GPU AMI, with an encrypted root volume and IMDSv2', () => {
+  test('the GPU compute environment launches pinned NVIDIA instance types from 0 vCPUs, on the GPU AMI, with an encrypted root volume and IMDSv2', () => {
     template.hasResourceProperties('AWS::Batch::ComputeEnvironment', {
       Type: 'managed',
       ComputeResources: Match.objectLike({
         Type: 'EC2',
         MinvCpus: 0,
         MaxvCpus: 32,
-        InstanceTypes: ['g5', 'g6'],
+        // The smallest size of each configured class that runs one job (4 vCPU, 14 GiB, 1 GPU): never a bare family.
+        InstanceTypes: ['g5.xlarge', 'g6.xlarge'],
         Ec2Configuration: [{ ImageType: 'ECS_AL2023_NVIDIA' }],
         LaunchTemplate: { LaunchTemplateId: { Ref: Match.stringLikeRegexp('GpuLaunchTemplate') } },
       }),
@@ -128,9 +129,10 @@ describe('AWS Batch', () => {
     }
   });
 
-  test('ra-shard and tla-sandbox exist in a GPU flavour (requests a GPU, runs the vLLM launcher) and a CPU flavour (Fargate, API keys)', () => {
+  test('ra-shard and tla-sandbox exist in a GPU flavour (requests one GPU, runs the vLLM launcher) and a CPU flavour (Fargate), both with the API keys; TLA jobs have their own roles', () => {
     template.resourceCountIs('AWS::Batch::JobDefinition', 4);
     const spot = { Attempts: 3, EvaluateOnExit: [{ Action: 'RETRY', OnStatusReason: 'Host EC2*' }, { Action: 'RETRY', OnStatusReason: 'Your Spot Task was interrupted*' }, { Action: 'EXIT', OnReason: '*' }] };
+    const secrets = [{ Name: 'OPENAI_API_KEY', ValueFrom: { Ref: id(stack.jobs.apiKeys[0].secret) } }];
     for (const [job, timeout] of [
       ['raShard', 3600],
       ['tlaSandbox', 14400],
@@ -139,10 +141,12 @@ describe('AWS Batch', () => {
         PlatformCapabilities: ['EC2'],
         ContainerProperties: Match.objectLike({
           Command: [...JOB_COMMANDS.gpu[job]],
+          // One GPU per job: ECS hands the job its own device (NVIDIA_VISIBLE_DEVICES).
           ResourceRequirements: Match.arrayWith([{ Type: 'GPU', Value: '1' }]),
-          JobRoleArn: { 'Fn::GetAtt': [id(stack.jobs.gpuJobRole), 'Arn'] },
+          JobRoleArn: { 'Fn::GetAtt': [id(job === 'tlaSandbox' ? stack.jobs.gpuTlaJobRole : stack.jobs.gpuJobRole), 'Arn'] },
+          ExecutionRoleArn: { 'Fn::GetAtt': [id(stack.jobs.gpuExecutionRole), 'Arn'] },
           MountPoints: [{ ContainerPath: '/models-cache', SourceVolume: 'model-cache' }],
-          Secrets: Match.absent(),
+          Secrets: secrets,
         }),
         RetryStrategy: spot,
         Timeout: { AttemptDurationSeconds: timeout + 1800 },
@@ -155,8 +159,8 @@ describe('AWS Batch', () => {
             { Type: 'MEMORY', Value: '4096' },
             { Type: 'VCPU', Value: '1' },
           ],
-          Secrets: [{ Name: 'OPENAI_API_KEY', ValueFrom: { Ref: id(stack.jobs.apiKeys[0].secret) } }],
-          JobRoleArn: { 'Fn::GetAtt': [id(stack.jobs.cpuJobRole), 'Arn'] },
+          Secrets: secrets,
+          JobRoleArn: { 'Fn::GetAtt': [id(job === 'tlaSandbox' ? stack.jobs.cpuTlaJobRole : stack.jobs.cpuJobRole), 'Arn'] },
           NetworkConfiguration: { AssignPublicIp: 'ENABLED' },
         }),
         RetryStrategy: spot,
@@ -228,6 +232,27 @@ describe('model uploads', () => {
     });
   });
 
+  test('a failed ModelUpload invocation (EventBridge invokes it asynchronously) is retried, then lands in the same dead-letter queue, which an alarm watches', () => {
+    const dlq = stack.modelUploads.deadLetterQueue;
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: id(stack.modelUploads.function) },
+      Qualifier: '$LATEST',
+      MaximumRetryAttempts: 2,
+      MaximumEventAgeInSeconds: 21600,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [id(dlq), 'Arn'] } } },
+    });
+    // The function's role may send the failure record there.
+    expect(statementsOf(id(stack.modelUploads.function.role!)).some((s) => actions(s).includes('sqs:SendMessage') && JSON.stringify(s.Resource) === JSON.stringify({ 'Fn::GetAtt': [id(dlq), 'Arn'] }))).toBe(true);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [id(dlq), 'QueueName'] } }],
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      AlarmActions: [{ Ref: id(stack.monitoring.topic) }],
+    });
+  });
+
   test('the ModelUpload Lambda may start executions of the Uplift state machine and nothing else in Step Functions', () => {
     const sfnStatements = statementsOf(id(stack.modelUploads.function.role!)).filter((s) => actions(s).some((a) => a.startsWith('states:')));
     expect(sfnStatements).toEqual([{ Effect: 'Allow', Action: 'states:StartExecution', Resource: { Ref: id(stack.pipeline.stateMachine) } }]);
@@ -236,25 +261,55 @@ describe('model uploads', () => {
 });
 
 describe('secrets and IAM scoping', () => {
-  test('model API keys are in Secrets Manager and readable only by the CPU jobs\' execution role', () => {
+  test('model API keys are in Secrets Manager and readable only by the jobs\' execution roles, CPU and GPU', () => {
     const secretId = id(stack.jobs.apiKeys[0].secret);
+    const execRoles = [stack.jobs.cpuExecutionRole, stack.jobs.gpuExecutionRole];
     template.hasResourceProperties('AWS::SecretsManager::Secret', { Description: Match.stringLikeRegexp('OPENAI_API_KEY') });
     template.hasResourceProperties('AWS::SecretsManager::ResourcePolicy', {
       SecretId: { Ref: secretId },
-      ResourcePolicy: { Statement: [Match.objectLike({ Effect: 'Deny', Action: 'secretsmanager:GetSecretValue', Condition: { StringNotEquals: { 'aws:PrincipalArn': { 'Fn::GetAtt': [id(stack.jobs.cpuExecutionRole), 'Arn'] } } } })] },
+      ResourcePolicy: {
+        Statement: [
+          Match.objectLike({ Effect: 'Deny', Principal: { AWS: '*' }, Action: 'secretsmanager:GetSecretValue', Condition: { StringNotEquals: { 'aws:PrincipalArn': execRoles.map((r) => ({ 'Fn::GetAtt': [id(r), 'Arn'] })) } } }),
+        ],
+      },
     });
     const readers = Object.values(template.findResources('AWS::IAM::Policy'))
       .filter((p) => JSON.stringify(p).includes('secretsmanager:GetSecretValue'))
       .flatMap((p) => (p as { Properties: { Roles: { Ref: string }[] } }).Properties.Roles.map((r) => r.Ref));
-    expect(readers).toEqual([id(stack.jobs.cpuExecutionRole)]);
+    expect(readers.sort()).toEqual(execRoles.map(id).sort());
+    for (const role of execRoles)
+      template.hasResourceProperties('AWS::IAM::Policy', {
+        Roles: [{ Ref: id(role) }],
+        PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Allow', Action: Match.arrayWith(['secretsmanager:GetSecretValue']), Resource: { Ref: secretId } })]) },
+      });
+  });
+
+  test('TLA jobs have roles of their own that can never read a test split: an explicit Deny on datasets/*/test.jsonl', () => {
+    const bucketArn = { 'Fn::GetAtt': [id(stack.storage.bucket), 'Arn'] };
+    for (const role of [stack.jobs.cpuTlaJobRole, stack.jobs.gpuTlaJobRole]) {
+      template.hasResourceProperties('AWS::IAM::Policy', {
+        Roles: [{ Ref: id(role) }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([{ Sid: 'TlaJobsNeverReadTestSplits', Effect: 'Deny', Action: 's3:GetObject*', Resource: { 'Fn::Join': ['', [bucketArn, '/datasets/*/test.jsonl']] } }]),
+        },
+      });
+      expect(s3Prefixes(id(role), 'Deny')).toEqual([TEST_SPLIT_KEYS]);
+    }
+    // The ra-shard roles score MRAs on the test split: no Deny there.
+    for (const role of [stack.jobs.cpuJobRole, stack.jobs.gpuJobRole]) expect(s3Prefixes(id(role), 'Deny')).toEqual([]);
+    // IAM's `*` matches any characters, `/` included: the Deny covers every test split of the S3 layout and nothing else.
+    const iamMatches = (pattern: string, key: string) => new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.?+^$()[\]{}|\\]/g, '\\$&')).join('.*')}$`).test(key);
+    expect(iamMatches(TEST_SPLIT_KEYS, 'datasets/tai-safety/0123456789abcdef/test.jsonl')).toBe(true);
+    expect(iamMatches(TEST_SPLIT_KEYS, 'datasets/a/b/c/test.jsonl')).toBe(true);
+    for (const key of ['datasets/tai-safety/0123456789abcdef/dev.jsonl', 'datasets/tai-safety/0123456789abcdef/labels.json', 'agents/0123456789abcdef.tar.gz']) expect(iamMatches(TEST_SPLIT_KEYS, key)).toBe(false);
   });
 
   test('job roles reach only their prefixes of the artifacts bucket; only GPU jobs read models/', () => {
-    expect([...new Set(s3Prefixes(id(stack.jobs.cpuJobRole)))].sort()).toEqual(['agents/*', 'datasets/*', 'sweeps/*']);
-    expect([...new Set(s3Prefixes(id(stack.jobs.gpuJobRole)))].sort()).toEqual(['agents/*', 'datasets/*', 'models/*', 'sweeps/*']);
-    for (const role of [stack.jobs.cpuJobRole, stack.jobs.gpuJobRole]) {
+    for (const role of [stack.jobs.cpuJobRole, stack.jobs.cpuTlaJobRole]) expect([...new Set(s3Prefixes(id(role)))].sort()).toEqual(['agents/*', 'datasets/*', 'sweeps/*']);
+    for (const role of [stack.jobs.gpuJobRole, stack.jobs.gpuTlaJobRole]) expect([...new Set(s3Prefixes(id(role)))].sort()).toEqual(['agents/*', 'datasets/*', 'models/*', 'sweeps/*']);
+    for (const role of [stack.jobs.cpuJobRole, stack.jobs.gpuJobRole, stack.jobs.cpuTlaJobRole, stack.jobs.gpuTlaJobRole]) {
       const writes = statementsOf(id(role)).filter((s) => actions(s).includes('s3:PutObject'));
-      expect(writes.map((s) => JSON.stringify(s.Resource))).toEqual([expect.stringContaining('/sweeps/*')]);
+      expect(writes.filter((s) => s.Effect === 'Allow').map((s) => JSON.stringify(s.Resource))).toEqual([expect.stringContaining('/sweeps/*')]);
       expect(statementsOf(id(role)).some((s) => actions(s).some((a) => a.startsWith('dynamodb:') || a.startsWith('secretsmanager:')))).toBe(false);
     }
   });
@@ -285,9 +340,11 @@ describe('alarms and outputs', () => {
     });
   });
 
-  test('the stack outputs everything the CLI reads', () => {
-    const outputs = template.toJSON().Outputs as Record<string, unknown>;
+  test('the stack outputs everything the CLI reads, including which API key secrets it generated (the ones submit checks)', () => {
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
     expect(Object.keys(outputs).sort()).toEqual(Object.values(OUTPUT).sort());
+    expect(outputs[OUTPUT.generatedApiKeys].Value).toBe('OPENAI_API_KEY');
+    expect(JSON.stringify(outputs[OUTPUT.apiKeySecrets].Value)).toContain(id(stack.jobs.apiKeys[0].secret));
   });
 });
 

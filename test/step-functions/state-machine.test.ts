@@ -1,6 +1,6 @@
 import validator from 'asl-validator';
 import { definitionFromTemplate, inlineDistributedMaps, synthLocalDefinition, synthLocalTemplate, type AslDefinition } from '../../step-functions/synth';
-import { STATE } from '../../step-functions/uplift-state-machine';
+import { BATCH_API_ERRORS, LAMBDA_SERVICE_ERRORS, STATE, STORAGE_THROTTLING_ERRORS } from '../../step-functions/uplift-state-machine';
 
 type S = Record<string, unknown> & { Type: string };
 let template: Record<string, unknown>;
@@ -31,7 +31,7 @@ describe('the Uplift state machine', () => {
     expect(runs.Next).toBe(STATE.finalizeSweep);
     const inner = runStates(synthesized);
     expect(Object.keys(inner).sort()).toEqual(
-      [STATE.planRun, STATE.nextStep, STATE.baselineShards, STATE.recordBaseline, STATE.tlaSandbox, STATE.mraShards, STATE.scoreRun, STATE.markRunFailed, STATE.runSkipped].sort(),
+      [STATE.planRun, STATE.nextStep, STATE.baselineShards, STATE.recordBaseline, STATE.tlaSandbox, STATE.mraShards, STATE.scoreRun, STATE.markRunFailed, STATE.runFailureUnrecorded, STATE.runSkipped].sort(),
     );
     expect(inner[STATE.baselineShards].Resource).toBe('arn:aws:states:::batch:submitJob.sync');
     expect((inner[STATE.baselineShards].Parameters as { ArrayProperties: unknown }).ArrayProperties).toEqual({ 'Size.$': '$.run.shards' });
@@ -52,15 +52,74 @@ describe('the Uplift state machine', () => {
     expect(retries.some((r) => r.ErrorEquals.includes('BaselinePendingError'))).toBe(true);
   });
 
+  test('the runs Map tolerates every failed run and is caught: a failed Map still leads to FinalizeSweep', () => {
+    const runs = synthesized.States[STATE.runs] as S;
+    expect(runs.ToleratedFailurePercentage).toBe(100);
+    expect(runs.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.runsError', Next: STATE.finalizeSweep }]);
+    expect(runs.Next).toBe(STATE.finalizeSweep);
+    // FinalizeSweep reads the sweep id from $.sweep, which the Catch's ResultPath leaves in place.
+    expect((synthesized.States[STATE.finalizeSweep] as S).Parameters).toEqual({ 'sweepId.$': '$.sweep.sweepId' });
+  });
+
+  test('MarkRunFailed is retried (Lambda errors, throttling, then anything once more) and caught by a state that ends the run without failing the Map', () => {
+    const inner = runStates(synthesized);
+    const mark = inner[STATE.markRunFailed] as S & { Retry: { ErrorEquals: string[]; MaxAttempts: number; JitterStrategy?: string }[] };
+    expect(mark.Retry.map((r) => r.ErrorEquals)).toEqual([LAMBDA_SERVICE_ERRORS, STORAGE_THROTTLING_ERRORS, ['States.ALL']]);
+    expect(mark.Retry.every((r) => r.MaxAttempts >= 2 && r.JitterStrategy === 'FULL')).toBe(true);
+    expect(mark.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.markRunFailedError', Next: STATE.runFailureUnrecorded }]);
+    expect(inner[STATE.runFailureUnrecorded].Type).toBe('Succeed');
+  });
+
+  test('every Lambda step retries the Lambda service\'s errors and storage throttling with exponential backoff and full jitter', () => {
+    const lambdaStates = (states: Record<string, S>) => Object.entries(states).filter(([, s]) => s.Type === 'Task' && String(s.Resource).startsWith('arn:aws:lambda:'));
+    const all = [...lambdaStates(synthesized.States as Record<string, S>), ...lambdaStates(runStates(synthesized))];
+    expect(all.map(([n]) => n).sort()).toEqual([STATE.planSweep, STATE.finalizeSweep, STATE.planRun, STATE.recordBaseline, STATE.scoreRun, STATE.markRunFailed].sort());
+    expect(LAMBDA_SERVICE_ERRORS).toEqual(expect.arrayContaining(['Lambda.TooManyRequestsException', 'Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException']));
+    expect(STORAGE_THROTTLING_ERRORS).toEqual(expect.arrayContaining(['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded']));
+    for (const [name, s] of all) {
+      const retry = s.Retry as { ErrorEquals: string[]; IntervalSeconds: number; BackoffRate: number; MaxAttempts: number; MaxDelaySeconds?: number; JitterStrategy?: string }[];
+      for (const errors of [LAMBDA_SERVICE_ERRORS, STORAGE_THROTTLING_ERRORS]) {
+        const r = retry.find((x) => JSON.stringify(x.ErrorEquals) === JSON.stringify(errors));
+        expect({ name, errors: errors[0], retrier: r }).toEqual({
+          name,
+          errors: errors[0],
+          retrier: { ErrorEquals: errors, IntervalSeconds: expect.any(Number), BackoffRate: 2, MaxAttempts: expect.any(Number), MaxDelaySeconds: expect.any(Number), JitterStrategy: 'FULL' },
+        });
+        expect(r!.MaxAttempts).toBeGreaterThanOrEqual(5);
+      }
+    }
+  });
+
+  test('every Batch step retries the Batch API\'s errors (SubmitJob throttled) first and apart from job failures, which keep their one retry', () => {
+    const inner = runStates(synthesized);
+    const batch = Object.entries(inner).filter(([, s]) => s.Resource === 'arn:aws:states:::batch:submitJob.sync');
+    expect(batch.map(([n]) => n).sort()).toEqual([STATE.baselineShards, STATE.tlaSandbox, STATE.mraShards].sort());
+    expect(BATCH_API_ERRORS).toEqual(expect.arrayContaining(['Batch.AWSBatchException', 'Batch.TooManyRequestsException']));
+    for (const [name, s] of batch)
+      expect({ name, retry: s.Retry }).toEqual({
+        name,
+        retry: [
+          { ErrorEquals: BATCH_API_ERRORS, IntervalSeconds: 5, BackoffRate: 2, MaxAttempts: 8, MaxDelaySeconds: 120, JitterStrategy: 'FULL' },
+          { ErrorEquals: ['States.TaskFailed'], IntervalSeconds: 10, MaxAttempts: 1 },
+        ],
+      });
+  });
+
   test('the local rewrite only inlines the Distributed Map, fed by a step reading the same S3 object', () => {
     const local = inlineDistributedMaps(synthesized);
     const read = local.States[`${STATE.runs}.ReadItems`] as S;
-    expect(read).toEqual({ Type: 'Task', Resource: 'arn:aws:states:::s3:getObject', Parameters: { Bucket: 'uplift-artifacts', 'Key.$': '$.sweep.itemsKey' }, ResultPath: `$.mapItems.${STATE.runs}`, Next: STATE.runs });
+    // The read is part of the Map in the cloud (a failed ItemReader fails the Map): it has the Map's Catch.
+    const mapCatch = (synthesized.States[STATE.runs] as S).Catch;
+    expect(mapCatch).toBeDefined();
+    expect(read).toEqual({ Type: 'Task', Resource: 'arn:aws:states:::s3:getObject', Parameters: { Bucket: 'uplift-artifacts', 'Key.$': '$.sweep.itemsKey' }, ResultPath: `$.mapItems.${STATE.runs}`, Catch: mapCatch, Next: STATE.runs });
     expect((local.States[STATE.planSweep] as S).Next).toBe(`${STATE.runs}.ReadItems`);
     const map = local.States[STATE.runs] as S;
     expect(map.ItemReader).toBeUndefined();
     expect(map.ResultWriter).toBeUndefined();
     expect(map.ItemsPath).toBe(`$.mapItems.${STATE.runs}`);
+    // An inline Map has no failure tolerance; its Catch stays.
+    expect(map.ToleratedFailurePercentage).toBeUndefined();
+    expect(map.Catch).toEqual(mapCatch);
     // Same run states, same item selector and concurrency: nothing else changed.
     expect(runStates(local)).toEqual(runStates(synthesized));
     expect(map.ItemSelector).toEqual((synthesized.States[STATE.runs] as S).ItemSelector);
