@@ -27,6 +27,10 @@ export const SweepMeta = z.object({
 });
 export type SweepMeta = z.infer<typeof SweepMeta>;
 
+/** Tasks by outcome: `scored` (an output to score), `agent_error`, `infra_error` (see core/ra/protocol.ts). */
+export const OutcomeCounts = z.object({ scored: z.number().int().nonnegative(), agent_error: z.number().int().nonnegative(), infra_error: z.number().int().nonnegative() });
+export type OutcomeCounts = z.infer<typeof OutcomeCounts>;
+
 export const RunStatus = z.enum(['pending', 'running', 'succeeded', 'failed', 'budget_exhausted']);
 export type RunStatus = z.infer<typeof RunStatus>;
 
@@ -66,6 +70,8 @@ export const RunRecord = z.object({
   curve: z.array(z.object({ budget: z.number().int(), step: z.number().int().nullable(), mra: z.number(), uplift: z.number(), ci: z.tuple([z.number(), z.number()]) })).optional(),
   /** Things a reader of the scores must know: tasks without output, agent crashes, refused calls. */
   warnings: z.array(z.string()).optional(),
+  /** Test tasks by outcome, for the baseline the run used and for its MRA. */
+  outcomes: z.object({ baseline: OutcomeCounts.optional(), mra: OutcomeCounts.optional() }).optional(),
 });
 export type RunRecord = z.infer<typeof RunRecord>;
 
@@ -74,10 +80,12 @@ export const BudgetLedger = z.object({
   limitUsd: z.number().nonnegative(),
   reservedUsd: z.number(),
   spentUsd: z.number(),
+  /** The reservation each run in flight holds, by run id (part of the same item, so it moves with the money). */
+  holds: z.record(z.string(), z.number()).default({}),
 });
 export type BudgetLedger = z.infer<typeof BudgetLedger>;
 
-/** `BASELINE#<bundle-hash>#<cbm>@<dataset-version>#<model>` / `SCORE`: the baseline cache. */
+/** `BASELINE#<cbm>@<data-version>#<model>#<hash of everything that changes a baseline>` / `SCORE`: the baseline cache. */
 export const BaselineRecord = z.object({
   key: z.string(),
   status: z.enum(['computing', 'done']),
@@ -89,5 +97,10 @@ export const BaselineRecord = z.object({
   score: z.number().optional(),
   tokens: z.number().int().optional(),
   costUsd: z.number().optional(),
+  /** When it was recorded, and its tasks by outcome (a baseline is cached only without infra errors and under the agent-error limit). */
+  completedAt: z.string().optional(),
+  counts: OutcomeCounts.optional(),
+  /** What the key was derived from, readable (`uplift cache list`). */
+  describes: z.record(z.string(), z.unknown()).optional(),
 });
 export type BaselineRecord = z.infer<typeof BaselineRecord>;

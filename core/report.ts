@@ -1,5 +1,5 @@
-import type { BudgetLedger, RunRecord, SweepMeta } from './records';
-import { bootstrapMean } from './scoring/bootstrap';
+import type { BudgetLedger, OutcomeCounts, RunRecord, SweepMeta } from './records';
+import { summariseAttempts } from './scoring/across-attempts';
 
 /** Shown wherever results of the offline model appear. */
 export const OFFLINE_NOTICE = 'Produced by the offline stand-in model (deterministic nearest-example classifier), not by an LLM.';
@@ -25,9 +25,14 @@ export interface RunResult {
   warnings?: string[];
   /** Scores at TLA token budgets, if the sweep asked for a budget curve. */
   curve?: { budget: number; step: number | null; mra: number; uplift: number; ci: [number, number] }[];
+  /** Test tasks by outcome (scored, agent_error, infra_error) for the baseline and the MRA. */
+  outcomes?: { baseline?: OutcomeCounts; mra?: OutcomeCounts };
 }
 
-/** Across seeds: mean uplift of a (TLA, RA, CBM, variant) cell and a bootstrap CI over its attempts. */
+/**
+ * Across seeds: mean uplift of a (TLA, RA, CBM, variant) cell over its succeeded attempts, with a
+ * 95% CI over attempts (docs/statistics.md): Student-t with attempts − 1 df, or none for 1 attempt.
+ */
 export interface CellSummary {
   tla: string;
   ra: string;
@@ -35,7 +40,12 @@ export interface CellSummary {
   variant: string;
   attempts: number;
   meanUplift: number;
-  ci: [number, number];
+  /** 95% CI of the mean uplift over attempts; null with 1 attempt (no spread across attempts to measure). */
+  ci: [number, number] | null;
+  /** How `ci` was computed: 't' = Student-t interval over attempts (df = attempts − 1); 'none' = 1 attempt, no interval. */
+  ciMethod: 't' | 'none';
+  /** Why there is no interval, e.g. "1 attempt: see the run's CI over tasks". */
+  note?: string;
 }
 
 export interface SweepResults {
@@ -71,6 +81,7 @@ export function buildResults(meta: SweepMeta, records: RunRecord[], budget?: Bud
       ...(r.error ? { error: r.error } : {}),
       ...(r.warnings?.length ? { warnings: r.warnings } : {}),
       ...(r.curve ? { curve: r.curve } : {}),
+      ...(r.outcomes ? { outcomes: r.outcomes } : {}),
     }))
     .sort((a, b) => a.cbm.localeCompare(b.cbm) || a.ra.localeCompare(b.ra) || a.tla.localeCompare(b.tla) || a.variant.localeCompare(b.variant) || a.seed - b.seed);
   const cells = new Map<string, RunResult[]>();
@@ -80,8 +91,8 @@ export function buildResults(meta: SweepMeta, records: RunRecord[], budget?: Bud
     cells.set(k, [...(cells.get(k) ?? []), r]);
   }
   const summary = [...cells.values()].map((rs) => {
-    const b = bootstrapMean(rs.map((r) => r.uplift as number), { seed: 7 });
-    return { tla: rs[0].tla, ra: rs[0].ra, cbm: rs[0].cbm, variant: rs[0].variant, attempts: rs.length, meanUplift: b.mean, ci: b.ci };
+    const a = summariseAttempts(rs.map((r) => r.uplift as number));
+    return { tla: rs[0].tla, ra: rs[0].ra, cbm: rs[0].cbm, variant: rs[0].variant, attempts: a.attempts, meanUplift: a.mean, ci: a.ci, ciMethod: a.method, ...(a.note ? { note: a.note } : {}) };
   });
   return {
     sweepId: meta.sweepId,
@@ -94,6 +105,12 @@ export function buildResults(meta: SweepMeta, records: RunRecord[], budget?: Bud
     runs,
     summary,
   };
+}
+
+/** Agent and infrastructure errors of the baseline and the MRA, e.g. `0/0 → 3/0`; `—` before scoring. */
+export function errorsText(o: RunResult['outcomes']): string {
+  const one = (c: OutcomeCounts | undefined) => (c ? `${c.agent_error}/${c.infra_error}` : '—');
+  return o ? `${one(o.baseline)} → ${one(o.mra)}` : '—';
 }
 
 const pct = (x: number | null) => (x === null ? '—' : (x * 100).toFixed(1));
@@ -132,7 +149,7 @@ function curveTable(res: SweepResults): { head: string[]; rows: string[][] } | u
 
 /** The terminal table: one row per run, then the per-cell summary across seeds. Scores in % of tasks. */
 export function renderTable(res: SweepResults): string {
-  const head = ['run', 'TLA', 'RA', 'CBM', 'variant', 'seed', 'status', 'baseline %', 'MRA %', 'uplift pp', '95% CI', 'tokens', 'cost'];
+  const head = ['run', 'TLA', 'RA', 'CBM', 'variant', 'seed', 'status', 'baseline %', 'MRA %', 'uplift pp', '95% CI', 'agent/infra err', 'tokens', 'cost'];
   const rows = res.runs.map((r) => [
     r.runId,
     r.tla,
@@ -145,16 +162,17 @@ export function renderTable(res: SweepResults): string {
     pct(r.mra),
     r.uplift === null ? '—' : signed(r.uplift),
     ciText(r.ci),
+    errorsText(r.outcomes),
     r.tokens.toLocaleString('en-US'),
     usd(r.costUsd),
   ]);
   const parts = [`Sweep ${res.sweepId} (${res.name}): ${res.status}`, table(head, rows, 7)];
   if (res.summary.length) {
     parts.push(
-      'Across seeds (mean uplift, bootstrap 95% CI over attempts):',
+      "Across seeds (mean uplift over attempts, Student-t 95% CI over attempts; none with 1 attempt: see that run's CI over tasks; docs/statistics.md):",
       table(
-        ['TLA', 'RA', 'CBM', 'variant', 'attempts', 'mean uplift pp', '95% CI'],
-        res.summary.map((s) => [s.tla, s.ra, s.cbm, s.variant, String(s.attempts), signed(s.meanUplift), ciText(s.ci)]),
+        ['TLA', 'RA', 'CBM', 'variant', 'attempts', 'mean uplift pp', '95% CI', 'CI method'],
+        res.summary.map((s) => [s.tla, s.ra, s.cbm, s.variant, String(s.attempts), signed(s.meanUplift), ciText(s.ci), s.ciMethod === 't' ? `t, ${s.attempts - 1} df` : 'none']),
         4,
       ),
     );
@@ -216,11 +234,11 @@ export function renderReportHtml(res: SweepResults): string {
   const runRows = res.runs
     .map(
       (r) =>
-        `<tr class="${esc(r.status)}"><td>${esc(r.runId)}</td><td>${esc(r.tla)}</td><td>${esc(r.ra)}</td><td>${esc(r.cbm)}</td><td>${esc(r.variant)}</td><td>${r.seed}</td><td>${esc(r.model)}</td><td>${esc(r.status)}${r.error ? `<br><small>${esc(r.error)}</small>` : ''}${(r.warnings ?? []).map((w) => `<br><small class="warn">⚠ ${esc(w)}</small>`).join('')}</td><td class="n">${pct(r.baseline)}</td><td class="n">${pct(r.mra)}</td><td class="n">${r.uplift === null ? '—' : signed(r.uplift)}</td><td class="n">${ciText(r.ci)}</td><td class="n">${r.tokens.toLocaleString('en-US')}</td><td class="n">${usd(r.costUsd)}</td></tr>`,
+        `<tr class="${esc(r.status)}"><td>${esc(r.runId)}</td><td>${esc(r.tla)}</td><td>${esc(r.ra)}</td><td>${esc(r.cbm)}</td><td>${esc(r.variant)}</td><td>${r.seed}</td><td>${esc(r.model)}</td><td>${esc(r.status)}${r.error ? `<br><small>${esc(r.error)}</small>` : ''}${(r.warnings ?? []).map((w) => `<br><small class="warn">⚠ ${esc(w)}</small>`).join('')}</td><td class="n">${pct(r.baseline)}</td><td class="n">${pct(r.mra)}</td><td class="n">${r.uplift === null ? '—' : signed(r.uplift)}</td><td class="n">${ciText(r.ci)}</td><td class="n" title="agent errors / infrastructure errors: baseline → MRA">${esc(errorsText(r.outcomes))}</td><td class="n">${r.tokens.toLocaleString('en-US')}</td><td class="n">${usd(r.costUsd)}</td></tr>`,
     )
     .join('\n');
   const sumRows = res.summary
-    .map((s) => `<tr><td>${esc(s.tla)}</td><td>${esc(s.ra)}</td><td>${esc(s.cbm)}</td><td>${esc(s.variant)}</td><td class="n">${s.attempts}</td><td class="n">${signed(s.meanUplift)}</td><td class="n">${ciText(s.ci)}</td></tr>`)
+    .map((s) => `<tr><td>${esc(s.tla)}</td><td>${esc(s.ra)}</td><td>${esc(s.cbm)}</td><td>${esc(s.variant)}</td><td class="n">${s.attempts}</td><td class="n">${signed(s.meanUplift)}</td><td class="n">${ciText(s.ci)}</td><td>${s.ciMethod === 't' ? `Student t, ${s.attempts - 1} df` : esc(s.note ?? 'none')}</td></tr>`)
     .join('\n');
   const scored = res.runs.filter((r) => r.uplift !== null && r.ci !== null);
   return `<!doctype html>
@@ -236,8 +254,8 @@ td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}tr.fa
 ${res.notice ? `<p class="notice"><b>Offline stand-in.</b> ${esc(res.notice)}</p>` : ''}
 <p>Scores are accuracy on the held-out test split (%). Uplift = MRA − baseline in percentage points, with a paired bootstrap 95% CI over tasks (2000 resamples, fixed seed).</p>
 <h2>Uplift by TLA, across seeds</h2>
-${forestPlot(res.summary.map((s) => ({ label: `${s.tla} · ${s.ra} · ${s.cbm} · ${s.variant} (n=${s.attempts})`, value: s.meanUplift, ci: s.ci })))}
-<table><thead><tr><th>TLA</th><th>RA</th><th>CBM</th><th>variant</th><th>attempts</th><th>mean uplift pp</th><th>95% CI</th></tr></thead><tbody>
+${res.summary.some((s) => s.ci) ? forestPlot(res.summary.flatMap((s) => (s.ci ? [{ label: `${s.tla} · ${s.ra} · ${s.cbm} · ${s.variant} (n=${s.attempts})`, value: s.meanUplift, ci: s.ci }] : []))) : '<p>No cell has 2 or more scored attempts, so there is no interval across seeds: see each run\'s CI over tasks below.</p>'}
+<table><thead><tr><th>TLA</th><th>RA</th><th>CBM</th><th>variant</th><th>attempts</th><th>mean uplift pp</th><th>95% CI</th><th>interval across attempts</th></tr></thead><tbody>
 ${sumRows}
 </tbody></table>
 <h2>Uplift per run</h2>
@@ -251,7 +269,7 @@ ${c.rows.map((r) => `<tr>${r.map((v, i) => `<td${i ? ' class="n"' : ''}>${esc(v)
 </tbody></table>`;
   })()}
 <h2>Runs</h2>
-<table><thead><tr><th>run</th><th>TLA</th><th>RA</th><th>CBM</th><th>variant</th><th>seed</th><th>model</th><th>status</th><th>baseline %</th><th>MRA %</th><th>uplift pp</th><th>95% CI</th><th>tokens</th><th>cost</th></tr></thead><tbody>
+<table><thead><tr><th>run</th><th>TLA</th><th>RA</th><th>CBM</th><th>variant</th><th>seed</th><th>model</th><th>status</th><th>baseline %</th><th>MRA %</th><th>uplift pp</th><th>95% CI</th><th>agent/infra errors (baseline → MRA)</th><th>tokens</th><th>cost</th></tr></thead><tbody>
 ${runRows}
 </tbody></table>
 </body></html>

@@ -1,4 +1,9 @@
-/** mulberry32: a small seeded PRNG, so every CI is reproducible from its seed. */
+/**
+ * The per-run statistic: uplift over the test tasks with a paired percentile bootstrap CI.
+ * What each number means, and what it does not account for: docs/statistics.md.
+ */
+
+/** mulberry32: a small seeded PRNG, so every CI is reproducible from its seed. Values in [0, 1). */
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
@@ -14,49 +19,63 @@ export function mean(xs: readonly number[]): number {
   return xs.length === 0 ? NaN : xs.reduce((a, b) => a + b, 0) / xs.length;
 }
 
-/** Linear-interpolated quantile of sorted values. */
-function quantile(sorted: readonly number[], q: number): number {
+/**
+ * The q-quantile of ascending `sorted` values, linearly interpolated between order statistics at
+ * position (length − 1) · q (Hyndman & Fan type 7; R's default, numpy's "linear").
+ */
+export function quantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) throw new RangeError('quantile of no values');
+  if (!(q >= 0 && q <= 1)) throw new RangeError(`quantile needs 0 ≤ q ≤ 1 (got ${q})`);
   const pos = (sorted.length - 1) * q;
   const lo = Math.floor(pos);
   const hi = Math.ceil(pos);
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
 }
 
+/** A uniform index in [0, n) from a uniform draw in [0, 1). */
+export function drawIndex(rand: () => number, n: number): number {
+  return Math.floor(rand() * n);
+}
+
+export const DEFAULT_RESAMPLES = 2000;
+export const DEFAULT_LEVEL = 0.95;
+export const DEFAULT_SEED = 20240531;
+
 export interface PairedResult {
   baseline: number;
   mra: number;
   uplift: number;
-  /** Percentile bootstrap 95% CI of the uplift. */
+  /** Percentile bootstrap CI of the uplift at `level` (0.95 unless asked otherwise). */
   ci: [number, number];
+  level: number;
+  resamples: number;
+  seed: number;
 }
 
 /**
  * Uplift = mean(mra) − mean(baseline) over the same tasks, with a paired percentile bootstrap
- * CI: tasks are resampled with replacement and both scores of a task move together.
+ * CI: each of `resamples` resamples draws n tasks with replacement (indices uniform in [0, n)),
+ * both scores of a task move together, and the CI is the (1 − level)/2 and (1 + level)/2
+ * quantiles (type 7) of the resampled uplifts.
  */
 export function pairedBootstrap(baseline: readonly number[], mra: readonly number[], opts: { resamples?: number; seed?: number; level?: number } = {}): PairedResult {
   if (baseline.length !== mra.length) throw new RangeError(`paired scores need equal lengths (baseline ${baseline.length}, mra ${mra.length})`);
   if (baseline.length === 0) throw new RangeError('paired bootstrap needs at least one task');
-  const B = opts.resamples ?? 2000;
-  const level = opts.level ?? 0.95;
-  const rand = mulberry32(opts.seed ?? 20240531);
+  const B = opts.resamples ?? DEFAULT_RESAMPLES;
+  const level = opts.level ?? DEFAULT_LEVEL;
+  const seed = opts.seed ?? DEFAULT_SEED;
+  if (!(Number.isInteger(B) && B >= 1)) throw new RangeError(`resamples must be a positive integer (got ${B})`);
+  if (!(level > 0 && level < 1)) throw new RangeError(`level must be in (0, 1) (got ${level})`);
+  const rand = mulberry32(seed);
   const n = baseline.length;
   const diffs = baseline.map((b, i) => mra[i] - b);
   const stats = new Array<number>(B);
   for (let r = 0; r < B; r++) {
     let s = 0;
-    for (let i = 0; i < n; i++) s += diffs[Math.floor(rand() * n)];
+    for (let i = 0; i < n; i++) s += diffs[drawIndex(rand, n)];
     stats[r] = s / n;
   }
   stats.sort((a, b) => a - b);
   const alpha = (1 - level) / 2;
-  return { baseline: mean(baseline), mra: mean(mra), uplift: mean(diffs), ci: [quantile(stats, alpha), quantile(stats, 1 - alpha)] };
-}
-
-/** Mean and percentile-bootstrap CI of a mean (across seeds: one value per attempt). */
-export function bootstrapMean(values: readonly number[], opts: { resamples?: number; seed?: number; level?: number } = {}): { mean: number; ci: [number, number] } {
-  if (values.length === 0) throw new RangeError('bootstrapMean needs at least one value');
-  const zero = values.map(() => 0);
-  const r = pairedBootstrap(zero, values, opts);
-  return { mean: r.uplift, ci: r.ci };
+  return { baseline: mean(baseline), mra: mean(mra), uplift: mean(diffs), ci: [quantile(stats, alpha), quantile(stats, 1 - alpha)], level, resamples: B, seed };
 }

@@ -15,7 +15,7 @@ let svc: EmbeddedServices;
 let stores: Stores;
 let dataDir: string;
 let sweepId: string;
-let progress: Progress[] = [];
+const progress: Progress[] = [];
 let jobs: { event: string; runId: string; role: string; index: number | null }[];
 
 beforeAll(async () => {
@@ -50,7 +50,7 @@ describe('a full local sweep on the embedded services', () => {
       expect(r.ci?.[1]).toBeGreaterThanOrEqual(r.uplift as number);
       expect(r.reservedUsd).toBeUndefined();
     }
-    expect(await stores.scores.getBudget(sweepId)).toEqual({ limitUsd: 1, reservedUsd: 0, spentUsd: 0 });
+    expect(await stores.scores.getBudget(sweepId)).toEqual({ limitUsd: 1, reservedUsd: 0, spentUsd: 0, holds: {} });
     const plan = JSON.parse((await stores.artifacts.getText(`sweeps/${sweepId}/plan.json`)) as string) as { runs: { baselineKey: string }[] };
     const baseline = await stores.scores.getBaseline(plan.runs[0].baselineKey);
     expect(baseline).toMatchObject({ status: 'done', ownerSweep: sweepId });

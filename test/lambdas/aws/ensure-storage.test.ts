@@ -27,7 +27,7 @@ test('ensureStorage returns only once the table is ACTIVE, so the first write su
     expect(Date.now() - started).toBeGreaterThanOrEqual(350);
     const { scores } = storesFromEnv(env);
     await scores.initBudget('first-write', 1);
-    expect(await scores.getBudget('first-write')).toEqual({ limitUsd: 1, reservedUsd: 0, spentUsd: 0 });
+    expect(await scores.getBudget('first-write')).toEqual({ limitUsd: 1, reservedUsd: 0, spentUsd: 0, holds: {} });
     // a second call on the existing table is a no-op
     await ensureStorage(env);
   } finally {
