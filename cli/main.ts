@@ -19,6 +19,7 @@ import { ProgressDisplay } from './progress';
 import { describeTrim, renderPlan } from './plan-view';
 import { registerCloudCommands } from './commands/cloud';
 import { registerShowCommand } from './commands/show';
+import { registerCacheCommands } from './commands/cache';
 
 /** Exit codes: 0 every run succeeded, 1 some run failed or the execution failed, 2 bad input, 130 interrupted. */
 export const EXIT = { ok: 0, runsFailed: 1, badInput: 2, interrupted: 130 } as const;
@@ -227,6 +228,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   // Commands against a deployed stack (`--stack`); `results --stack` replaces the local `results`.
   registerCloudCommands(program, io, setExit);
   registerShowCommand(program, io, setExit);
+  registerCacheCommands(program, io, setExit);
   return program;
 }
 

@@ -31,3 +31,12 @@ export class BaselinePendingError extends UpliftError {}
 
 /** A job process failed (non-zero exit, crash, killed). Maps to Step Functions' `States.TaskFailed`. */
 export class JobFailedError extends UpliftError {}
+
+/**
+ * The model endpoint, the sandbox or the job failed after retries: the affected tasks were never
+ * answered, so the run fails instead of being scored, and nothing of it is cached.
+ */
+export class InfraFailureError extends UpliftError {}
+
+/** The baseline RA gave agent errors above `maxAgentErrorRate`: the user's agent is broken, not a score. */
+export class AgentBrokenError extends UpliftError {}

@@ -28,6 +28,9 @@ export abstract class ArtifactStore {
 /** Outcome of a baseline claim: we compute it, someone else is computing it, or it is done. */
 export type BaselineClaim = { status: 'claimed' } | { status: 'pending'; record: BaselineRecord } | { status: 'done'; record: BaselineRecord };
 
+/** What a reservation did: `reserved` now, already `held` by this run, or `insufficient` budget left. */
+export type ReserveOutcome = 'reserved' | 'held' | 'insufficient';
+
 /** Scores, statuses, the budget ledger and the baseline cache (the DynamoDB items of DESIGN.md). */
 export abstract class ScoreStore {
   /** Creates the META item unless it exists; returns what is stored. */
@@ -42,10 +45,17 @@ export abstract class ScoreStore {
   /** Creates the ledger unless it exists. */
   abstract initBudget(sweepId: string, limitUsd: number): Promise<void>;
   abstract getBudget(sweepId: string): Promise<BudgetLedger | undefined>;
-  /** Adds `usd` to reserved if reserved + spent + usd ≤ limit (one conditional update); false otherwise. */
-  abstract reserveBudget(sweepId: string, usd: number): Promise<boolean>;
-  /** Moves a reservation to spent: reserved −= reservedUsd, spent += actualUsd. */
-  abstract settleBudget(sweepId: string, reservedUsd: number, actualUsd: number): Promise<void>;
+  /**
+   * Reserves `usd` for a run if reserved + spent + usd ≤ limit and the run holds no reservation:
+   * one conditional update of the ledger moves the money and records the run's hold, so a retried
+   * or resumed PlanRun never reserves twice (`held`).
+   */
+  abstract reserveBudget(sweepId: string, runId: string, usd: number): Promise<ReserveOutcome>;
+  /**
+   * Settles the run's hold exactly once: reserved −= hold, spent += actualUsd, the hold removed, in
+   * one conditional update. False when the run holds nothing (already settled, or never reserved).
+   */
+  abstract settleBudget(sweepId: string, runId: string, actualUsd: number): Promise<boolean>;
   /**
    * Claims the baseline key for (sweep, run) unless it is done or held by another live claim.
    * A claim older than `leaseSeconds` is taken over.
@@ -55,4 +65,8 @@ export abstract class ScoreStore {
   abstract completeBaseline(record: BaselineRecord): Promise<void>;
   /** Drops a `computing` claim held by this owner (after its run failed), so another run may compute it. */
   abstract releaseBaseline(key: string, ownerSweep: string, ownerRun: string): Promise<void>;
+  /** Every cached or claimed baseline (`uplift cache list`). */
+  abstract listBaselines(): Promise<BaselineRecord[]>;
+  /** Deletes a baseline record whatever its state (`uplift cache clear`); false when there was none. */
+  abstract deleteBaseline(key: string): Promise<boolean>;
 }

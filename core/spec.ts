@@ -52,6 +52,17 @@ export function modelName(m: ModelSpec): string {
   return m.provider === 'vllm' ? `vllm:${m.name}` : m.name;
 }
 
+/** Where an `openai` model without `baseUrl` and without $OPENAI_BASE_URL is served. */
+export const DEFAULT_OPENAI_BASE_URL = 'https://api.openai.com/v1';
+
+/**
+ * The model spec as jobs will use it: an `openai` model's base URL fixed at staging (its own, else
+ * $OPENAI_BASE_URL, else OpenAI's), so the jobs, the baseline key and the results name one endpoint.
+ */
+export function resolveModel(m: ModelSpec, env: Record<string, string | undefined>): ModelSpec {
+  return m.provider === 'openai' ? { ...m, baseUrl: m.baseUrl ?? env.OPENAI_BASE_URL ?? DEFAULT_OPENAI_BASE_URL } : m;
+}
+
 export const CbmSpec = z.strictObject({
   id: Name,
   /** The adapter. Only `classification` exists so far; `tai-safety` is its first instance. @default classification */
@@ -169,6 +180,11 @@ export const SweepSpec = z.strictObject({
    * distinct bundle costs one more MRA evaluation.
    */
   budgetCurve: z.array(z.number().int().positive()).min(1).max(20).optional(),
+  /**
+   * Share of the test tasks a baseline RA may end in agent errors (no or malformed output, crash,
+   * its own limit) before its run fails: above it, the user's agent is broken, not scored. @default 0.1
+   */
+  maxAgentErrorRate: z.number().min(0, { error: 'must be between 0 and 1, e.g. 0.1' }).max(1, { error: 'must be between 0 and 1, e.g. 0.1' }).default(0.1),
 });
 export type SweepSpec = z.infer<typeof SweepSpec>;
 

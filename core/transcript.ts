@@ -4,7 +4,7 @@ import { z } from 'zod';
 /** One line of a transcript (`transcript.jsonl`): every model call, TLA step and checkpoint. */
 export const TranscriptEvent = z.looseObject({
   ts: z.string(),
-  kind: z.enum(['model_call', 'model_rejected', 'tla_step', 'checkpoint', 'note']),
+  kind: z.enum(['model_call', 'model_rejected', 'model_failed', 'tla_step', 'checkpoint', 'note']),
 });
 export type TranscriptEvent = z.infer<typeof TranscriptEvent>;
 

@@ -112,7 +112,7 @@ export function renderTranscript(lines: string[], opts: { full?: boolean } = {})
     const at = `[+${((ts - t0) / 1000).toFixed(1).padStart(6)}s]`;
     const usage = e.usage as { prompt_tokens?: number; completion_tokens?: number } | null | undefined;
     const tokens = (usage?.prompt_tokens ?? 0) + (usage?.completion_tokens ?? 0);
-    if ((e.kind === 'model_call' || e.kind === 'model_rejected') && e.gateway !== 'tla') {
+    if ((e.kind === 'model_call' || (e.kind === 'model_rejected' && e.reason === 'budget_exhausted')) && e.gateway !== 'tla') {
       folded ??= { calls: 0, tokens: 0, rejected: 0, at };
       folded.calls++;
       folded.tokens += tokens;
@@ -121,7 +121,8 @@ export function renderTranscript(lines: string[], opts: { full?: boolean } = {})
     }
     flush();
     if (e.kind === 'model_call') return block(at, 'model tla', `HTTP ${num(e.status)} · ${num(usage?.prompt_tokens ?? 0)} prompt + ${num(usage?.completion_tokens ?? 0)} completion tokens · ${num(e.latencyMs)} ms`);
-    if (e.kind === 'model_rejected') return block(at, 'model tla', `refused: ${str(e.message)}`);
+    if (e.kind === 'model_rejected') return block(at, `model ${e.gateway === 'tla' ? 'tla' : 'ra'}`, `refused: ${str(e.message)}`);
+    if (e.kind === 'model_failed') return block(at, `model ${e.gateway === 'tla' ? 'tla' : 'ra'}`, `endpoint failed after retries: ${str(e.endpoint)} answered ${e.status === null ? 'nothing' : `HTTP ${num(e.status)}`}: ${str(e.message)}`);
     if (e.kind === 'checkpoint') return block(at, 'checkpoint', `#${num(e.step)} dev score ${typeof e.devScore === 'number' ? e.devScore.toFixed(3) : '?'} at ${num(e.tokens)} tokens${e.budgetExhausted ? ' (budget ran out during it: not valid)' : ''}`);
     if (e.kind === 'note') {
       const rest = Object.entries(e)

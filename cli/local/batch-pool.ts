@@ -111,7 +111,7 @@ export class LocalBatch {
       // tsx's CommonJS hook only (no ESM loader thread, ~0.1 s less per job process), by absolute
       // path: preloads resolve from the working directory, which need not be this repository.
       const child = spawn(process.execPath, ['--require', TSX_CJS, entry], {
-        env: { ...this.opts.env, ...jobEnv, ...(index === null ? {} : { AWS_BATCH_JOB_ARRAY_INDEX: String(index) }) },
+        env: { ...this.opts.env, ...jobEnv, UPLIFT_JOB_LOG: log, ...(index === null ? {} : { AWS_BATCH_JOB_ARRAY_INDEX: String(index) }) },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       this.children.add(child);

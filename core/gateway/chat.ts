@@ -36,3 +36,46 @@ export function estimateTokens(text: string): number {
 export function promptTokens(req: ChatRequest): number {
   return req.messages.reduce((n, m) => n + estimateTokens(contentText(m.content)) + 4, 0);
 }
+
+/** Bytes of a string in UTF-8. */
+export function utf8Bytes(text: string): number {
+  return Buffer.byteLength(text, 'utf8');
+}
+
+/** Reserved for the chat template around the messages (start/end markers, a system preamble some open models add). */
+export const TEMPLATE_RESERVE = 64;
+/** Reserved per message for its role and markers. */
+export const MESSAGE_RESERVE = 8;
+/** Reserved once for a request with tools: the instructions some chat templates wrap tool definitions in. */
+export const TOOLS_RESERVE = 256;
+
+/**
+ * An upper bound on the prompt tokens a real endpoint can count for a request: a token of a
+ * byte-level tokenizer (BPE, or SentencePiece with byte fallback) covers at least one byte, so
+ * the UTF-8 bytes of every text sent (message contents, names, tool calls, tool ids, tool and
+ * response-format schemas, an object `tool_choice`) bound its tokens; fixed margins cover the
+ * chat template's own tokens. Far above ceil(characters ÷ 4) for English, which real tokenizers
+ * count close to: the price of never reserving less than a call can bill.
+ */
+export function promptUpperBound(req: ChatRequest): number {
+  let n = TEMPLATE_RESERVE;
+  for (const m of req.messages) {
+    const x = m as { name?: unknown; tool_call_id?: unknown; tool_calls?: unknown };
+    n += MESSAGE_RESERVE + utf8Bytes(m.role) + utf8Bytes(contentText(m.content));
+    if (typeof x.name === 'string') n += utf8Bytes(x.name);
+    if (typeof x.tool_call_id === 'string') n += utf8Bytes(x.tool_call_id);
+    if (x.tool_calls !== undefined) n += utf8Bytes(JSON.stringify(x.tool_calls));
+  }
+  const r = req as { tools?: unknown; tool_choice?: unknown; response_format?: unknown };
+  if (Array.isArray(r.tools) && r.tools.length > 0) n += TOOLS_RESERVE + utf8Bytes(JSON.stringify(r.tools));
+  if (typeof r.tool_choice === 'object' && r.tool_choice !== null) n += utf8Bytes(JSON.stringify(r.tool_choice));
+  if (r.response_format !== undefined) n += utf8Bytes(JSON.stringify(r.response_format));
+  return n;
+}
+
+/** Tool definitions and tool calls of a request, as text. */
+export function toolText(req: ChatRequest): string {
+  const calls = req.messages.map((m) => (m as { tool_calls?: unknown }).tool_calls).filter((c) => c !== undefined);
+  const tools = (req as { tools?: unknown }).tools;
+  return (tools === undefined ? '' : JSON.stringify(tools)) + (calls.length ? JSON.stringify(calls) : '');
+}

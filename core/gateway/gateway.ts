@@ -1,82 +1,22 @@
 import { randomBytes } from 'node:crypto';
-import * as http from 'node:http';
-import * as https from 'node:https';
 import { chmodSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { ChatRequest, estimateTokens, promptTokens, Usage } from './chat';
-import { offlineChatCompletion, OFFLINE_MODEL_NAME } from './offline-model';
+import { promptUpperBound, Usage, type ChatRequest } from './chat';
+import { sanitizeChatRequest, type Delivery } from './request-policy';
+import { backoffMs, classifyAnswer, classifyError, retryAfterMs, retryPolicy, type RetryOptions, type RetryPolicy, type Verdict } from './retry';
+import type { Upstream, UpstreamAnswer } from './upstreams';
 import type { TranscriptWriter } from '../transcript';
 
-/** Completion tokens reserved for a call that sets no max_tokens. */
-const DEFAULT_COMPLETION_RESERVE = 4096;
+export { HttpUpstream, OfflineUpstream, UpstreamTimeoutError, publicEndpoint, type HttpUpstreamOptions, type LimitField, type Upstream, type UpstreamAnswer } from './upstreams';
+export type { RetryOptions } from './retry';
 
-/** Where the gateway sends a call: the offline model in-process, or any OpenAI-compatible URL. */
-export interface Upstream {
-  readonly model: string;
-  chat(body: ChatRequest): Promise<{ status: number; body: unknown }>;
-}
-
-/** The offline stand-in, answered in-process, with an optional fixed latency per call (benchmarks). */
-export class OfflineUpstream implements Upstream {
-  readonly model = OFFLINE_MODEL_NAME;
-  constructor(private readonly latencyMs = 0) {}
-  async chat(body: ChatRequest): Promise<{ status: number; body: unknown }> {
-    if (this.latencyMs > 0) await sleep(this.latencyMs);
-    return { status: 200, body: offlineChatCompletion(body) };
-  }
-}
-
-/**
- * Forwards to an OpenAI-compatible endpoint with the real key, which agents never see. Uses
- * node:http(s) with a keep-alive agent (cheaper per call than fetch: the gateway sits on every
- * model call of a shard).
- */
-export class HttpUpstream implements Upstream {
-  private readonly url: URL;
-  private readonly agent: http.Agent;
-  constructor(
-    baseUrl: string,
-    private readonly apiKey: string,
-    readonly model: string,
-  ) {
-    this.url = new URL(`${baseUrl.replace(/\/$/, '')}/chat/completions`);
-    const Agent = this.url.protocol === 'https:' ? https.Agent : http.Agent;
-    this.agent = new Agent({ keepAlive: true, maxSockets: 512 });
-  }
-  chat(body: ChatRequest): Promise<{ status: number; body: unknown }> {
-    const payload = JSON.stringify({ ...body, model: this.model });
-    const request = this.url.protocol === 'https:' ? https.request : http.request;
-    return new Promise((resolve, reject) => {
-      const req = request(
-        this.url,
-        { method: 'POST', agent: this.agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), authorization: `Bearer ${this.apiKey}` } },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('error', reject);
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            let parsed: unknown;
-            try {
-              parsed = JSON.parse(text);
-            } catch {
-              parsed = { error: { message: `upstream returned non-JSON (HTTP ${res.statusCode}): ${text.slice(0, 200)}` } };
-            }
-            resolve({ status: res.statusCode ?? 502, body: parsed });
-          });
-        },
-      );
-      req.on('error', reject);
-      req.end(payload);
-    });
-  }
-  /** Closes idle keep-alive connections. */
-  close(): void {
-    this.agent.destroy();
-  }
-}
+/** Completion tokens reserved for a call that sets no limit (capped at what is left). */
+export const DEFAULT_COMPLETION_RESERVE = 4096;
+/** Largest request body the gateway reads. */
+export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
+/** After refusing a body as too large, the gateway discards at most this much more of it before closing the connection. */
+const MAX_DISCARD_BYTES = 64 * 1024 * 1024;
 
 /**
  * One job's token budget: what was spent and what calls in flight have reserved. Gateways of one
@@ -123,26 +63,44 @@ export interface GatewayOptions {
   recordBodies?: boolean;
   /** Written as `gateway` on its transcript events, to tell the gateways of one job apart (e.g. `tla`, `ra`). */
   name?: string;
+  /** Largest request body read; a larger one is answered 413 without being read. @default 4 MiB */
+  maxBodyBytes?: number;
+  /** Completion tokens reserved (and set as the limit) for a call that sets none. @default 4096 */
+  defaultCompletionReserve?: number;
+  /** How upstream failures are retried. */
+  retry?: RetryOptions;
 }
 
 export interface GatewayUsage {
+  /** Calls forwarded upstream (whatever their outcome). */
   calls: number;
+  /** Calls refused because the token budget was spent (HTTP 429 `budget_exhausted`). */
   rejected: number;
   promptTokens: number;
   completionTokens: number;
   totalTokens: number;
+  /** Upstream attempts that were retries of a failed attempt. */
+  retries: number;
+  /** Calls that still failed after their retries (answered 502 `upstream_unavailable`). */
+  upstreamFailures: number;
+}
+
+/** The last call that failed after its retries: which endpoint, what it last answered, and how many calls failed so far. */
+export interface InfraFailure {
+  endpoint: string;
+  /** The endpoint's last HTTP status, or null when it gave none (connection refused or reset, timeout). */
+  status: number | null;
+  message: string;
+  calls: number;
 }
 
 /**
- * The model gateway of DESIGN.md: an OpenAI-compatible proxy on loopback that every agent call
- * goes through. It checks the per-job key, meters tokens from `usage`, refuses calls once the
- * job's token budget is spent (HTTP 429, code `budget_exhausted`), caps `max_tokens` at what is
- * left, and records every call to the transcript.
- *
- * Exactness: before forwarding, a call reserves ceil(prompt characters ÷ 4) + its max_tokens
- * (4096 when it sets none); a call that cannot reserve is refused, so concurrent calls cannot
- * together overrun the budget by more than the estimate's error on prompt tokens. An upstream
- * answer without `usage` is charged at the estimate. Gateways sharing a TokenLedger share all of this.
+ * The model gateway: an OpenAI-compatible proxy on loopback that every agent call goes through
+ * (README, "The model gateway"). It checks the per-job key, forwards only what it can meter
+ * (request-policy.ts), reserves an upper bound of what a call can bill before forwarding, refuses
+ * calls once the job's token budget is spent (HTTP 429, code `budget_exhausted`), retries
+ * upstream failures and reports persistent ones as infrastructure failures (HTTP 502, code
+ * `upstream_unavailable`), meters `usage`, and records every call to the transcript.
  *
  * It listens on loopback TCP, and optionally on a Unix socket too (`listenUnix`), which a
  * sandbox without a network reaches through a forwarder (core/sandbox.ts).
@@ -154,13 +112,26 @@ export class ModelGateway {
   readonly ledger: TokenLedger;
   private server?: Server;
   private unixServer?: { server: Server; path: string };
-  private readonly used: GatewayUsage = { calls: 0, rejected: 0, promptTokens: 0, completionTokens: 0, totalTokens: 0 };
+  private readonly used: GatewayUsage = { calls: 0, rejected: 0, promptTokens: 0, completionTokens: 0, totalTokens: 0, retries: 0, upstreamFailures: 0 };
+  private lastFailure?: InfraFailure;
+  private readonly retry: RetryPolicy;
+  private readonly maxBodyBytes: number;
+  private readonly defaultReserve: number;
+  /** Prompt tokens an upstream has reported beyond its reservation (the most so far), added to later reservations. */
+  private promptSlack = 0;
+  /** Aborted by stop(): calls waiting to retry give up. */
+  private stopping = new AbortController();
 
   constructor(private readonly opts: GatewayOptions) {
     if (opts.ledger && opts.tokenBudget !== undefined && opts.tokenBudget !== opts.ledger.budget)
       throw new RangeError(`give the gateway tokenBudget or a ledger, not both (received tokenBudget ${opts.tokenBudget} and a ledger of ${opts.ledger.budget})`);
     if (!opts.ledger && opts.tokenBudget === undefined) throw new RangeError('the gateway needs tokenBudget or a shared ledger');
     this.ledger = opts.ledger ?? new TokenLedger(opts.tokenBudget as number);
+    this.retry = retryPolicy(opts.retry);
+    this.maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    if (!(this.maxBodyBytes >= 1)) throw new RangeError(`maxBodyBytes must be >= 1 (received ${opts.maxBodyBytes})`);
+    this.defaultReserve = opts.defaultCompletionReserve ?? DEFAULT_COMPLETION_RESERVE;
+    if (!Number.isInteger(this.defaultReserve) || this.defaultReserve < 1) throw new RangeError(`defaultCompletionReserve must be a whole number >= 1 (received ${opts.defaultCompletionReserve})`);
   }
 
   /** Usage of the calls through this gateway (a shared ledger also counts the other gateways' calls). */
@@ -168,9 +139,19 @@ export class ModelGateway {
     return { ...this.used };
   }
 
+  /** The last call that failed after retries (the endpoint was down, out of quota, or refused the gateway's key), or undefined. */
+  get infraFailure(): InfraFailure | undefined {
+    return this.lastFailure ? { ...this.lastFailure } : undefined;
+  }
+
   /** The model name agents see (UPLIFT_MODEL). */
   get model(): string {
     return this.opts.upstream.model;
+  }
+
+  /** Where calls go (a base URL, `offline`, or `custom upstream`). */
+  get endpoint(): string {
+    return this.opts.upstream.endpoint ?? 'custom upstream';
   }
 
   get remaining(): number {
@@ -179,6 +160,7 @@ export class ModelGateway {
 
   /** Starts listening on 127.0.0.1 (random port); returns the base URL agents get as OPENAI_BASE_URL. */
   async start(): Promise<string> {
+    if (this.stopping.signal.aborted) this.stopping = new AbortController();
     const server = this.newServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     this.server = server;
@@ -187,6 +169,7 @@ export class ModelGateway {
 
   /** Also serves on a Unix socket at `path` (mode 0666: the per-job key still guards it), for sandboxes without a network. */
   async listenUnix(path: string): Promise<void> {
+    if (this.stopping.signal.aborted) this.stopping = new AbortController();
     const server = this.newServer();
     rmSync(path, { force: true });
     await new Promise<void>((resolve, reject) => {
@@ -197,11 +180,13 @@ export class ModelGateway {
     this.unixServer = { server, path };
   }
 
+  /** Stops listening; calls waiting to retry give up at once. */
   async stop(): Promise<void> {
     const servers = [this.server, this.unixServer?.server].filter((s): s is Server => s !== undefined);
     const unixPath = this.unixServer?.path;
     this.server = undefined;
     this.unixServer = undefined;
+    this.stopping.abort();
     for (const s of servers) {
       s.closeAllConnections();
       await new Promise<void>((resolve) => s.close(() => resolve()));
@@ -211,7 +196,9 @@ export class ModelGateway {
 
   private newServer(): Server {
     const server = createServer((req, res) => {
-      this.handle(req, res).catch((e: unknown) => this.reply(res, 500, { error: { message: `gateway error: ${(e as Error).message}`, type: 'server_error' } }));
+      this.handle(req, res).catch((e: unknown) => {
+        if (!res.headersSent) this.reply(res, 500, { error: { message: `gateway error: ${(e as Error).message}`, type: 'server_error' } });
+      });
     });
     server.keepAliveTimeout = 30000;
     server.maxRequestsPerSocket = 0;
@@ -229,10 +216,49 @@ export class ModelGateway {
     res.end(text);
   }
 
-  private async readBody(req: IncomingMessage): Promise<string> {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    return Buffer.concat(chunks).toString('utf8');
+  /**
+   * The request body, or undefined when it is larger than maxBodyBytes: a declared
+   * content-length over the limit is refused before a byte of the body is read, and a chunked body
+   * as soon as it passes the limit. What the client still sends is discarded, never buffered.
+   */
+  private readBody(req: IncomingMessage): Promise<string | undefined> {
+    const limit = this.maxBodyBytes;
+    const tooLarge = () => {
+      let discarded = 0;
+      req.removeAllListeners('data');
+      req.on('data', (c: Buffer) => {
+        discarded += c.length;
+        if (discarded > MAX_DISCARD_BYTES) req.socket.destroy();
+      });
+      req.on('error', () => undefined);
+      return undefined;
+    };
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) return Promise.resolve(tooLarge());
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let over = false;
+      req.on('data', (c: Buffer) => {
+        if (over) return;
+        size += c.length;
+        if (size > limit) {
+          over = true;
+          chunks.length = 0;
+          resolve(tooLarge());
+        } else chunks.push(c);
+      });
+      req.on('end', () => {
+        if (!over) resolve(Buffer.concat(chunks).toString('utf8'));
+      });
+      req.on('error', (e) => {
+        if (!over) reject(e);
+      });
+    });
+  }
+
+  private tooLarge(res: ServerResponse): void {
+    this.reply(res, 413, { error: { message: `request body is larger than the gateway's limit of ${this.maxBodyBytes} bytes: send a shorter prompt`, type: 'invalid_request_error', code: 'request_too_large' } });
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -248,75 +274,194 @@ export class ModelGateway {
       await this.readBody(req);
       return this.reply(res, 404, { error: { message: `the gateway serves POST /v1/chat/completions and GET /v1/models, not ${req.method} ${url}`, type: 'invalid_request_error' } });
     }
-    let parsed: ChatRequest;
+    const text = await this.readBody(req);
+    if (text === undefined) return this.tooLarge(res);
+    let raw: unknown;
     try {
-      const r = ChatRequest.safeParse(JSON.parse(await this.readBody(req)));
-      if (!r.success) return this.reply(res, 400, { error: { message: `invalid chat request: ${r.error.issues[0].path.join('.')}: ${r.error.issues[0].message}`, type: 'invalid_request_error' } });
-      parsed = r.data;
+      raw = JSON.parse(text);
     } catch {
       return this.reply(res, 400, { error: { message: 'request body is not JSON', type: 'invalid_request_error' } });
     }
-    const promptEstimate = promptTokens(parsed) + estimateTokens(toolText(parsed));
-    const left = this.ledger.left;
-    const wanted = parsed.max_completion_tokens ?? parsed.max_tokens;
-    const cap = wanted ?? DEFAULT_COMPLETION_RESERVE;
-    const maxTokens = Math.min(cap, left - promptEstimate);
-    if (maxTokens < 1) {
-      this.used.rejected++;
-      const message = `token budget of ${this.ledger.budget} tokens for this job is spent (used ${this.ledger.spent}, reserved by calls in flight ${this.ledger.reserved}, this call needs about ${promptEstimate + 1})`;
-      this.opts.transcript?.write('model_rejected', { ...this.label(), reason: 'budget_exhausted', message });
-      return this.reply(res, 429, { error: { message, type: 'insufficient_quota', code: 'budget_exhausted' } });
+    const checked = sanitizeChatRequest(raw);
+    if (!checked.ok) {
+      const { field, message } = checked.refusal;
+      this.opts.transcript?.write('model_rejected', { ...this.label(), reason: 'invalid_request', field, message });
+      return this.reply(res, 400, { error: { message: `the model gateway refuses this request: ${field}: ${message}`, type: 'invalid_request_error', param: field, code: 'unsupported_parameter' } });
     }
-    const reservation = promptEstimate + maxTokens;
+    return this.forward(checked.value.request, checked.value.limits, checked.value.delivery, res);
+  }
+
+  private async forward(request: ChatRequest, limits: { max_tokens?: number; max_completion_tokens?: number }, delivery: Delivery, res: ServerResponse): Promise<void> {
+    const upstream = this.opts.upstream;
+    const slack = this.promptSlack;
+    const promptReserve = (upstream.promptReserve ? upstream.promptReserve(request) : promptUpperBound(request)) + slack;
+    const set = [limits.max_tokens, limits.max_completion_tokens].filter((x): x is number => x !== undefined);
+    const wanted = set.length ? Math.min(...set) : undefined;
+    const maxTokens = Math.min(wanted ?? this.defaultReserve, this.ledger.left - promptReserve);
+    if (maxTokens < 1) return this.budgetExhausted(res, promptReserve + 1);
+    const reservation = promptReserve + maxTokens;
     this.ledger.reserve(reservation);
-    const started = Date.now();
-    let result: { status: number; body: unknown };
+    // Every limit the caller set is capped (an endpoint may honour either); with none, the gateway sets one.
+    const forwarded: ChatRequest = { ...request };
+    if (limits.max_tokens !== undefined) forwarded.max_tokens = maxTokens;
+    if (limits.max_completion_tokens !== undefined) forwarded.max_completion_tokens = maxTokens;
+    if (wanted === undefined) forwarded[upstream.limitField ?? 'max_tokens'] = maxTokens;
+
+    let clientGone = false;
+    res.on('close', () => {
+      if (!res.writableFinished) clientGone = true;
+    });
+    const p = this.retry;
+    const stopSignal = this.stopping.signal;
+    const started = p.now();
+    let answer: UpstreamAnswer | undefined;
+    let verdict: Verdict = { kind: 'fail', status: null, message: 'no attempt was made' };
+    let retries = 0;
+    let gaveUp = '';
+    let failedAttemptTokens = 0;
+    let outOfBudget = false;
+    this.used.calls++;
     try {
-      const forwarded: ChatRequest = { ...parsed };
-      if (wanted !== undefined || maxTokens < cap) {
-        // Keep the caller's field: newer (reasoning) models accept only max_completion_tokens.
-        if (parsed.max_completion_tokens !== undefined) forwarded.max_completion_tokens = maxTokens;
-        else forwarded.max_tokens = maxTokens;
+      for (let attempt = 1; ; attempt++) {
+        answer = undefined;
+        try {
+          answer = await upstream.chat(forwarded);
+          verdict = classifyAnswer(answer.status, answer.body);
+        } catch (e) {
+          verdict = classifyError(e);
+        }
+        if (verdict.kind === 'answer') break;
+        // A failed attempt the upstream still reports usage for was billed: it counts.
+        const billed = Usage.safeParse((answer?.body as { usage?: unknown } | null)?.usage);
+        if (billed.success) {
+          failedAttemptTokens += this.charge(billed.data);
+          if (this.ledger.left < 0) {
+            outOfBudget = true;
+            break;
+          }
+        }
+        if (verdict.kind === 'fail') break;
+        if (attempt >= p.attempts) {
+          gaveUp = `${attempt} attempts`;
+          break;
+        }
+        if (clientGone || stopSignal.aborted) {
+          gaveUp = clientGone ? 'the agent closed the connection' : 'the gateway is stopping';
+          break;
+        }
+        const now = p.now();
+        const asked = retryAfterMs(answer?.headers, now);
+        const delay = Math.max(asked ?? 0, backoffMs(p, attempt - 1));
+        if (now - started + delay > p.totalMs) {
+          gaveUp = `${attempt} attempt(s); ${asked !== undefined && asked >= delay ? `it asked to retry after ${asked} ms, ` : ''}the next would start after the ${p.totalMs} ms retry window`;
+          break;
+        }
+        try {
+          await p.sleep(delay, stopSignal);
+        } catch {
+          gaveUp = 'the gateway is stopping';
+          break;
+        }
+        retries++;
+        this.used.retries++;
       }
-      result = await this.opts.upstream.chat(forwarded);
-    } catch (e) {
-      result = { status: 502, body: { error: { message: `upstream unreachable: ${(e as Error).message}`, type: 'upstream_error' } } };
     } finally {
       this.ledger.release(reservation);
     }
-    const body = result.body as { usage?: unknown; choices?: unknown } | null;
-    const reported = Usage.safeParse(body?.usage);
-    // An answer without usage is charged at the estimate: the budget holds whatever the upstream reports.
-    const usage =
-      reported.success || result.status !== 200
-        ? reported
-        : { success: true as const, data: { prompt_tokens: promptEstimate, completion_tokens: Math.min(maxTokens, estimateTokens(JSON.stringify(body?.choices ?? ''))) } };
-    this.used.calls++;
-    if (usage.success) {
-      this.used.promptTokens += usage.data.prompt_tokens;
-      this.used.completionTokens += usage.data.completion_tokens;
-      this.used.totalTokens += usage.data.prompt_tokens + usage.data.completion_tokens;
-      this.ledger.spend(usage.data.prompt_tokens + usage.data.completion_tokens);
+    const latencyMs = p.now() - started;
+    // The request as forwarded (allowlisted, limits capped): what the upstream billed.
+    const bodies = (response: unknown) => (this.opts.recordBodies === false ? {} : { request: forwarded, response });
+
+    if (outOfBudget) {
+      this.opts.transcript?.write('model_call', { ...this.label(), status: answer?.status ?? null, latencyMs, retries, usage: null, failedAttemptTokens, ...bodies(answer?.body) });
+      return this.budgetExhausted(res, reservation);
+    }
+    if (verdict.kind !== 'answer') {
+      this.used.upstreamFailures++;
+      const failure: InfraFailure = { endpoint: this.endpoint, status: verdict.status, message: verdict.message, calls: this.used.upstreamFailures };
+      this.lastFailure = failure;
+      const last = failure.status === null ? `no answer (${failure.message})` : `HTTP ${failure.status}: ${failure.message}`;
+      const message = `the model endpoint ${failure.endpoint} is unavailable${gaveUp ? ` after ${gaveUp}` : ''}; it last answered ${last}. This is an infrastructure failure, not the agent's`;
+      // 'model_failed' is a transcript kind for calls that failed after retries.
+      this.opts.transcript?.write('model_failed', { ...this.label(), endpoint: failure.endpoint, status: failure.status, message: failure.message, attempts: retries + 1, retries, latencyMs, failedAttemptTokens, ...bodies(answer?.body) });
+      return this.reply(res, 502, { error: { message, type: 'upstream_error', code: 'upstream_unavailable', endpoint: failure.endpoint, upstream_status: failure.status } });
+    }
+
+    // The answer (a success, or a 4xx passed to the agent).
+    if (!answer) throw new Error('an upstream answer was classified without one');
+    const ok = answer.status >= 200 && answer.status < 300;
+    const reported = Usage.safeParse((answer.body as { usage?: unknown } | null)?.usage);
+    // A success without usage is charged its whole reservation: the budget holds whatever the upstream does not report.
+    const usage = reported.success ? reported.data : ok ? { prompt_tokens: promptReserve, completion_tokens: maxTokens } : undefined;
+    if (usage) this.charge(usage);
+    let overrun: Record<string, number> | undefined;
+    if (reported.success) {
+      const { prompt_tokens: prompt, completion_tokens: completion } = reported.data;
+      if (prompt > promptReserve || prompt + completion > reservation) overrun = { reservedPrompt: promptReserve, reserved: reservation, reportedPrompt: prompt, reported: prompt + completion };
+      // Later calls reserve the prompt excess on top: a template's tokens the margins missed are missed once.
+      if (prompt > promptReserve) this.promptSlack = Math.max(this.promptSlack, slack + prompt - promptReserve);
     }
     this.opts.transcript?.write('model_call', {
       ...this.label(),
-      ...(usage.success && !reported.success ? { usageEstimated: true } : {}),
-      status: result.status,
-      latencyMs: Date.now() - started,
-      usage: usage.success ? usage.data : null,
-      ...(this.opts.recordBodies === false ? {} : { request: parsed, response: result.body }),
+      ...(usage && !reported.success ? { usageEstimated: true } : {}),
+      status: answer.status,
+      latencyMs,
+      retries,
+      reserved: reservation,
+      usage: usage ?? null,
+      ...(overrun ? { overrun } : {}),
+      ...(failedAttemptTokens ? { failedAttemptTokens } : {}),
+      ...(delivery.stream ? { stream: true } : {}),
+      ...bodies(answer.body),
     });
-    this.reply(res, result.status, result.body);
+    if (ok && delivery.stream) return this.replyStream(res, answer.body, delivery.includeUsage);
+    this.reply(res, answer.status, answer.body);
+  }
+
+  /** Spends a reported usage on the ledger and this gateway's counts; returns its total. */
+  private charge(u: Usage): number {
+    const total = u.prompt_tokens + u.completion_tokens;
+    this.used.promptTokens += u.prompt_tokens;
+    this.used.completionTokens += u.completion_tokens;
+    this.used.totalTokens += total;
+    this.ledger.spend(total);
+    return total;
+  }
+
+  private budgetExhausted(res: ServerResponse, needs: number): void {
+    this.used.rejected++;
+    const message = `token budget of ${this.ledger.budget} tokens for this job is spent (used ${this.ledger.spent}, reserved by calls in flight ${this.ledger.reserved}, this call needs about ${needs})`;
+    this.opts.transcript?.write('model_rejected', { ...this.label(), reason: 'budget_exhausted', message });
+    this.reply(res, 429, { error: { message, type: 'insufficient_quota', code: 'budget_exhausted' } });
+  }
+
+  /**
+   * Serves a complete chat.completion as the server-sent events of a stream (`stream: true`): one
+   * chunk with each choice's whole message, one with its finish reason, the usage chunk when
+   * `stream_options.include_usage` asked for it, then `[DONE]`.
+   */
+  private replyStream(res: ServerResponse, body: unknown, includeUsage: boolean): void {
+    const b = (body ?? {}) as { id?: string; created?: number; model?: string; system_fingerprint?: string; choices?: unknown; usage?: unknown };
+    const base = { id: b.id ?? 'chatcmpl-gateway', object: 'chat.completion.chunk', created: b.created ?? Math.floor(Date.now() / 1000), model: b.model ?? this.model, ...(b.system_fingerprint ? { system_fingerprint: b.system_fingerprint } : {}) };
+    const choices = Array.isArray(b.choices) ? (b.choices as { index?: number; message?: Record<string, unknown>; finish_reason?: string; logprobs?: unknown }[]) : [];
+    const events: unknown[] = [];
+    const u = includeUsage ? { usage: null } : {};
+    choices.forEach((c, i) => {
+      const index = c.index ?? i;
+      const m = c.message ?? {};
+      const delta: Record<string, unknown> = { role: m.role ?? 'assistant', content: m.content ?? null };
+      if (typeof m.refusal === 'string') delta.refusal = m.refusal;
+      if (Array.isArray(m.tool_calls)) delta.tool_calls = (m.tool_calls as Record<string, unknown>[]).map((t, k) => ({ index: k, ...t }));
+      events.push({ ...base, choices: [{ index, delta, logprobs: c.logprobs ?? null, finish_reason: null }], ...u });
+      events.push({ ...base, choices: [{ index, delta: {}, logprobs: null, finish_reason: c.finish_reason ?? 'stop' }], ...u });
+    });
+    if (includeUsage) events.push({ ...base, choices: [], usage: b.usage ?? null });
+    const text = events.map((e) => `data: ${JSON.stringify(e)}\n\n`).join('') + 'data: [DONE]\n\n';
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
   }
 
   private label(): Record<string, string> {
     return this.opts.name ? { gateway: this.opts.name } : {};
   }
-}
-
-/** Tool definitions and tool calls of a request, as text: part of its prompt-token estimate. */
-function toolText(req: ChatRequest): string {
-  const calls = req.messages.map((m) => (m as { tool_calls?: unknown }).tool_calls).filter((c) => c !== undefined);
-  const tools = (req as { tools?: unknown }).tools;
-  return (tools === undefined ? '' : JSON.stringify(tools)) + (calls.length ? JSON.stringify(calls) : '');
 }

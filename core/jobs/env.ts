@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { SpecError } from '../errors';
+import type { RetryOptions } from '../gateway/gateway';
 
 /** The Batch job environment contract (DESIGN.md): the same in AWS Batch and in the local pool. */
 export const JobEnv = z.object({
@@ -9,7 +11,18 @@ export const JobEnv = z.object({
   AWS_BATCH_JOB_ARRAY_INDEX: z.coerce.number().int().min(0).optional(),
   /** Scratch directory for workspaces. @default the OS temp dir */
   UPLIFT_SCRATCH: z.string().optional(),
+  /** Where this job's own log is (set by the local pool; in AWS Batch the job id names it). */
+  UPLIFT_JOB_LOG: z.string().optional(),
+  /** Set by AWS Batch: the job id, which names its CloudWatch log stream. */
+  AWS_BATCH_JOB_ID: z.string().optional(),
 });
+
+/** Where a user finds a job's log, in words: the local pool's file, or the AWS Batch job id. */
+export function jobLogLocation(env: Pick<JobEnv, 'UPLIFT_JOB_LOG' | 'AWS_BATCH_JOB_ID'>): string {
+  if (env.UPLIFT_JOB_LOG) return env.UPLIFT_JOB_LOG;
+  if (env.AWS_BATCH_JOB_ID) return `AWS Batch job ${env.AWS_BATCH_JOB_ID} (its CloudWatch log stream in the stack's job log group)`;
+  return 'the job log (stderr of the ra-shard job)';
+}
 export type JobEnv = z.infer<typeof JobEnv>;
 
 /** Bucket and sweep id from `s3://<bucket>/sweeps/<sweep>/plan.json`. */
@@ -30,3 +43,32 @@ export const JobSummary = z.object({
   tasks: z.number().int().optional(),
 });
 export type JobSummary = z.infer<typeof JobSummary>;
+
+/** The environment variable that tunes how a job's gateways retry a failing model endpoint (JSON, see RetryOptions). */
+export const UPSTREAM_RETRY_ENV = 'UPLIFT_UPSTREAM_RETRY';
+
+const RetryEnv = z.strictObject({
+  attempts: z.number().int().min(1).max(20).optional(),
+  totalMs: z.number().int().min(0).max(3_600_000).optional(),
+  baseDelayMs: z.number().int().min(0).max(600_000).optional(),
+  maxDelayMs: z.number().int().min(0).max(600_000).optional(),
+});
+
+/**
+ * Retry settings of a job's gateways from UPLIFT_UPSTREAM_RETRY (e.g. `{"attempts": 8, "totalMs":
+ * 120000}`); the gateway's defaults when unset. A malformed value fails the job before any agent runs.
+ */
+export function upstreamRetryFromEnv(env: Record<string, string | undefined>): RetryOptions | undefined {
+  const raw = env[UPSTREAM_RETRY_ENV];
+  if (!raw) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    value = raw;
+  }
+  const r = RetryEnv.safeParse(value);
+  if (!r.success)
+    throw new SpecError([`${UPSTREAM_RETRY_ENV}: ${r.error.issues.map((i) => `${i.path.join('.') || '(value)'}: ${i.message}`).join('; ')} (received ${raw.slice(0, 80)}). Fix: a JSON object such as {"attempts": 5, "totalMs": 60000, "baseDelayMs": 500, "maxDelayMs": 20000}`]);
+  return r.data;
+}

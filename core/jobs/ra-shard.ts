@@ -2,18 +2,19 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readLabels, readSplit, toTaskInput } from '../cbm/dataset';
-import { CorruptRecordError } from '../errors';
+import { CorruptRecordError, InfraFailureError } from '../errors';
 import { ModelGateway } from '../gateway/gateway';
 import { upstreamFor } from '../gateway/upstream';
+import { upstreamRetryFromEnv } from './env';
 import type { ArtifactStore } from '../ports';
 import { fetchBundle, readManifest, unpackBundle } from '../ra/bundle';
-import { runAgentOnTasks } from '../ra/protocol';
+import { runAgentOnTasks, type TaskOutcome } from '../ra/protocol';
 import { allowTraversal, detectIsolation } from '../sandbox';
 import { TranscriptWriter } from '../transcript';
 import { shardRange } from '../sweep/plan';
-import { CurvePlan, curvePrefix, readRun, roleOutputPrefix, shardTranscriptKey, shardUsageKey, tlaKey, writeShard } from '../sweep/outputs';
+import { countOutcomes, CurvePlan, curvePrefix, describeInfraFailure, readRun, readShardUsage, roleOutputPrefix, shardSpend, shardTranscriptKey, tlaKey, writeShard, type InfraFailure } from '../sweep/outputs';
 import { parseJson } from '../jsonl';
-import { parsePlanUri, type JobEnv, type JobSummary } from './env';
+import { jobLogLocation, parsePlanUri, type JobEnv, type JobSummary } from './env';
 
 /**
  * The `ra-shard` job: one shard of the test split through the RA (role `baseline`) or the MRA
@@ -42,7 +43,11 @@ export async function runRaShard(store: ArtifactStore, env: JobEnv, processEnv: 
     curveKey = curve.bundles[curveBundle].key;
   }
   const prefix = curveBundle === undefined ? roleOutputPrefix(sweepId, run.runId, role) : curvePrefix(sweepId, run.runId, curveBundle);
-  if (await store.exists(shardUsageKey(prefix, shard))) return summary(true, 0);
+  // A finished shard is skipped; one that ended with infrastructure errors is run again, and what
+  // its earlier attempts spent is carried into the new marker (the run pays for it).
+  const previous = await readShardUsage(store, prefix, shard);
+  if (previous && previous.counts.infra_error === 0) return summary(true, 0);
+  const earlier = previous ? { attempts: (previous.earlier?.attempts ?? 0) + 1, ...shardSpend(previous) } : undefined;
 
   const scratch = mkdtempSync(join(env.UPLIFT_SCRATCH ?? tmpdir(), `uplift-${role}-${index}-`));
   // The gateway socket's path must stay short (Unix sockets allow ~107 bytes).
@@ -64,7 +69,7 @@ export async function runRaShard(store: ArtifactStore, env: JobEnv, processEnv: 
     const tasks = (await readSplit(store, run.cbm.datasetPrefix, 'test')).slice(start, end).map((ex) => toTaskInput(ex, labels));
     const transcriptPath = join(scratch, 'transcript.jsonl');
     const transcript = new TranscriptWriter(transcriptPath);
-    const gateway = new ModelGateway({ upstream: upstreamFor(run.ra.model, processEnv), tokenBudget: plan.budgets.shardTokens, transcript });
+    const gateway = new ModelGateway({ upstream: upstreamFor(run.ra.model, processEnv), tokenBudget: plan.budgets.shardTokens, transcript, retry: upstreamRetryFromEnv(processEnv) });
     const baseUrl = await gateway.start();
     const socketPath = join(socketDir, 'gateway.sock');
     let result;
@@ -83,20 +88,35 @@ export async function runRaShard(store: ArtifactStore, env: JobEnv, processEnv: 
       await gateway.stop();
       await transcript.close();
     }
-    const usage = gateway.usage;
+    const { retries, upstreamFailures, ...usage } = gateway.usage;
+    const infraFailure = gateway.infraFailure;
+    // Tasks left without output while the endpoint kept failing were never answered: infrastructure, not the agent.
+    const outcomes: TaskOutcome[] = infraFailure
+      ? result.outcomes.map((o) => ('output' in o ? o : { id: o.id, error: 'infra_error' as const, cause: describeInfraFailure(infraFailure) }))
+      : result.outcomes;
+    const counts = countOutcomes(outcomes);
     await store.putBytes(shardTranscriptKey(prefix, shard), readFileSync(transcriptPath), 'application/x-ndjson');
-    await writeShard(store, prefix, shard, result.outcomes, {
+    await writeShard(store, prefix, shard, outcomes, {
       ...usage,
       exitCode: result.exitCode,
       timedOut: result.timedOut,
       ...(result.killedFor ? { killedFor: result.killedFor } : {}),
       tasks: tasks.length,
-      answered: result.outcomes.filter((o) => 'output' in o).length,
+      answered: counts.scored,
       rejectedLines: result.rejectedLines.slice(0, 50),
       isolation: result.isolation,
       wallMs: result.wallMs,
+      counts,
+      retries,
+      upstreamFailures,
+      ...(infraFailure ? { infraFailure } : {}),
+      stderrTail: result.stderrTail.slice(-2000),
+      log: jobLogLocation(env),
+      ...(earlier ? { earlier } : {}),
     });
     if (result.exitCode !== 0) process.stderr.write(`agent exited with ${result.exitCode}${result.timedOut ? ' (wall-clock limit)' : ''}; stderr tail:\n${result.stderrTail}\n`);
+    // The job fails, so Batch runs the shard again; if the endpoint stays down the run fails with this cause.
+    if (counts.infra_error) throw new InfraFailureError(`${role} shard ${shard} of run ${run.runId}: ${counts.infra_error} of ${tasks.length} tasks got no answer because ${describeInfraFailure(infraFailure as InfraFailure)}`);
     return summary(false, usage.totalTokens, tasks.length);
   } finally {
     rmSync(scratch, { recursive: true, force: true });

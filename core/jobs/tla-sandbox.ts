@@ -17,7 +17,7 @@ import type { Evaluation, ExecResult, TlaContext, TlaRuntime } from '../tla/type
 import { TranscriptWriter } from '../transcript';
 import { runPrefix } from '../sweep/plan';
 import { readRun, tlaKey, type CurvePlan, type TlaResult } from '../sweep/outputs';
-import { parsePlanUri, type JobEnv, type JobSummary } from './env';
+import { parsePlanUri, upstreamRetryFromEnv, type JobEnv, type JobSummary } from './env';
 import { createHash } from 'node:crypto';
 import { checkpointAtBudget } from '../tla/react-budget';
 
@@ -78,7 +78,7 @@ export async function runTlaSandbox(store: ArtifactStore, env: JobEnv, processEn
     const transcriptPath = join(scratch, 'transcript.jsonl');
     const transcript = new TranscriptWriter(transcriptPath);
     const ledger = new TokenLedger(plan.budgets.tlaTokens);
-    const raGateway = new ModelGateway({ upstream: upstreamFor(run.ra.model, processEnv), ledger, transcript, recordBodies: false, name: 'ra' });
+    const raGateway = new ModelGateway({ upstream: upstreamFor(run.ra.model, processEnv), ledger, transcript, recordBodies: false, name: 'ra', retry: upstreamRetryFromEnv(processEnv) });
     gateways.push(raGateway);
     const raUrl = await raGateway.start();
     const socketPath = join(socketDir, 'gateway.sock');
@@ -88,7 +88,7 @@ export async function runTlaSandbox(store: ArtifactStore, env: JobEnv, processEn
     let tlaModel: TlaRuntime['model'];
     let tlaGateway: ModelGateway | undefined;
     if (run.tla.spec.kind === 'react') {
-      tlaGateway = new ModelGateway({ upstream: upstreamFor(run.tla.spec.model, processEnv), ledger, transcript, recordBodies: false, name: 'tla' });
+      tlaGateway = new ModelGateway({ upstream: upstreamFor(run.tla.spec.model, processEnv), ledger, transcript, recordBodies: false, name: 'tla', retry: upstreamRetryFromEnv(processEnv) });
       gateways.push(tlaGateway);
       const url = await tlaGateway.start();
       tlaModel = { baseUrl: url, apiKey: tlaGateway.jobToken, name: tlaGateway.model };
@@ -239,7 +239,9 @@ export async function runTlaSandbox(store: ArtifactStore, env: JobEnv, processEn
     readManifest(workspace); // the MRA must still be a valid bundle
     const diff = diffBundles(raDir, workspace);
     const changed = [...new Set([...diff.matchAll(/^diff -ruN ra\/(\S+) mra\//gm)].map((m) => m[1]))];
-    const total = gateways.map((g) => g.usage).reduce((a, u) => ({ calls: a.calls + u.calls, rejected: a.rejected + u.rejected, promptTokens: a.promptTokens + u.promptTokens, completionTokens: a.completionTokens + u.completionTokens, totalTokens: a.totalTokens + u.totalTokens }));
+    const total = gateways
+      .map((g) => g.usage)
+      .reduce((a, u) => ({ calls: a.calls + u.calls, rejected: a.rejected + u.rejected, promptTokens: a.promptTokens + u.promptTokens, completionTokens: a.completionTokens + u.completionTokens, totalTokens: a.totalTokens + u.totalTokens }), { calls: 0, rejected: 0, promptTokens: 0, completionTokens: 0, totalTokens: 0 });
     const byModel: TlaResult['usageByModel'] = [
       { gateway: 'ra', model: run.ra.modelName, ...raGateway.usage },
       ...(tlaGateway && run.tla.spec.kind === 'react' ? [{ gateway: 'tla' as const, model: modelName(run.tla.spec.model), ...tlaGateway.usage }] : []),
@@ -256,6 +258,7 @@ export async function runTlaSandbox(store: ArtifactStore, env: JobEnv, processEn
       changedFiles: changed,
       usageByModel: byModel,
       isolationFallbacks: isolation.fallbacks,
+      infraFailures: gateways.flatMap((g) => (g.infraFailure ? [g.infraFailure] : [])),
     };
     const mraBytes = packBundle(workspace);
     await store.putBytes(tlaKey(sweepId, run.runId, 'mra.tar.gz'), mraBytes, 'application/gzip');

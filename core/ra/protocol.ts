@@ -8,8 +8,25 @@ const MAX_LINE_CHARS = 1_000_000;
 /** One stdout line of the RA protocol. */
 export const OutputLine = z.object({ id: z.string(), output: z.string() });
 
-/** Per task: the agent's output, or why there is none. A task without output scores as a failure. */
-export type TaskOutcome = { id: string; output: string } | { id: string; error: 'missing' };
+/**
+ * Why a task has no output. `agent_error`: the agent ran and gave no or a malformed line, crashed,
+ * or hit its own limit (wall clock, disk, memory, token budget). `infra_error`: the model endpoint
+ * failed after the gateway's retries, or the sandbox or job failed — never scored, never cached.
+ */
+export type TaskErrorKind = 'agent_error' | 'infra_error';
+
+/** Per task: the agent's output, or why there is none (with its cause, in words). */
+export type TaskOutcome = { id: string; output: string } | { id: string; error: TaskErrorKind; cause: string };
+
+/** Why the tasks of a finished agent process that got no output have none, in words. */
+export function missingOutputCause(r: Pick<ShardRunResult, 'exitCode' | 'killedFor' | 'rejectedLines'>): string {
+  if (r.killedFor === 'wall_time') return 'the agent was killed at its wall-clock limit before answering';
+  if (r.killedFor) return `the agent was killed for exceeding its ${r.killedFor.replace('_', ' ')} limit before answering`;
+  if (r.exitCode === 127) return 'the agent could not start: its entrypoint was not found (exit 127)';
+  if (r.exitCode !== 0) return `the agent crashed (exit ${r.exitCode ?? 'by signal'}) before answering`;
+  if (r.rejectedLines.length) return `no valid output line (the agent printed ${r.rejectedLines.length} malformed or unknown line(s))`;
+  return 'the agent printed no output line for it';
+}
 
 export interface ShardRunResult {
   outcomes: TaskOutcome[];
@@ -106,8 +123,9 @@ export async function runAgentOnTasks(opts: {
   const end = await proc.done;
   await relay?.close();
   if (buf.trim() !== '' && !skipping) take(buf);
+  const cause = missingOutputCause({ exitCode: end.code, killedFor: end.killedFor, rejectedLines });
   return {
-    outcomes: opts.tasks.map((t) => (outputs.has(t.id) ? { id: t.id, output: outputs.get(t.id) as string } : { id: t.id, error: 'missing' as const })),
+    outcomes: opts.tasks.map((t) => (outputs.has(t.id) ? { id: t.id, output: outputs.get(t.id) as string } : { id: t.id, error: 'agent_error' as const, cause })),
     rejectedLines,
     exitCode: end.code,
     timedOut: end.timedOut,

@@ -3,10 +3,34 @@ import { CorruptRecordError } from '../errors';
 import { parseJson, parseJsonl, toJsonl } from '../jsonl';
 import type { ArtifactStore } from '../ports';
 import type { TaskOutcome } from '../ra/protocol';
+import { OutcomeCounts } from '../records';
 import { runPrefix, SweepPlan, planKey, type RunPlan } from './plan';
 
-/** A stored per-task outcome line of `shard-<i>.jsonl`. */
-export const StoredOutcome = z.union([z.object({ id: z.string(), output: z.string() }), z.object({ id: z.string(), error: z.literal('missing') })]);
+/** A stored per-task outcome line of `shard-<i>.jsonl`: the agent's output, or an error with its cause. */
+export const StoredOutcome = z.union([
+  z.object({ id: z.string(), output: z.string() }),
+  z.object({ id: z.string(), error: z.enum(['agent_error', 'infra_error']), cause: z.string() }),
+]);
+
+
+export function countOutcomes(outcomes: readonly TaskOutcome[]): OutcomeCounts {
+  const c = { scored: 0, agent_error: 0, infra_error: 0 };
+  for (const o of outcomes) c['output' in o ? 'scored' : o.error]++;
+  return c;
+}
+
+export function addCounts(...cs: readonly OutcomeCounts[]): OutcomeCounts {
+  return cs.reduce((a, c) => ({ scored: a.scored + c.scored, agent_error: a.agent_error + c.agent_error, infra_error: a.infra_error + c.infra_error }), { scored: 0, agent_error: 0, infra_error: 0 });
+}
+
+/** A model endpoint that kept failing after the gateway's retries. */
+export const InfraFailure = z.object({ endpoint: z.string(), status: z.number().int().nullable(), message: z.string(), calls: z.number().int() });
+export type InfraFailure = z.infer<typeof InfraFailure>;
+
+/** An endpoint failure in words: which endpoint, what it last answered, how many calls failed. */
+export function describeInfraFailure(f: InfraFailure): string {
+  return `the model endpoint ${f.endpoint} kept failing after retries (${f.calls} call(s); last answer: ${f.status === null ? 'no response' : `HTTP ${f.status}`}: ${f.message.slice(0, 300)})`;
+}
 
 /** `shard-<i>.usage.json`: written last by a shard job, so its presence marks the shard done. */
 export const ShardUsage = z.object({
@@ -22,8 +46,28 @@ export const ShardUsage = z.object({
   rejectedLines: z.array(z.object({ line: z.number().int(), reason: z.string(), text: z.string() })),
   isolation: z.string(),
   wallMs: z.number(),
+  /** Tasks by outcome. */
+  counts: OutcomeCounts,
+  /** Upstream attempts the gateway retried, and calls that still failed after retries. */
+  retries: z.number().int().default(0),
+  upstreamFailures: z.number().int().default(0),
+  /** The last persistent upstream failure, if any: its tasks are `infra_error`. */
+  infraFailure: InfraFailure.optional(),
+  killedFor: z.string().optional(),
+  /** The agent's last stderr lines (also in the job log). */
+  stderrTail: z.string().default(''),
+  /** Where the job's log is (a local file, or the AWS Batch job). */
+  log: z.string().optional(),
+  /** What earlier attempts of this shard spent (retried after infrastructure errors): added to the run's cost. */
+  earlier: z.object({ attempts: z.number().int(), promptTokens: z.number().int(), completionTokens: z.number().int(), totalTokens: z.number().int(), wallMs: z.number() }).optional(),
 });
 export type ShardUsage = z.infer<typeof ShardUsage>;
+
+/** A shard's spend including its earlier attempts: what the run pays for it. */
+export function shardSpend(u: ShardUsage): { promptTokens: number; completionTokens: number; totalTokens: number; wallMs: number } {
+  const e = u.earlier;
+  return { promptTokens: u.promptTokens + (e?.promptTokens ?? 0), completionTokens: u.completionTokens + (e?.completionTokens ?? 0), totalTokens: u.totalTokens + (e?.totalTokens ?? 0), wallMs: u.wallMs + (e?.wallMs ?? 0) };
+}
 
 /** `tla/result.json`: written last by the TLA job. */
 export const TlaResult = z.object({
@@ -38,6 +82,8 @@ export const TlaResult = z.object({
   usageByModel: z.array(z.object({ gateway: z.enum(['ra', 'tla']), model: z.string(), calls: z.number().int(), rejected: z.number().int(), promptTokens: z.number().int(), completionTokens: z.number().int(), totalTokens: z.number().int() })).default([]),
   /** Stronger sandbox levels that were not available, and why. */
   isolationFallbacks: z.array(z.string()).default([]),
+  /** Model endpoints that kept failing after retries during the TLA's work (its dev evaluations may be off; test scores are not). */
+  infraFailures: z.array(InfraFailure).default([]),
 });
 export type TlaResult = z.infer<typeof TlaResult>;
 
@@ -58,14 +104,15 @@ export type CurvePlan = z.infer<typeof CurvePlan>;
 export const curvePrefix = (sweepId: string, runId: string, b: number) => `${runPrefix(sweepId, runId)}/curve/${b}`;
 
 /**
- * What went wrong in a role's shards, in words: tasks without output, agents that crashed or hit
- * their wall clock, calls the gateway refused, malformed output lines. Empty when all is well.
+ * What went wrong in a role's shards, in words: tasks without output (agent errors, scored as
+ * failures), agents that crashed or hit their wall clock, calls the gateway refused, malformed
+ * output lines, upstream retries. Empty when all is well.
  */
 export function shardWarnings(role: Role, usage: readonly ShardUsage[]): string[] {
   const w: string[] = [];
   const tasks = usage.reduce((s, u) => s + u.tasks, 0);
-  const answered = usage.reduce((s, u) => s + u.answered, 0);
-  if (answered < tasks) w.push(`${role}: ${tasks - answered} of ${tasks} tasks got no output (scored as failures)`);
+  const counts = addCounts(...usage.map((u) => u.counts));
+  if (counts.agent_error) w.push(`${role}: ${counts.agent_error} of ${tasks} tasks ended in agent errors (no or malformed output, crash, own limit), scored as failures`);
   const crashed = usage.filter((u) => u.exitCode !== 0 && !u.timedOut);
   if (crashed.length) w.push(`${role}: the agent exited with code ${[...new Set(crashed.map((u) => u.exitCode))].join('/')} in ${crashed.length} of ${usage.length} shards (see the shard transcripts and job logs)`);
   const timedOut = usage.filter((u) => u.timedOut).length;
@@ -74,6 +121,10 @@ export function shardWarnings(role: Role, usage: readonly ShardUsage[]): string[
   if (refused) w.push(`${role}: the gateway refused ${refused} call(s): the shard token budget (budgets.shardTokens) was spent`);
   const bad = usage.reduce((s, u) => s + u.rejectedLines.length, 0);
   if (bad) w.push(`${role}: ${bad} output line(s) were malformed, repeated or named unknown tasks`);
+  const retries = usage.reduce((s, u) => s + u.retries, 0);
+  if (retries) w.push(`${role}: the gateway retried ${retries} failed upstream attempt(s); every call it retried then succeeded`);
+  const again = usage.filter((u) => u.earlier).length;
+  if (again) w.push(`${role}: ${again} shard(s) were run again after infrastructure errors (their earlier spend is included)`);
   return w;
 }
 
@@ -108,6 +159,12 @@ export async function readFinishedShardUsage(store: ArtifactStore, prefix: strin
   const out: ShardUsage[] = [];
   for (const k of keys) out.push(parseJson((await store.getText(k)) as string, ShardUsage, store.uri(k)));
   return out;
+}
+
+/** The usage marker of a shard, if it exists. */
+export async function readShardUsage(store: ArtifactStore, prefix: string, i: number): Promise<ShardUsage | undefined> {
+  const text = await store.getText(shardUsageKey(prefix, i));
+  return text === undefined ? undefined : parseJson(text, ShardUsage, store.uri(shardUsageKey(prefix, i)));
 }
 
 /** A run of a sweep's plan (the plan read as readPlan does); a run id not in it is a CorruptRecordError. */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { SpecError } from '../errors';
 import { ComputeTargets, jobUsdPerHour, LOCAL_COMPUTE, priceOf, worstCaseUsd } from '../pricing';
+import { baselineDescription, baselineKey, type BaselineInputs } from './baseline-key';
 import { ModelSpec, modelName, SweepSpec, TlaSpec, tlaLabel, type SweepSpec as SweepSpecT } from '../spec';
 
 /** What the client stages to `sweeps/<id>/spec.json` before an execution starts: the spec plus S3 references. */
@@ -30,7 +31,9 @@ export const RunPlan = z.object({
   seed: z.number().int(),
   shards: z.number().int().min(2),
   tasksPerShard: z.number().int().min(1),
+  /** The baseline cache key (core/sweep/baseline-key.ts) and what it was derived from. */
   baselineKey: z.string(),
+  baselineInputs: z.record(z.string(), z.unknown()),
   /** Worst case split into model tokens and job time. */
   worstCase: z.object({ tokensUsd: z.number().nonnegative(), computeUsd: z.number().nonnegative() }),
   worstCaseUsd: z.number().nonnegative(),
@@ -42,6 +45,8 @@ export const SweepPlan = z.object({
   name: z.string(),
   createdAt: z.string(),
   budgets: SweepSpec.shape.budgets,
+  /** Share of a baseline's tasks that may end in agent errors before its run fails. */
+  maxAgentErrorRate: z.number().min(0).max(1),
   /** Token budgets to score each TLA at (from its checkpoints), if the spec asks. */
   budgetCurve: z.array(z.number().int()).optional(),
   concurrency: z.object({ runs: z.number().int(), requests: z.number().int() }),
@@ -71,10 +76,6 @@ export function stagedSpecKey(sweepId: string): string {
   return `sweeps/${sweepId}/spec.json`;
 }
 
-/** `BASELINE#<bundle-hash>#<cbm>@<dataset-version>#<model>`: one baseline per RA content, data and model. */
-export function baselineKey(bundleHash: string, cbmId: string, datasetVersion: string, model: string): string {
-  return `BASELINE#${bundleHash}#${cbmId}@${datasetVersion}#${model}`;
-}
 
 /** Shards of a test split: at least 2 (an AWS Batch array job has 2 or more children). */
 export function shardCount(testCount: number, shardSize: number): number {
@@ -115,9 +116,21 @@ export function shardJobsAtMost(budgetCurve: readonly number[] | undefined, shar
   return (2 + (budgetCurve?.length ?? 0)) * shards;
 }
 
-/** Worst-case job time of one run in hours: its TLA job and its shard jobs, each at its wall-clock limit. */
-export function runWorstCaseHours(spec: SweepSpecT, shards: number): number {
-  return (spec.budgets.tlaWallSeconds + shardJobsAtMost(spec.budgetCurve, shards) * spec.budgets.shardWallSeconds) / 3600;
+/** Seconds a job may spend outside its agent (process start, downloads, uploads): part of every Batch attempt timeout. */
+export const JOB_STARTUP_SECONDS = 300;
+
+/** What a job of this model may spend before and after its agent: JOB_STARTUP_SECONDS, plus vLLM's start-up on the GPU queue. */
+export function jobStartupSeconds(model: ModelSpec): number {
+  return JOB_STARTUP_SECONDS + (model.provider === 'vllm' ? model.startupTimeoutSeconds : 0);
+}
+
+/**
+ * Worst-case job time of one run in hours: its TLA job and its shard jobs, each at its Batch
+ * attempt timeout (wall-clock budget + start-up allowance): no job can run — or be metered — longer.
+ */
+export function runWorstCaseHours(spec: SweepSpecT, shards: number, model: ModelSpec): number {
+  const startup = jobStartupSeconds(model);
+  return (spec.budgets.tlaWallSeconds + startup + shardJobsAtMost(spec.budgetCurve, shards) * (spec.budgets.shardWallSeconds + startup)) / 3600;
 }
 
 /** Key of a matrix cell: a (TLA, RA, CBM, variant) and all its seeds. */
@@ -140,9 +153,21 @@ export function expandPlan(staged: StagedSweep): SweepPlan {
         for (const variant of spec.variants) {
           const label = tlaLabel(tla);
           const shards = shardCount(cbm.testCount, spec.shardSize);
+          const tasksPerShard = Math.ceil(cbm.testCount / shards);
           const name = modelName(ra.model);
+          const kind = spec.cbms.find((c) => c.id === cbm.id)?.kind ?? 'classification';
+          const baselineInputs: BaselineInputs = {
+            bundleHash: ra.bundleHash,
+            cbm: { id: cbm.id, kind, datasetVersion: cbm.datasetVersion },
+            model: ra.model,
+            shards,
+            tasksPerShard,
+            shardTokens: spec.budgets.shardTokens,
+            shardWallSeconds: spec.budgets.shardWallSeconds,
+            requests: spec.concurrency.requests,
+          };
           const tokensUsd = runWorstCase(spec, ra.model, shards, tla);
-          const computeUsd = runWorstCaseHours(spec, shards) * hourly[queueFor(ra.model)];
+          const computeUsd = runWorstCaseHours(spec, shards, ra.model) * hourly[queueFor(ra.model)];
           for (let seed = 1; seed <= spec.seeds; seed++)
             runs.push({
               runId: `${label}-${ra.name}-${cbm.id}-${variant}-s${seed}`,
@@ -152,8 +177,9 @@ export function expandPlan(staged: StagedSweep): SweepPlan {
               variant,
               seed,
               shards,
-              tasksPerShard: Math.ceil(cbm.testCount / shards),
-              baselineKey: baselineKey(ra.bundleHash, cbm.id, cbm.datasetVersion, name),
+              tasksPerShard,
+              baselineKey: baselineKey(baselineInputs),
+              baselineInputs: baselineDescription(baselineInputs),
               worstCase: { tokensUsd, computeUsd },
               worstCaseUsd: tokensUsd + computeUsd,
             });
@@ -185,6 +211,7 @@ export function expandPlan(staged: StagedSweep): SweepPlan {
     name: spec.name,
     createdAt: staged.createdAt,
     budgets: spec.budgets,
+    maxAgentErrorRate: spec.maxAgentErrorRate,
     ...(spec.budgetCurve ? { budgetCurve: [...spec.budgetCurve].sort((x, y) => x - y) } : {}),
     concurrency: { runs: spec.concurrency.runs, requests: spec.concurrency.requests },
     prices: spec.prices,

@@ -4,7 +4,7 @@ import { SpecError } from '../errors';
 import type { ArtifactStore } from '../ports';
 import { LOCAL_COMPUTE, type ComputeTargets } from '../pricing';
 import { bundleHash, readManifest, stageBundle } from '../ra/bundle';
-import { tlaLabel, type LoadedSpec } from '../spec';
+import { resolveModel, tlaLabel, type LoadedSpec } from '../spec';
 import { expandPlan, stagedSpecKey, type StagedSweep, type SweepPlan } from './plan';
 
 /** A validated sweep, ready to stage: every check that can fail has run, nothing was written. */
@@ -15,6 +15,8 @@ export interface PreparedSweep {
   preview: SweepPlan;
   /** Where the jobs will run (priced into the worst case). */
   compute: ComputeTargets;
+  /** $OPENAI_BASE_URL when the sweep was prepared: an `openai` model without `baseUrl` is served there. */
+  openaiBaseUrl?: string;
 }
 
 /** New sweep id: `<name>-<yyyymmdd-hhmmss>-<4 hex>`. */
@@ -23,7 +25,7 @@ export function newSweepId(name: string, now = new Date()): string {
   return `${name}-${ts}-${randomBytes(2).toString('hex')}`;
 }
 
-function stagedFrom(loaded: LoadedSpec, datasets: Map<string, Dataset>, sweepId: string, createdAt: string, compute: ComputeTargets): StagedSweep {
+function stagedFrom(loaded: LoadedSpec, datasets: Map<string, Dataset>, sweepId: string, createdAt: string, compute: ComputeTargets, openaiBaseUrl: string | undefined): StagedSweep {
   const { spec } = loaded;
   return {
     sweepId,
@@ -35,7 +37,7 @@ function stagedFrom(loaded: LoadedSpec, datasets: Map<string, Dataset>, sweepId:
       const version = datasetVersion(ds);
       return { id: c.id, datasetPrefix: datasetPrefix(c.id, version), datasetVersion: version, labels: ds.labels.labels, devCount: ds.dev.length, testCount: ds.test.length };
     }),
-    ras: spec.ras.map((r) => ({ name: r.name, bundleHash: bundleHash(r.bundle), model: r.model })),
+    ras: spec.ras.map((r) => ({ name: r.name, bundleHash: bundleHash(r.bundle), model: resolveModel(r.model, { OPENAI_BASE_URL: openaiBaseUrl }) })),
     compute,
     fixedBundles: Object.fromEntries(spec.tlas.flatMap((t) => (t.kind === 'fixed' ? [[tlaLabel(t), bundleHash(t.bundle)]] : []))),
   };
@@ -69,8 +71,9 @@ export function prepareSweep(loaded: LoadedSpec, env: Record<string, string | un
       problems.push(`${loaded.file}: tlas.${i}.model.apiKeyEnv: environment variable ${t.model.apiKeyEnv} is not set. Fix: export ${t.model.apiKeyEnv}=<key> (the TLA's gateway holds it; the TLA only gets a per-job token)`);
   });
   if (problems.length) throw new SpecError(problems);
-  const preview = expandPlan(stagedFrom(loaded, datasets, 'preview', new Date().toISOString(), compute));
-  return { loaded, datasets, preview, compute };
+  const openaiBaseUrl = env.OPENAI_BASE_URL || undefined;
+  const preview = expandPlan(stagedFrom(loaded, datasets, 'preview', new Date().toISOString(), compute, openaiBaseUrl));
+  return { loaded, datasets, preview, compute, openaiBaseUrl };
 }
 
 /** Uploads data sets and bundles (content-addressed, idempotent) and writes `sweeps/<id>/spec.json`. */
@@ -79,7 +82,7 @@ export async function stageSweep(store: ArtifactStore, prepared: PreparedSweep, 
   for (const c of spec.cbms) await stageDataset(store, c.id, prepared.datasets.get(c.id) as Dataset);
   for (const r of spec.ras) await stageBundle(store, r.bundle);
   for (const t of spec.tlas) if (t.kind === 'fixed') await stageBundle(store, t.bundle);
-  const staged = stagedFrom(prepared.loaded, prepared.datasets, sweepId, new Date().toISOString(), prepared.compute);
+  const staged = stagedFrom(prepared.loaded, prepared.datasets, sweepId, new Date().toISOString(), prepared.compute, prepared.openaiBaseUrl);
   await store.putText(stagedSpecKey(sweepId), JSON.stringify(staged, null, 2), 'application/json');
   return staged;
 }

@@ -1,15 +1,15 @@
 import { z } from 'zod';
 import { readSplit, type Example } from '../cbm/dataset';
 import { scoreSplit } from '../cbm/classification';
-import { BaselinePendingError, CorruptRecordError, UpliftError } from '../errors';
+import { AgentBrokenError, BaselinePendingError, CorruptRecordError, InfraFailureError, UpliftError } from '../errors';
 import { parseJson } from '../jsonl';
 import type { ArtifactStore, ScoreStore } from '../ports';
 import { jobUsdPerHour, meteredUsd, priceOf } from '../pricing';
 import { RunRecord, type RunRecord as RunRecordT, type SweepId, type RunId } from '../records';
 import { pairedBootstrap } from '../scoring/bootstrap';
 import { buildResults, renderReportHtml } from '../report';
-import { expandPlan, itemsKey, planKey, queueFor, runPrefix, sweepPrefix, StagedSweep, stagedSpecKey, type RunPlan, type SweepPlan } from './plan';
-import { CurvePlan, curvePrefix, readFinishedShardUsage, readPlan, readRun, readShards, roleOutputPrefix, shardWarnings, TlaResult, tlaKey, type ShardUsage } from './outputs';
+import { expandPlan, itemsKey, jobStartupSeconds, planKey, queueFor, runPrefix, sweepPrefix, StagedSweep, stagedSpecKey, type RunPlan, type SweepPlan } from './plan';
+import { countOutcomes, CurvePlan, curvePrefix, describeInfraFailure, readFinishedShardUsage, readPlan, readRun, readShards, roleOutputPrefix, shardSpend, shardWarnings, TlaResult, tlaKey, type Role, type ShardUsage } from './outputs';
 
 /** What the pipeline steps need: the two stores and a clock. */
 export interface StepDeps {
@@ -116,14 +116,13 @@ export async function planRun(deps: StepDeps, input: z.infer<typeof RunInput>): 
   const now = nowIso(deps);
   const rec = (await deps.scores.getRun(sweepId, runId)) ?? baseRecord(plan, run, now);
   if (rec.status === 'succeeded') return { action: 'skip', ...jobShape(plan, run), reason: 'already succeeded' };
-  let reserved = rec.reservedUsd;
-  if (reserved === undefined) {
-    if (!(await deps.scores.reserveBudget(sweepId, run.worstCaseUsd))) {
-      await deps.scores.putRun({ ...rec, status: 'budget_exhausted', updatedAt: now, error: `could not reserve its worst case of $${run.worstCaseUsd.toFixed(4)}: the sweep budget is committed` });
-      return { action: 'skip', ...jobShape(plan, run), reason: 'budget_exhausted' };
-    }
-    reserved = run.worstCaseUsd;
+  // Idempotent: a retried or resumed PlanRun finds the run's hold on the ledger and reserves nothing more.
+  const reservation = await deps.scores.reserveBudget(sweepId, runId, run.worstCaseUsd);
+  if (reservation === 'insufficient') {
+    await deps.scores.putRun({ ...rec, status: 'budget_exhausted', updatedAt: now, error: `could not reserve its worst case of $${run.worstCaseUsd.toFixed(4)}: the sweep budget is committed` });
+    return { action: 'skip', ...jobShape(plan, run), reason: 'budget_exhausted' };
   }
+  const reserved = (await deps.scores.getBudget(sweepId))?.holds[runId] ?? run.worstCaseUsd;
   const lease = plan.budgets.shardWallSeconds * 2 + 600;
   const claim = await deps.scores.claimBaseline(
     { key: run.baselineKey, status: 'computing', ownerSweep: sweepId, ownerRun: runId, claimedAt: now, outputsPrefix: roleOutputPrefix(sweepId, runId, 'baseline') },
@@ -133,13 +132,10 @@ export async function planRun(deps: StepDeps, input: z.infer<typeof RunInput>): 
   return { action: claim.status === 'claimed' ? 'compute_baseline' : 'proceed', ...jobShape(plan, run) };
 }
 
-/** Seconds a job may spend outside its agent: process start, downloads, uploads. */
-const JOB_STARTUP_SECONDS = 300;
-
 /** What the state machine needs to submit a run's jobs: array size, queue and attempt timeouts. */
 function jobShape(plan: SweepPlan, run: RunPlan): Pick<PlanRunOutput, 'shards' | 'mraJobs' | 'queue' | 'tlaTimeoutSeconds' | 'shardTimeoutSeconds'> {
-  // A GPU job also starts vLLM and syncs weights before its agent runs.
-  const startup = JOB_STARTUP_SECONDS + (run.ra.model.provider === 'vllm' ? run.ra.model.startupTimeoutSeconds : 0);
+  // A GPU job also starts vLLM before its agent runs (the stack adds its weight-sync allowance on the GPU queue).
+  const startup = jobStartupSeconds(run.ra.model);
   return {
     shards: run.shards,
     mraJobs: run.shards * (1 + (plan.budgetCurve?.length ?? 0)),
@@ -155,30 +151,61 @@ async function testTargets(deps: StepDeps, run: RunPlan) {
   return readSplit(deps.artifacts, run.cbm.datasetPrefix, 'test');
 }
 
-/** RecordBaseline: score the baseline shards this run computed and publish them in the baseline cache. */
+/**
+ * Fails the run when a role's shards hold infrastructure errors: those tasks were never answered,
+ * so nothing is scored or cached. The cause names the endpoint and what it answered.
+ */
+function refuseInfraErrors(role: Role, runId: string, usage: readonly ShardUsage[]): void {
+  const bad = usage.filter((u) => u.counts.infra_error > 0);
+  if (!bad.length) return;
+  const failure = bad.find((u) => u.infraFailure)?.infraFailure;
+  const n = bad.reduce((s, u) => s + u.counts.infra_error, 0);
+  throw new InfraFailureError(`${role} of run ${runId}: ${n} task(s) were never answered because ${failure ? describeInfraFailure(failure) : 'the sandbox or job failed'}; nothing was scored or cached. Log: ${bad[0].log ?? 'the shard job log'}`);
+}
+
+/** RecordBaseline: check the baseline shards this run computed and publish them in the baseline cache — only when valid. */
 export async function recordBaseline(deps: StepDeps, input: z.infer<typeof RunInput>): Promise<{ baseline: number }> {
   const { sweepId, runId } = RunInput.parse(input);
   const { plan, run } = await readRun(deps.artifacts, sweepId, runId);
   const prefix = roleOutputPrefix(sweepId, runId, 'baseline');
   const { outcomes, usage } = await readShards(deps.artifacts, prefix, run.shards);
+  refuseInfraErrors('baseline', runId, usage);
+  const counts = countOutcomes(outcomes);
+  const total = outcomes.length;
+  if (total > 0 && counts.agent_error / total > plan.maxAgentErrorRate) {
+    // The user's RA is broken: a score of it would be a statement about the harness, not the agent.
+    const worst = usage.find((u) => u.counts.agent_error > 0) ?? usage[0];
+    const causes = [...new Set(outcomes.flatMap((o) => ('error' in o ? [o.cause] : [])))].slice(0, 3).join('; ');
+    throw new AgentBrokenError(
+      `the baseline RA ${run.ra.name} gave agent errors on ${counts.agent_error} of ${total} test tasks (${pctText(counts.agent_error / total)}, above maxAgentErrorRate ${pctText(plan.maxAgentErrorRate)}): ${causes}. ` +
+        `Its stderr ends: ${JSON.stringify(worst.stderrTail.slice(-600))}. Log: ${worst.log ?? 'the shard job log'}. ` +
+        `Fix: run the RA by hand on a few tasks (see README, RA bundles) and repair it; nothing was cached`,
+    );
+  }
   const scores = scoreSplit(await testTargets(deps, run), outcomes);
-  const price = priceOf(run.ra.modelName, plan.prices);
-  const prompt = usage.reduce((s, u) => s + u.promptTokens, 0);
-  const completion = usage.reduce((s, u) => s + u.completionTokens, 0);
+  const spend = usage.map(shardSpend);
+  const prompt = spend.reduce((s, u) => s + u.promptTokens, 0);
+  const completion = spend.reduce((s, u) => s + u.completionTokens, 0);
   const score = scores.reduce((a, b) => a + b, 0) / scores.length;
+  const now = nowIso(deps);
   await deps.scores.completeBaseline({
     key: run.baselineKey,
     status: 'done',
     ownerSweep: sweepId,
     ownerRun: runId,
-    claimedAt: nowIso(deps),
+    claimedAt: now,
+    completedAt: now,
     outputsPrefix: prefix,
     score,
     tokens: prompt + completion,
-    costUsd: meteredUsd({ promptTokens: prompt, completionTokens: completion }, price),
+    costUsd: meteredUsd({ promptTokens: prompt, completionTokens: completion }, priceOf(run.ra.modelName, plan.prices)),
+    counts,
+    describes: run.baselineInputs,
   });
   return { baseline: score };
 }
+
+const pctText = (x: number) => `${(x * 100).toFixed(1)}%`;
 
 async function readTlaResult(deps: StepDeps, sweepId: string, runId: string): Promise<TlaResult | undefined> {
   const text = await deps.artifacts.getText(tlaKey(sweepId, runId, 'result.json'));
@@ -197,15 +224,20 @@ export async function scoreRun(deps: StepDeps, input: z.infer<typeof RunInput>):
   const mra = await readShards(deps.artifacts, roleOutputPrefix(sweepId, runId, 'mra'), run.shards);
   const tla = await readTlaResult(deps, sweepId, runId);
   if (!tla) throw new CorruptRecordError(`${deps.artifacts.uri(tlaKey(sweepId, runId, 'result.json'))} is missing: the TLA job never finished`);
+  refuseInfraErrors('baseline', runId, base.usage);
+  refuseInfraErrors('mra', runId, mra.usage);
+  // An MRA's agent errors score 0: the TLA broke the agent. They are counted and flagged.
   const baseScores = scoreSplit(targets, base.outcomes);
   const mraScores = scoreSplit(targets, mra.outcomes);
   const result = pairedBootstrap(baseScores, mraScores, { seed: BOOTSTRAP_SEED });
   const curve = plan.budgetCurve ? await scoreCurve(deps, sweepId, run, targets, baseScores, mraScores) : undefined;
   const owner = cached.ownerSweep === sweepId && cached.ownerRun === runId;
-  const total = (us: readonly ShardUsage[]) => us.reduce((s, u) => s + u.totalTokens, 0);
+  const total = (us: readonly ShardUsage[]) => us.reduce((s, u) => s + shardSpend(u).totalTokens, 0);
   const cost = runCostUsd(plan, run, [...(owner ? base.usage : []), ...mra.usage, ...(curve?.usage ?? [])], tla);
   const rec = (await deps.scores.getRun(sweepId, runId)) ?? baseRecord(plan, run, nowIso(deps));
-  if (rec.reservedUsd !== undefined) await deps.scores.settleBudget(sweepId, rec.reservedUsd, cost);
+  // Exactly once: a retried ScoreRun finds the hold settled and settles nothing more.
+  await deps.scores.settleBudget(sweepId, runId, cost);
+  const mraCounts = countOutcomes(mra.outcomes);
   const tokens = {
     tla: tla.usage.totalTokens,
     baseline: owner ? total(base.usage) : 0,
@@ -227,7 +259,14 @@ export async function scoreRun(deps: StepDeps, input: z.infer<typeof RunInput>):
     baselineCached: !owner,
     error: undefined,
     ...(curve ? { curve: curve.points } : {}),
-    warnings: [...shardWarnings('baseline', base.usage), ...shardWarnings('mra', mra.usage), ...(curve?.warnings ?? [])],
+    outcomes: { baseline: countOutcomes(base.outcomes), mra: mraCounts },
+    warnings: [
+      ...tla.infraFailures.map((f) => `tla: ${describeInfraFailure(f)} during the TLA's work: its dev evaluations may be off (the test scores are not)`),
+      ...(mraCounts.agent_error ? [`mra: the TLA broke the agent on ${mraCounts.agent_error} of ${targets.length} test tasks (agent errors, scored 0)`] : []),
+      ...shardWarnings('baseline', base.usage),
+      ...shardWarnings('mra', mra.usage),
+      ...(curve?.warnings ?? []),
+    ],
   });
   return { uplift: result.uplift, costUsd: cost, tokens: tokens.tla + tokens.baseline + tokens.mra + (tokens.curve ?? 0) };
 }
@@ -243,6 +282,7 @@ async function scoreCurve(deps: StepDeps, sweepId: string, run: RunPlan, targets
   if (text === undefined) throw new CorruptRecordError(`${deps.artifacts.uri(key)} is missing: the sweep asked for a budget curve and the TLA job wrote none`);
   const curve = parseJson(text, CurvePlan, deps.artifacts.uri(key));
   const bundles = await Promise.all(curve.bundles.map((_, b) => readShards(deps.artifacts, curvePrefix(sweepId, run.runId, b), run.shards)));
+  for (const b of bundles) refuseInfraErrors('mra', run.runId, b.usage);
   const bundleScores = bundles.map((b) => scoreSplit(targets, b.outcomes));
   const points = curve.points.map((p) => {
     const scores = p.source === 'ra' ? baseScores : p.source === 'mra' ? mraScores : bundleScores[p.bundle as number];
@@ -259,8 +299,9 @@ async function scoreCurve(deps: StepDeps, sweepId: string, run: RunPlan, targets
  * price of the run's queue (free locally).
  */
 function runCostUsd(plan: SweepPlan, run: RunPlan, shards: readonly ShardUsage[], tla: TlaResult | undefined): number {
-  const tokens = { promptTokens: shards.reduce((s, u) => s + u.promptTokens, 0), completionTokens: shards.reduce((s, u) => s + u.completionTokens, 0) };
-  const jobMs = shards.reduce((s, u) => s + u.wallMs, 0) + (tla?.wallMs ?? 0);
+  const spend = shards.map(shardSpend);
+  const tokens = { promptTokens: spend.reduce((s, u) => s + u.promptTokens, 0), completionTokens: spend.reduce((s, u) => s + u.completionTokens, 0) };
+  const jobMs = spend.reduce((s, u) => s + u.wallMs, 0) + (tla?.wallMs ?? 0);
   return (
     meteredUsd(tokens, priceOf(run.ra.modelName, plan.prices)) +
     (tla ? tlaCostUsd(tla, run, plan) : 0) +
@@ -295,8 +336,12 @@ export async function markRunFailed(deps: StepDeps, input: z.infer<typeof Failed
   // Whatever finished: baseline, MRA and budget-curve shards all sit under the run's prefix.
   const usages = await readFinishedShardUsage(deps.artifacts, runPrefix(sweepId, runId));
   const cost = runCostUsd(plan, run, usages, await readTlaResult(deps, sweepId, runId));
-  if (rec.reservedUsd !== undefined) await deps.scores.settleBudget(sweepId, rec.reservedUsd, cost);
-  await deps.scores.putRun({ ...rec, status: 'failed', updatedAt: nowIso(deps), error: describeError(error), reservedUsd: undefined, costUsd: cost });
+  // Exactly once: a retried MarkRunFailed finds the hold settled.
+  await deps.scores.settleBudget(sweepId, runId, cost);
+  // A job that failed on an endpoint says so in its shard marker: that cause beats Batch's "exited 1".
+  const infra = usages.find((u) => u.counts.infra_error > 0 && u.infraFailure);
+  const cause = infra?.infraFailure && !describeError(error).includes(infra.infraFailure.endpoint) ? `InfraFailureError: ${describeInfraFailure(infra.infraFailure)}; log: ${infra.log ?? 'the shard job log'}. Then: ` : '';
+  await deps.scores.putRun({ ...rec, status: 'failed', updatedAt: nowIso(deps), error: (cause + describeError(error)).slice(0, 3000), reservedUsd: undefined, costUsd: cost });
   return { status: 'failed' };
 }
 
@@ -305,7 +350,11 @@ export async function finalizeSweep(deps: StepDeps, input: z.infer<typeof SweepI
   const { sweepId } = SweepInput.parse(input);
   const meta = await deps.scores.getSweep(sweepId);
   if (!meta) throw new CorruptRecordError(`sweep ${sweepId} has no META item`);
-  const runs = await deps.scores.listRuns(sweepId);
+  let runs = await deps.scores.listRuns(sweepId);
+  // Runs this execution left unfinished (a MarkRunFailed that kept failing, a Map that failed) say why; their ledger holds stay for a resume.
+  const unfinishedNote = 'did not finish in this execution (the runs Map or MarkRunFailed failed after their retries): resume the sweep to run it';
+  for (const r of runs.filter((x) => (x.status === 'pending' || x.status === 'running') && x.error !== unfinishedNote)) await deps.scores.putRun({ ...r, error: unfinishedNote, updatedAt: nowIso(deps) });
+  runs = await deps.scores.listRuns(sweepId);
   const counts: Record<string, number> = {};
   for (const r of runs) counts[r.status] = (counts[r.status] ?? 0) + 1;
   const unfinished = runs.some((r) => r.status === 'pending' || r.status === 'running');

@@ -186,7 +186,9 @@ class ReactLoop {
         return { ok: true, message: { content: typeof msg?.content === 'string' ? msg.content : null, toolCalls }, finishReason: choice?.finish_reason ?? undefined, usage: resp?.usage };
       } catch (e) {
         const budget = e instanceof OpenAI.APIError && e.status === 429 && e.code === 'budget_exhausted';
-        const transient = !budget && (e instanceof OpenAI.APIConnectionError || (e instanceof OpenAI.APIError && (e.status === 429 || (e.status ?? 0) >= 500)));
+        // The gateway already retried the endpoint: its `upstream_unavailable` is final, not transient.
+        const exhausted = e instanceof OpenAI.APIError && e.code === 'upstream_unavailable';
+        const transient = !budget && !exhausted && (e instanceof OpenAI.APIConnectionError || (e instanceof OpenAI.APIError && (e.status === 429 || (e.status ?? 0) >= 500)));
         const error = e instanceof Error ? e.message : String(e);
         if (!transient || attempt >= MAX_RETRIES || Date.now() > this.ctx.deadline - 5000) return { ok: false, budget, error };
         this.ctx.log({ type: 'model_retry', attempt: attempt + 1, error });

@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand, DeleteCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand, DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { CorruptRecordError } from '../../core/errors';
-import { ScoreStore, type BaselineClaim } from '../../core/ports';
+import { ScoreStore, type BaselineClaim, type ReserveOutcome } from '../../core/ports';
 import { BaselineRecord, BudgetLedger, RunRecord, SweepMeta } from '../../core/records';
 import type { z } from 'zod';
 
@@ -115,32 +115,66 @@ export class DynamoScoreStore extends ScoreStore {
       await this.doc.send(
         new PutCommand({
           TableName: this.table,
-          Item: { pk: `SWEEP#${sweepId}`, sk: 'BUDGET', limitMicros: limit, reservedMicros: 0, spentMicros: 0, availableMicros: limit },
+          Item: { pk: `SWEEP#${sweepId}`, sk: 'BUDGET', limitMicros: limit, reservedMicros: 0, spentMicros: 0, availableMicros: limit, holds: {} },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
     } catch (e) {
       if (!(e instanceof ConditionalCheckFailedException)) throw e;
+      // A ledger written before runs held their reservations by name gets its (empty) map of holds.
+      await this.doc.send(new UpdateCommand({ TableName: this.table, Key: { pk: `SWEEP#${sweepId}`, sk: 'BUDGET' }, UpdateExpression: 'SET holds = if_not_exists(holds, :empty)', ExpressionAttributeValues: { ':empty': {} } }));
     }
   }
 
   async getBudget(sweepId: string): Promise<BudgetLedger | undefined> {
     const out = await this.doc.send(new GetCommand({ TableName: this.table, Key: { pk: `SWEEP#${sweepId}`, sk: 'BUDGET' }, ConsistentRead: true }));
     if (!out.Item) return undefined;
-    const i = out.Item as Record<string, number>;
-    return BudgetLedger.parse({ limitUsd: i.limitMicros / MICROS, reservedUsd: i.reservedMicros / MICROS, spentUsd: i.spentMicros / MICROS });
+    const i = out.Item as { limitMicros: number; reservedMicros: number; spentMicros: number; holds?: Record<string, number> };
+    return BudgetLedger.parse({
+      limitUsd: i.limitMicros / MICROS,
+      reservedUsd: i.reservedMicros / MICROS,
+      spentUsd: i.spentMicros / MICROS,
+      holds: Object.fromEntries(Object.entries(i.holds ?? {}).map(([run, micros]) => [run, micros / MICROS])),
+    });
   }
 
-  async reserveBudget(sweepId: string, usd: number): Promise<boolean> {
+  async reserveBudget(sweepId: string, runId: string, usd: number): Promise<ReserveOutcome> {
     const amount = toMicros(usd);
     try {
+      // One conditional update moves the money and records the run's hold: a run can hold one reservation at a time.
       await this.doc.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: `SWEEP#${sweepId}`, sk: 'BUDGET' },
-          UpdateExpression: 'SET availableMicros = availableMicros - :a, reservedMicros = reservedMicros + :a',
-          ConditionExpression: 'availableMicros >= :a',
+          UpdateExpression: 'SET availableMicros = availableMicros - :a, reservedMicros = reservedMicros + :a, holds.#run = :a',
+          ConditionExpression: 'availableMicros >= :a AND attribute_not_exists(holds.#run)',
+          ExpressionAttributeNames: { '#run': runId },
           ExpressionAttributeValues: { ':a': amount },
+        }),
+      );
+      return 'reserved';
+    } catch (e) {
+      if (!(e instanceof ConditionalCheckFailedException)) throw e;
+      const ledger = await this.getBudget(sweepId);
+      return ledger?.holds[runId] !== undefined ? 'held' : 'insufficient';
+    }
+  }
+
+  async settleBudget(sweepId: string, runId: string, actualUsd: number): Promise<boolean> {
+    const held = (await this.getBudget(sweepId))?.holds[runId];
+    if (held === undefined) return false;
+    const reserved = toMicros(held);
+    const actual = toMicros(actualUsd);
+    try {
+      // Exactly once: the update removes the hold it settles, on the condition that it is still there.
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: `SWEEP#${sweepId}`, sk: 'BUDGET' },
+          UpdateExpression: 'SET availableMicros = availableMicros + :back, reservedMicros = reservedMicros - :r, spentMicros = spentMicros + :s REMOVE holds.#run',
+          ConditionExpression: 'holds.#run = :r',
+          ExpressionAttributeNames: { '#run': runId },
+          ExpressionAttributeValues: { ':back': reserved - actual, ':r': reserved, ':s': actual },
         }),
       );
       return true;
@@ -148,20 +182,6 @@ export class DynamoScoreStore extends ScoreStore {
       if (e instanceof ConditionalCheckFailedException) return false;
       throw e;
     }
-  }
-
-  async settleBudget(sweepId: string, reservedUsd: number, actualUsd: number): Promise<void> {
-    const reserved = toMicros(reservedUsd);
-    const actual = toMicros(actualUsd);
-    await this.doc.send(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: { pk: `SWEEP#${sweepId}`, sk: 'BUDGET' },
-        UpdateExpression: 'SET availableMicros = availableMicros + :back, reservedMicros = reservedMicros - :r, spentMicros = spentMicros + :s',
-        ConditionExpression: 'reservedMicros >= :r',
-        ExpressionAttributeValues: { ':back': reserved - actual, ':r': reserved, ':s': actual },
-      }),
-    );
   }
 
   async claimBaseline(record: BaselineRecord, leaseSeconds: number): Promise<BaselineClaim> {
@@ -208,5 +228,29 @@ export class DynamoScoreStore extends ScoreStore {
     } catch (e) {
       if (!(e instanceof ConditionalCheckFailedException)) throw e;
     }
+  }
+
+  async listBaselines(): Promise<BaselineRecord[]> {
+    const out: BaselineRecord[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(
+        new ScanCommand({
+          TableName: this.table,
+          FilterExpression: 'begins_with(pk, :b) AND sk = :score',
+          ExpressionAttributeValues: { ':b': 'BASELINE#', ':score': 'SCORE' },
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of page.Items ?? []) out.push(parseItem(BaselineRecord, item, `${String(item.pk)}/SCORE`) as BaselineRecord);
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return out.sort((a, b) => a.key.localeCompare(b.key));
+  }
+
+  async deleteBaseline(key: string): Promise<boolean> {
+    const out = await this.doc.send(new DeleteCommand({ TableName: this.table, Key: { pk: key, sk: 'SCORE' }, ReturnValues: 'ALL_OLD' }));
+    return out.Attributes !== undefined;
   }
 }

@@ -6,16 +6,17 @@ import { writeSmallSpec } from '../support/specs';
 
 interface JsonResults {
   sweepId: string;
-  runs: { runId: string; tla: string; status: string; uplift: number | null }[];
+  runs: { runId: string; tla: string; status: string; uplift: number | null; costUsd: number }[];
+  budget: { limitUsd: number; spentUsd: number; reservedUsd: number };
 }
 
 const key = (j: JobLine) => `${j.runId}/${j.role}/${j.index}`;
 
 describe('interrupting and resuming uplift run', () => {
   test('SIGINT mid-sweep then --resume loses nothing and recomputes no finished run or shard', async () => {
-    // GIVEN a sweep of 4 runs executed one run at a time
+    // GIVEN a sweep of 4 runs executed one run at a time, whose job time costs money ($36/h here)
     const dataDir = mkdtempSync(join(tmpdir(), 'uplift-resume-'));
-    const spec = writeSmallSpec({ seeds: 2, runs: 1 });
+    const spec = writeSmallSpec({ seeds: 2, runs: 1, maxUsd: 30, extra: 'prices: { instances: { local: 36 } }' });
     const first = startCli(['run', spec, '--data-dir', dataDir, '--jobs', '2']);
     const sweepId = await waitFor('the sweep id', () => /Sweep (\S+): 4 runs/.exec(first.stderr())?.[1]);
     // WHEN it is interrupted once the second run has started (so the first one finished)
@@ -51,6 +52,11 @@ describe('interrupting and resuming uplift run', () => {
     for (const j of newJobs.filter((j) => j.event === 'end' && doneShards.has(key(j)))) expect(j.summary?.skipped).toBe(true);
     // AND results before the interrupt are unchanged
     for (const id of finishedBefore) expect(after.runs.find((r) => r.runId === id)).toEqual(before.runs.find((r) => r.runId === id));
+    // AND the ledger holds nothing and spent what the runs metered, each once: the resume reserved nothing twice
+    expect(after.budget.reservedUsd).toBe(0);
+    const metered = after.runs.reduce((s, r) => s + r.costUsd, 0);
+    expect(metered).toBeGreaterThan(0);
+    expect(after.budget.spentUsd).toBeCloseTo(metered, 5);
   });
 
   test('a killed job process is retried and its run still succeeds', async () => {

@@ -31,8 +31,9 @@ describe('RA protocol', () => {
       ].join('\n'),
     );
     const r = await runAgentOnTasks({ bundleDir: dir, entrypoint: ['python3', 'agent.py'], tasks, env: {} });
-    // THEN every task has an outcome: output or missing
-    expect(r.outcomes).toEqual([{ id: 'a', output: 'x' }, { id: 'b', error: 'missing' }, { id: 'c', output: 'X.' }, { id: 'd', error: 'missing' }]);
+    // THEN every task has an outcome: its output, or an agent error with its cause
+    const noLine = { error: 'agent_error', cause: 'no valid output line (the agent printed 4 malformed or unknown line(s))' };
+    expect(r.outcomes).toEqual([{ id: 'a', output: 'x' }, { id: 'b', ...noLine }, { id: 'c', output: 'X.' }, { id: 'd', ...noLine }]);
     expect(r.rejectedLines.map((l) => l.reason)).toEqual(['second output for "a" (the first counts)', 'unknown task id "zzz"', 'not JSON', 'not {"id": string, "output": string}']);
     expect(r.exitCode).toBe(0);
     expect(r.stderrTail).toContain('log line');
@@ -45,13 +46,23 @@ describe('RA protocol', () => {
     const r = await runAgentOnTasks({ bundleDir: dir, entrypoint: ['python3', 'agent.py'], tasks, env: {} });
     expect(r.exitCode).toBe(3);
     expect(r.outcomes.filter((o) => 'output' in o)).toEqual([{ id: 'a', output: 'x' }]);
+    // AND the rest are agent errors that say it crashed
+    expect(r.outcomes.filter((o) => 'error' in o).map((o) => ('error' in o ? [o.error, o.cause] : []))).toEqual(
+      Array(tasks.length - 1).fill(['agent_error', 'the agent crashed (exit 3) before answering']),
+    );
+  });
+
+  test('an entrypoint that does not exist is an agent error that says so', async () => {
+    const dir = agent('print("never run")\n');
+    const r = await runAgentOnTasks({ bundleDir: dir, entrypoint: ['./no-such-entrypoint'], tasks, env: {} });
+    expect(r.outcomes.every((o) => 'error' in o && o.error === 'agent_error' && /could not start|crashed/.test(o.cause))).toBe(true);
   });
 
   test('an agent that never ends is killed at its wall-clock limit', async () => {
     const dir = agent('import time\ntime.sleep(60)\n');
     const r = await runAgentOnTasks({ bundleDir: dir, entrypoint: ['python3', 'agent.py'], tasks, env: {}, limits: { wallMs: 500 } });
     expect(r.timedOut).toBe(true);
-    expect(r.outcomes.every((o) => 'error' in o)).toBe(true);
+    expect(r.outcomes.every((o) => 'error' in o && o.error === 'agent_error' && o.cause === 'the agent was killed at its wall-clock limit before answering')).toBe(true);
   });
 
   test('the agent sees only the environment it is given, never the harness secrets', async () => {

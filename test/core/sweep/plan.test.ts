@@ -50,7 +50,8 @@ describe('sweep plan: pricing the worst case', () => {
   test('prices job time at the wall-clock limits on the queue\'s compute', () => {
     // GIVEN jobs on Fargate 1 vCPU / 2 GiB: $0.04048 + 2 × $0.004445 per hour
     const plan = expandPlan(staged({}, { cpu: { kind: 'fargate', vcpus: 1, memoryMiB: 2048 }, gpu: { kind: 'ec2', instanceTypes: ['g5.xlarge', 'g6.xlarge'] } }));
-    const hours = (3600 + 2 * 2 * 600) / 3600;
+    // each job at its attempt timeout: its wall-clock budget plus the 300 s start-up allowance
+    const hours = (3600 + 300 + 2 * 2 * (600 + 300)) / 3600;
     expect(plan.runs[0].worstCase.computeUsd).toBeCloseTo(hours * (0.04048 + 2 * 0.004445), 10);
     expect(jobUsdPerHour({ kind: 'ec2', instanceTypes: ['g5.xlarge', 'g6.xlarge'] })).toBe(1.006);
     expect(() => jobUsdPerHour({ kind: 'ec2', instanceTypes: ['x9.mega'] })).toThrow(/prices\.instances\.x9\.mega: no hourly price .* Fix: add `prices: \{ instances: \{ x9\.mega: <USD per hour> \} \}`/);

@@ -11,28 +11,57 @@ beforeAll(async () => {
 afterAll(async () => svc.stop());
 
 describe('budget ledger on the embedded DynamoDB', () => {
+  const runs = (n: number, from = 0) => Array.from({ length: n }, (_, i) => `run-${from + i}`);
+
   test('50 concurrent reservations against a budget that fits 20: exactly 20 succeed, settling restores the rest', async () => {
     // GIVEN a ledger of $2.00 and runs whose worst case is $0.10
     await stores.scores.initBudget('ledger-50', 2);
-    // WHEN 50 reservations race
-    const results = await Promise.all(Array.from({ length: 50 }, () => stores.scores.reserveBudget('ledger-50', 0.1)));
+    // WHEN 50 runs race to reserve
+    const results = await Promise.all(runs(50).map((r) => stores.scores.reserveBudget('ledger-50', r, 0.1)));
     // THEN exactly 20 got through and nothing is overcommitted
-    expect(results.filter(Boolean)).toHaveLength(20);
+    const winners = runs(50).filter((_, i) => results[i] === 'reserved');
+    expect(winners).toHaveLength(20);
+    expect(results.filter((r) => r === 'insufficient')).toHaveLength(30);
     const mid = await stores.scores.getBudget('ledger-50');
-    expect(mid).toEqual({ limitUsd: 2, reservedUsd: 2, spentUsd: 0 });
+    expect(mid).toMatchObject({ limitUsd: 2, reservedUsd: 2, spentUsd: 0 });
+    expect(Object.keys(mid?.holds ?? {}).sort()).toEqual([...winners].sort());
     // WHEN each settles at a metered $0.03
-    await Promise.all(Array.from({ length: 20 }, () => stores.scores.settleBudget('ledger-50', 0.1, 0.03)));
-    // THEN the unspent remainder is available again, exactly
-    expect(await stores.scores.getBudget('ledger-50')).toEqual({ limitUsd: 2, reservedUsd: 0, spentUsd: 0.6 });
-    const again = await Promise.all(Array.from({ length: 20 }, () => stores.scores.reserveBudget('ledger-50', 0.1)));
-    expect(again.filter(Boolean)).toHaveLength(14);
+    await Promise.all(winners.map((r) => stores.scores.settleBudget('ledger-50', r, 0.03)));
+    // THEN the unspent remainder is available again, exactly, and no hold is left
+    expect(await stores.scores.getBudget('ledger-50')).toEqual({ limitUsd: 2, reservedUsd: 0, spentUsd: 0.6, holds: {} });
+    const again = await Promise.all(runs(20, 100).map((r) => stores.scores.reserveBudget('ledger-50', r, 0.1)));
+    expect(again.filter((r) => r === 'reserved')).toHaveLength(14);
   });
 
   test('initBudget does not reset an existing ledger (resume)', async () => {
     await stores.scores.initBudget('ledger-resume', 1);
-    expect(await stores.scores.reserveBudget('ledger-resume', 0.4)).toBe(true);
+    expect(await stores.scores.reserveBudget('ledger-resume', 'r1', 0.4)).toBe('reserved');
     await stores.scores.initBudget('ledger-resume', 1);
-    expect(await stores.scores.getBudget('ledger-resume')).toEqual({ limitUsd: 1, reservedUsd: 0.4, spentUsd: 0 });
+    expect(await stores.scores.getBudget('ledger-resume')).toEqual({ limitUsd: 1, reservedUsd: 0.4, spentUsd: 0, holds: { r1: 0.4 } });
+  });
+
+  test('a run reserves once however often PlanRun runs: the second reservation finds its hold and moves no money', async () => {
+    // GIVEN a run that reserved $0.40 of $1
+    await stores.scores.initBudget('ledger-once', 1);
+    expect(await stores.scores.reserveBudget('ledger-once', 'r1', 0.4)).toBe('reserved');
+    // WHEN PlanRun is retried or the sweep resumed, concurrently even
+    const again = await Promise.all([1, 2, 3].map(() => stores.scores.reserveBudget('ledger-once', 'r1', 0.4)));
+    // THEN it is held, not reserved again
+    expect(again).toEqual(['held', 'held', 'held']);
+    expect(await stores.scores.getBudget('ledger-once')).toMatchObject({ reservedUsd: 0.4, spentUsd: 0 });
+  });
+
+  test('settlement happens exactly once: concurrent and retried settlements of one run move the money once', async () => {
+    // GIVEN a run holding $0.50 of $1
+    await stores.scores.initBudget('ledger-settle', 1);
+    await stores.scores.reserveBudget('ledger-settle', 'r1', 0.5);
+    // WHEN ScoreRun and a retried ScoreRun (or MarkRunFailed) settle it at the same time, then once more
+    const settled = await Promise.all([0.2, 0.2, 0.2].map((usd) => stores.scores.settleBudget('ledger-settle', 'r1', usd)));
+    const late = await stores.scores.settleBudget('ledger-settle', 'r1', 0.2);
+    // THEN one of them settled; spend counts once
+    expect(settled.filter(Boolean)).toHaveLength(1);
+    expect(late).toBe(false);
+    expect(await stores.scores.getBudget('ledger-settle')).toEqual({ limitUsd: 1, reservedUsd: 0, spentUsd: 0.2, holds: {} });
   });
 });
 

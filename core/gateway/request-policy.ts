@@ -1,0 +1,213 @@
+import type { ChatRequest } from './chat';
+
+/**
+ * What the gateway forwards of an agent's chat-completions request. The forwarded request is
+ * rebuilt from an allowlist: every field the gateway can meter (its cost is prompt tokens it
+ * reserves for, or completion tokens bounded by the limit it sets) is kept; a field that can bill
+ * what the gateway cannot reserve for, or that it does not know, is refused with HTTP 400 naming
+ * the field and why. A field set to `null` counts as absent (clients often send those).
+ */
+
+/** A refused request: the field (a JSON path such as `messages[2].content[1].type`) and why. */
+export interface Refusal {
+  field: string;
+  message: string;
+}
+
+/** How the agent asked for the answer: a JSON body, or a server-sent-event stream (served from the complete answer). */
+export type Delivery = { stream: false } | { stream: true; includeUsage: boolean };
+
+export interface SanitizedRequest {
+  /** The request to forward (the gateway sets the completion-token limit on it). */
+  request: ChatRequest;
+  delivery: Delivery;
+  /** The completion-token limit fields the caller set, with their values (the gateway caps each). */
+  limits: { max_tokens?: number; max_completion_tokens?: number };
+}
+
+/** Fields that are refused, and why. */
+export const REFUSED_FIELDS: Readonly<Record<string, string>> = {
+  functions: 'legacy function calling is not forwarded: send the same schemas as `tools` (type "function")',
+  function_call: 'legacy function calling is not forwarded: use `tool_choice`',
+  audio: 'audio output is billed as audio tokens, which the gateway does not meter',
+  modalities: 'only text output is forwarded (audio output is billed as audio tokens, which the gateway does not meter); leave `modalities` unset or ["text"]',
+  prediction: 'predicted outputs bill rejected prediction tokens as completion tokens beyond the limit the gateway reserves for',
+  web_search_options: 'web search is billed per search, outside token usage',
+  service_tier: 'the service tier changes the price per token, which the job budget does not know',
+  store: 'the gateway does not let agents keep completions at the provider; leave `store` unset or false',
+  metadata: 'metadata is only used with `store`, which the gateway does not forward',
+};
+
+/** Fields kept as they are (after a type check), beyond messages, tools, limits, n and stream, which have their own rules. */
+const PLAIN_FIELDS: Readonly<Record<string, (v: unknown) => string | undefined>> = {
+  temperature: number,
+  top_p: number,
+  presence_penalty: number,
+  frequency_penalty: number,
+  seed: integer(Number.MIN_SAFE_INTEGER),
+  stop: (v) => (typeof v === 'string' || (Array.isArray(v) && v.length <= 4 && v.every((s) => typeof s === 'string')) ? undefined : 'must be a string or an array of at most 4 strings'),
+  user: string,
+  safety_identifier: string,
+  prompt_cache_key: string,
+  parallel_tool_calls: (v) => (typeof v === 'boolean' ? undefined : 'must be true or false'),
+  tool_choice: (v) => (typeof v === 'string' || isObject(v) ? undefined : 'must be "none", "auto", "required" or an object naming a tool'),
+  response_format: (v) => (isObject(v) && typeof v.type === 'string' ? undefined : 'must be an object with a `type` ("text", "json_object" or "json_schema")'),
+  logprobs: (v) => (typeof v === 'boolean' ? undefined : 'must be true or false'),
+  top_logprobs: integer(0),
+  logit_bias: (v) => (isObject(v) && Object.values(v).every((x) => typeof x === 'number') ? undefined : 'must be an object of token ids to numbers'),
+  reasoning_effort: string,
+  verbosity: string,
+};
+
+/** Fields the gateway reads but never forwards as sent: model (the gateway's), n (only 1), stream (served from a complete answer). */
+const OWN_FIELDS = ['model', 'messages', 'max_tokens', 'max_completion_tokens', 'n', 'stream', 'tools'];
+
+/** Every top-level field the gateway accepts, for error messages. */
+export const ALLOWED_FIELDS: readonly string[] = [...OWN_FIELDS, 'stream_options', ...Object.keys(PLAIN_FIELDS)];
+
+const ROLES = new Set(['system', 'developer', 'user', 'assistant', 'tool']);
+const MESSAGE_FIELDS = new Set(['role', 'content', 'name', 'tool_calls', 'tool_call_id', 'refusal']);
+
+/**
+ * Checks an agent's request and rebuilds it from the allowlist, or says which field is refused and
+ * why. `model` is dropped (the upstream sets its own); `n` must be 1; `stream: true` is answered as
+ * a stream the gateway builds from the complete answer (the upstream is never asked to stream).
+ */
+export function sanitizeChatRequest(raw: unknown): { ok: true; value: SanitizedRequest } | { ok: false; refusal: Refusal } {
+  const refuse = (field: string, message: string) => ({ ok: false as const, refusal: { field, message } });
+  if (!isObject(raw)) return refuse('(body)', 'the request body must be a JSON object');
+  const out: Record<string, unknown> = {};
+  const limits: SanitizedRequest['limits'] = {};
+  let delivery: Delivery = { stream: false };
+  for (const [key, value] of Object.entries(raw)) {
+    if (value === null || value === undefined) continue;
+    if (key === 'model') {
+      if (typeof value !== 'string') return refuse('model', 'must be a string');
+    } else if (key === 'messages') {
+      const m = sanitizeMessages(value);
+      if ('field' in m) return { ok: false, refusal: m };
+      out.messages = m.messages;
+    } else if (key === 'max_tokens' || key === 'max_completion_tokens') {
+      if (!Number.isSafeInteger(value) || (value as number) < 1) return refuse(key, 'must be a whole number of tokens >= 1');
+      limits[key] = value as number;
+    } else if (key === 'n') {
+      if (value !== 1) return refuse('n', `only n = 1 is forwarded (received ${JSON.stringify(value)}): the gateway reserves tokens for one answer per call. Make one call per answer you need`);
+    } else if (key === 'stream') {
+      if (typeof value !== 'boolean') return refuse('stream', 'must be true or false');
+      if (value) delivery = { stream: true, includeUsage: delivery.stream ? delivery.includeUsage : false };
+    } else if (key === 'stream_options') {
+      if (raw.stream !== true) return refuse('stream_options', 'only allowed with `stream: true`');
+      const extra = isObject(value) ? Object.keys(value).find((k) => k !== 'include_usage' && (value as Record<string, unknown>)[k] !== null) : '(not an object)';
+      if (extra !== undefined) return refuse(`stream_options${isObject(value) ? `.${extra}` : ''}`, 'only `stream_options.include_usage` is supported');
+      delivery = { stream: true, includeUsage: (value as { include_usage?: unknown }).include_usage === true };
+    } else if (key === 'tools') {
+      const t = sanitizeTools(value);
+      if (t) return { ok: false, refusal: t };
+      if ((value as unknown[]).length > 0) out.tools = value;
+    } else if (key in PLAIN_FIELDS) {
+      const problem = PLAIN_FIELDS[key](value);
+      if (problem) return refuse(key, problem);
+      out[key] = value;
+    } else if (key === 'store' && value === false) {
+      continue;
+    } else if (key === 'modalities' && Array.isArray(value) && value.length === 1 && value[0] === 'text') {
+      continue;
+    } else if (key in REFUSED_FIELDS) {
+      return refuse(key, REFUSED_FIELDS[key]);
+    } else {
+      return refuse(key, `not a chat-completions field the gateway forwards (it forwards only: ${ALLOWED_FIELDS.join(', ')})`);
+    }
+  }
+  if (!Array.isArray(out.messages)) return refuse('messages', 'required: a non-empty array of messages');
+  return { ok: true, value: { request: out as ChatRequest, delivery, limits } };
+}
+
+function sanitizeMessages(value: unknown): { messages: Record<string, unknown>[] } | Refusal {
+  if (!Array.isArray(value) || value.length === 0) return { field: 'messages', message: 'must be a non-empty array of messages' };
+  const messages: Record<string, unknown>[] = [];
+  for (let i = 0; i < value.length; i++) {
+    const m = value[i] as unknown;
+    const at = `messages[${i}]`;
+    if (!isObject(m)) return { field: at, message: 'must be an object with a role and content' };
+    if (typeof m.role !== 'string' || !ROLES.has(m.role))
+      return { field: `${at}.role`, message: `must be one of ${[...ROLES].join(', ')} (received ${JSON.stringify(m.role)})${m.role === 'function' ? ': legacy function messages are not forwarded, reply to tool calls with role "tool"' : ''}` };
+    const msg: Record<string, unknown> = {};
+    for (const [key, v] of Object.entries(m)) {
+      if (v === null || v === undefined) continue;
+      if (key === 'annotations') continue; // output-only (URL citations of an earlier answer): dropped
+      if (!MESSAGE_FIELDS.has(key)) {
+        const why = key === 'audio' ? 'audio is not forwarded' : key === 'function_call' ? 'legacy function calling is not forwarded: use tool_calls' : `not a message field the gateway forwards (it forwards: ${[...MESSAGE_FIELDS].join(', ')})`;
+        return { field: `${at}.${key}`, message: why };
+      }
+      if (key === 'content') {
+        const c = checkContent(v, `${at}.content`);
+        if (c) return c;
+      } else if (key === 'tool_calls') {
+        const c = checkToolCalls(v, `${at}.tool_calls`);
+        if (c) return c;
+      } else if (typeof v !== 'string') {
+        return { field: `${at}.${key}`, message: 'must be a string' };
+      }
+      msg[key] = v;
+    }
+    messages.push(msg);
+  }
+  return { messages };
+}
+
+function checkContent(v: unknown, at: string): Refusal | undefined {
+  if (typeof v === 'string') return undefined;
+  if (!Array.isArray(v)) return { field: at, message: 'must be a string or an array of text parts' };
+  for (let j = 0; j < v.length; j++) {
+    const part = v[j] as unknown;
+    if (!isObject(part)) return { field: `${at}[${j}]`, message: 'must be a text part {"type": "text", "text": "..."}' };
+    if (part.type !== 'text') {
+      const what = part.type === 'image_url' ? 'images (and the URLs they point to)' : part.type === 'input_audio' ? 'audio input' : part.type === 'file' ? 'files' : `"${String(part.type)}" parts`;
+      return { field: `${at}[${j}].type`, message: `${what} are not forwarded: the gateway meters text only. Send the content as text` };
+    }
+    if (typeof part.text !== 'string') return { field: `${at}[${j}].text`, message: 'must be a string' };
+    const extra = Object.keys(part).find((k) => k !== 'type' && k !== 'text' && part[k] !== null);
+    if (extra) return { field: `${at}[${j}].${extra}`, message: 'a text part has only `type` and `text`' };
+  }
+  return undefined;
+}
+
+function checkToolCalls(v: unknown, at: string): Refusal | undefined {
+  if (!Array.isArray(v)) return { field: at, message: 'must be an array of tool calls' };
+  for (let j = 0; j < v.length; j++) {
+    const c = v[j] as unknown;
+    if (!isObject(c) || !isObject(c.function) || typeof c.function.name !== 'string')
+      return { field: `${at}[${j}]`, message: 'must be {"id", "type": "function", "function": {"name", "arguments"}}' };
+    if (c.type !== undefined && c.type !== 'function') return { field: `${at}[${j}].type`, message: 'only "function" tool calls are forwarded' };
+  }
+  return undefined;
+}
+
+function sanitizeTools(v: unknown): Refusal | undefined {
+  if (!Array.isArray(v)) return { field: 'tools', message: 'must be an array of {"type": "function", "function": {...}}' };
+  for (let j = 0; j < v.length; j++) {
+    const t = v[j] as unknown;
+    if (!isObject(t)) return { field: `tools[${j}]`, message: 'must be {"type": "function", "function": {"name", "description", "parameters"}}' };
+    if (t.type !== 'function') return { field: `tools[${j}].type`, message: `only "function" tools are forwarded (received ${JSON.stringify(t.type)}): built-in tools are billed outside token usage` };
+    if (!isObject(t.function) || typeof t.function.name !== 'string') return { field: `tools[${j}].function`, message: 'must be an object with a `name`' };
+    const extra = Object.keys(t).find((k) => k !== 'type' && k !== 'function' && t[k] !== null);
+    if (extra) return { field: `tools[${j}].${extra}`, message: 'a tool has only `type` and `function`' };
+  }
+  return undefined;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function number(v: unknown): string | undefined {
+  return typeof v === 'number' && Number.isFinite(v) ? undefined : 'must be a number';
+}
+
+function string(v: unknown): string | undefined {
+  return typeof v === 'string' ? undefined : 'must be a string';
+}
+
+function integer(min: number): (v: unknown) => string | undefined {
+  return (v) => (Number.isSafeInteger(v) && (v as number) >= min ? undefined : `must be a whole number >= ${min}`);
+}

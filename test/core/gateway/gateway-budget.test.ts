@@ -1,0 +1,276 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { HttpUpstream, ModelGateway, type Upstream } from '../../../core/gateway/gateway';
+import { TranscriptWriter } from '../../../core/transcript';
+import { post, startBillingEndpoint, type FakeEndpoint } from './fake-endpoints';
+
+const user = (content: unknown) => ({ role: 'user', content });
+const text = 'Classify this abstract about reward hacking in reinforcement learning agents. ';
+const schema = { type: 'object', properties: Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`field_${i}`, { type: 'string', description: `the ${i}th field of the answer, described at length` }])) };
+
+/** Request shapes the gateway forwards (rewritten to what it can meter). */
+const ACCEPTED: Record<string, Record<string, unknown>> = {
+  'no completion limit': { messages: [user(text)] },
+  'a huge max_tokens': { messages: [user(text)], max_tokens: 1_000_000 },
+  'a huge max_completion_tokens': { messages: [user(text)], max_completion_tokens: 1_000_000 },
+  'both limits, the larger on the field the endpoint honours': { messages: [user(text)], max_tokens: 10, max_completion_tokens: 1_000_000 },
+  'n = 1 said explicitly': { messages: [user(text)], n: 1, max_tokens: 50 },
+  'stream: true': { messages: [user(text)], stream: true, max_tokens: 1_000_000 },
+  'stream with include_usage': { messages: [user(text)], stream: true, stream_options: { include_usage: true } },
+  'non-ASCII text (3-4 bytes a character)': { messages: [user('分类这篇摘要😀'.repeat(300))], max_tokens: 20 },
+  'text content parts': { messages: [user([{ type: 'text', text }, { type: 'text', text }])], max_tokens: 20 },
+  'tools with a big schema, tool_choice, parallel_tool_calls': { messages: [user(text)], tools: [{ type: 'function', function: { name: 'answer', parameters: schema } }], tool_choice: 'auto', parallel_tool_calls: false },
+  'a big response_format schema': { messages: [user(text)], response_format: { type: 'json_schema', json_schema: { name: 'a', schema } }, max_completion_tokens: 30 },
+  'logprobs and top_logprobs': { messages: [user(text)], logprobs: true, top_logprobs: 5, max_tokens: 8 },
+  'a tool-call conversation': {
+    messages: [user(text), { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'answer', arguments: JSON.stringify({ x: 'y'.repeat(500) }) } }] }, { role: 'tool', tool_call_id: 'c1', content: 'ok' }],
+    tools: [{ type: 'function', function: { name: 'answer', parameters: schema } }],
+  },
+  'null and harmless fields': { messages: [user(text)], functions: null, n: null, store: false, modalities: ['text'], temperature: 0, seed: 1, stop: ['\n'], user: 'agent' },
+};
+
+/** Request shapes the gateway refuses, and the field its 400 names. */
+const REFUSED: Record<string, [Record<string, unknown>, string]> = {
+  'n > 1': [{ messages: [user(text)], n: 3, max_tokens: 100 }, 'n'],
+  'an image part': [{ messages: [user([{ type: 'text', text }, { type: 'image_url', image_url: { url: 'https://example.com/cat.png' } }])] }, 'messages[0].content[1].type'],
+  'an audio part': [{ messages: [user([{ type: 'input_audio', input_audio: { data: 'AAAA', format: 'wav' } }])] }, 'messages[0].content[0].type'],
+  'a file part': [{ messages: [user([{ type: 'file', file: { file_id: 'file-1' } }])] }, 'messages[0].content[0].type'],
+  'legacy functions': [{ messages: [user(text)], functions: [{ name: 'f', parameters: schema }] }, 'functions'],
+  'legacy function_call': [{ messages: [user(text)], function_call: 'auto' }, 'function_call'],
+  'a legacy function message': [{ messages: [user(text), { role: 'function', name: 'f', content: 'x' }] }, 'messages[1].role'],
+  'audio output': [{ messages: [user(text)], audio: { voice: 'alloy', format: 'wav' } }, 'audio'],
+  'audio modality': [{ messages: [user(text)], modalities: ['text', 'audio'] }, 'modalities'],
+  'predicted output': [{ messages: [user(text)], prediction: { type: 'content', content: 'x'.repeat(5000) } }, 'prediction'],
+  'web search': [{ messages: [user(text)], web_search_options: {} }, 'web_search_options'],
+  'a priority service tier': [{ messages: [user(text)], service_tier: 'priority' }, 'service_tier'],
+  'store: true': [{ messages: [user(text)], store: true }, 'store'],
+  metadata: [{ messages: [user(text)], metadata: { a: 'b' } }, 'metadata'],
+  'stream_options without stream': [{ messages: [user(text)], stream_options: { include_usage: true } }, 'stream_options'],
+  'an unknown field': [{ messages: [user(text)], best_of: 4 }, 'best_of'],
+  'a built-in tool': [{ messages: [user(text)], tools: [{ type: 'web_search' }] }, 'tools[0].type'],
+  'audio in an assistant message': [{ messages: [user(text), { role: 'assistant', audio: { id: 'a1' } }] }, 'messages[1].audio'],
+  'no messages': [{ messages: [] }, 'messages'],
+};
+
+async function withBillingGateway<T>(budget: number, f: (gw: ModelGateway, url: string, fake: FakeEndpoint, transcript: () => Record<string, unknown>[]) => Promise<T>): Promise<T> {
+  const fake = await startBillingEndpoint();
+  const path = join(mkdtempSync(join(tmpdir(), 'gw-budget-')), 't.jsonl');
+  const transcript = new TranscriptWriter(path);
+  const upstream = new HttpUpstream(fake.baseUrl, 'sk-real', 'fake-model');
+  const gw = new ModelGateway({ upstream, tokenBudget: budget, transcript, retry: { attempts: 2, sleep: async () => undefined } });
+  const url = await gw.start();
+  try {
+    return await f(gw, url, fake, () => readFileSync(path, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>));
+  } finally {
+    await gw.stop();
+    upstream.close();
+    await transcript.close();
+    await fake.close();
+  }
+}
+
+describe('model gateway: the budget holds against everything a request can bill', () => {
+  test.each(Object.keys(ACCEPTED))('GIVEN an endpoint that bills what it generates WHEN "%s" is sent, four at a time, until refused THEN it never bills past the budget and the ledger meters all it billed', async (name) => {
+    const budget = 12_000;
+    await withBillingGateway(budget, async (gw, url, fake) => {
+      const statuses: number[] = [];
+      for (let round = 0; round < 200 && statuses[statuses.length - 1] !== 429; round++) {
+        const results = await Promise.all(Array.from({ length: 4 }, () => post(url, gw.jobToken, ACCEPTED[name])));
+        statuses.push(...results.map((r) => r.status).sort());
+      }
+      // THEN it was answered, then refused once the budget ran out
+      expect([statuses[0], statuses[statuses.length - 1]]).toEqual([200, 429]);
+      expect(statuses.every((s) => s === 200 || s === 429)).toBe(true);
+      // AND the endpoint billed real tokens, never more than the budget, and the ledger counted every one
+      expect(fake.billed).toBeGreaterThan(0);
+      expect(fake.billed).toBeLessThanOrEqual(budget);
+      expect(gw.ledger.spent).toBe(fake.billed);
+      expect(gw.usage.completionTokens).toBeGreaterThan(0);
+      expect(gw.usage.promptTokens).toBeGreaterThan(0);
+      // AND nothing reached it that it could bill beyond a reservation: one answer, no stream, a limit set
+      for (const b of fake.seen) {
+        expect(b.n).toBeUndefined();
+        expect(b.stream).toBeUndefined();
+        expect(b.stream_options).toBeUndefined();
+        const limits = [b.max_tokens, b.max_completion_tokens].filter((x) => x !== undefined) as number[];
+        expect(limits.length).toBeGreaterThan(0);
+        expect(Math.max(...limits)).toBeLessThanOrEqual(budget);
+      }
+    });
+  });
+
+  test('GIVEN an endpoint that bills what it generates WHEN every shape is sent at once, round after round, until all are refused THEN it never bills past the budget', async () => {
+    const budget = 150_000;
+    await withBillingGateway(budget, async (gw, url, fake) => {
+      let answered = 0;
+      for (let round = 0; round < 100; round++) {
+        const results = await Promise.all([...Object.values(ACCEPTED), ...Object.values(REFUSED).map(([b]) => b)].map((body) => post(url, gw.jobToken, body)));
+        answered += results.filter((r) => r.status === 200).length;
+        if (results.every((r) => r.status === 429 || r.status === 400)) break;
+      }
+      expect(answered).toBeGreaterThan(1);
+      expect(fake.billed).toBeGreaterThan(budget / 2);
+      expect(fake.billed).toBeLessThanOrEqual(budget);
+      expect(gw.ledger.spent).toBe(fake.billed);
+    });
+  });
+
+  test('GIVEN harmless fields, null ones and no-op ones WHEN forwarded THEN the harmless are kept as sent, the rest dropped, and the model is the gateway\'s', async () => {
+    await withBillingGateway(100_000, async (gw, url, fake) => {
+      const r = await post(url, gw.jobToken, { ...ACCEPTED['null and harmless fields'], model: 'gpt-5-pro', max_tokens: 5 });
+      expect(r.status).toBe(200);
+      expect(fake.seen[0]).toEqual({ model: 'fake-model', messages: [user(text)], temperature: 0, seed: 1, stop: ['\n'], user: 'agent', max_tokens: 5 });
+    });
+  });
+
+  test('GIVEN any shape an endpoint could bill beyond a reservation WHEN sent THEN it gets HTTP 400 naming the field, and nothing is forwarded or spent', async () => {
+    await withBillingGateway(1_000_000, async (gw, url, fake, transcript) => {
+      for (const [name, [body, field]] of Object.entries(REFUSED)) {
+        const r = await post(url, gw.jobToken, body);
+        expect([name, r.status, r.json.error?.param]).toEqual([name, 400, field]);
+        expect(r.json.error?.message).toContain(`${field}: `);
+      }
+      expect(fake.seen).toHaveLength(0);
+      expect(gw.ledger.spent).toBe(0);
+      expect(gw.usage).toMatchObject({ calls: 0, rejected: 0 });
+      await new Promise((r) => setTimeout(r, 50));
+      expect(transcript().filter((e) => e.kind === 'model_rejected' && e.reason === 'invalid_request')).toHaveLength(Object.keys(REFUSED).length);
+    });
+  });
+
+  test('GIVEN an agent asking for n > 1, an image or legacy functions WHEN refused THEN the message says why and what to do instead', async () => {
+    await withBillingGateway(100_000, async (gw, url) => {
+      const n = await post(url, gw.jobToken, REFUSED['n > 1'][0]);
+      expect(n.json.error?.message).toMatch(/only n = 1 is forwarded \(received 3\).*Make one call per answer/);
+      const image = await post(url, gw.jobToken, REFUSED['an image part'][0]);
+      expect(image.json.error?.message).toMatch(/images \(and the URLs they point to\) are not forwarded/);
+      const fns = await post(url, gw.jobToken, REFUSED['legacy functions'][0]);
+      expect(fns.json.error?.message).toMatch(/send the same schemas as `tools`/);
+    });
+  });
+
+  test('GIVEN both max_tokens and max_completion_tokens WHEN forwarded THEN both are capped to the smaller, within what is left', async () => {
+    await withBillingGateway(100_000, async (gw, url, fake) => {
+      await post(url, gw.jobToken, { messages: [user('hi')], max_tokens: 10, max_completion_tokens: 1_000_000 });
+      await post(url, gw.jobToken, { messages: [user('hi')] });
+      await post(url, gw.jobToken, { messages: [user('hi')], max_completion_tokens: 1_000_000 });
+      expect(fake.seen[0]).toMatchObject({ max_tokens: 10, max_completion_tokens: 10 });
+      // with no limit the gateway sets its default completion reserve, on the field the upstream takes
+      expect(fake.seen[1]).toMatchObject({ max_tokens: 4096 });
+      expect(fake.seen[1].max_completion_tokens).toBeUndefined();
+      // the caller's field is kept (reasoning models accept only max_completion_tokens), capped at what is left
+      expect(fake.seen[2].max_tokens).toBeUndefined();
+      expect(fake.seen[2].max_completion_tokens).toBeLessThan(100_000);
+    });
+  });
+
+  test('GIVEN an endpoint that bills one token per byte WHEN the prompt is non-ASCII text THEN the reservation covers it (UTF-8 bytes, not characters ÷ 4)', async () => {
+    const prompt = '分类这篇摘要😀'.repeat(500); // 3,500 characters, 11,000 bytes
+    await withBillingGateway(12_000, async (gw, url, fake) => {
+      const r = await post(url, gw.jobToken, { messages: [user(prompt)], max_tokens: 10 });
+      expect(r.status).toBe(200);
+      const again = await post(url, gw.jobToken, { messages: [user(prompt)], max_tokens: 10 });
+      // THEN the second call, which would bill past the budget, is refused before it is forwarded
+      expect(again.status).toBe(429);
+      expect(fake.seen).toHaveLength(1);
+      expect(fake.billed).toBeLessThanOrEqual(12_000);
+    });
+  });
+
+  test('GIVEN stream: true WHEN the openai client streams THEN it gets the answer and usage as a stream, and the endpoint was asked for a complete answer', async () => {
+    await withBillingGateway(100_000, async (gw, url, fake) => {
+      const client = new OpenAI({ baseURL: url, apiKey: gw.jobToken, maxRetries: 0 });
+      const stream = await client.chat.completions.create({ model: 'x', messages: [{ role: 'user', content: 'hi' }], max_tokens: 3, stream: true, stream_options: { include_usage: true } });
+      let content = '';
+      let usage: OpenAI.CompletionUsage | null | undefined;
+      for await (const chunk of stream) {
+        content += chunk.choices[0]?.delta.content ?? '';
+        if (chunk.usage) usage = chunk.usage;
+      }
+      expect(content).toBe('w w w ');
+      expect(usage).toMatchObject({ completion_tokens: 3 });
+      expect(fake.seen[0].stream).toBeUndefined();
+      expect(gw.ledger.spent).toBe(fake.billed);
+    });
+  });
+
+  test('GIVEN a streamed tool call WHEN the openai stream helper accumulates it THEN the final completion holds the call', async () => {
+    const upstream: Upstream = {
+      model: 'm',
+      endpoint: 'test',
+      chat: async () => ({ status: 200, body: { id: 'c', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'bash', arguments: '{"command":"ls"}' } }] }, finish_reason: 'tool_calls' }], usage: { prompt_tokens: 5, completion_tokens: 7 } } }),
+    };
+    const gw = new ModelGateway({ upstream, tokenBudget: 10_000 });
+    const url = await gw.start();
+    try {
+      const client = new OpenAI({ baseURL: url, apiKey: gw.jobToken, maxRetries: 0 });
+      const stream = client.chat.completions.stream({ model: 'm', messages: [{ role: 'user', content: 'go' }], tools: [{ type: 'function', function: { name: 'bash', parameters: { type: 'object' } } }] });
+      const final = await stream.finalChatCompletion();
+      expect(final.choices[0].message.tool_calls?.[0]).toMatchObject({ id: 'call_1', function: { name: 'bash', arguments: '{"command":"ls"}' } });
+      expect(final.choices[0].finish_reason).toBe('tool_calls');
+      expect(gw.usage.totalTokens).toBe(12);
+    } finally {
+      await gw.stop();
+    }
+  });
+});
+
+describe('model gateway: the prompt reservation', () => {
+  test('GIVEN an upstream that reports more prompt tokens than reserved WHEN called THEN the ledger spends what it reports, the transcript records the overrun, and later calls reserve that much more', async () => {
+    const seen: Record<string, unknown>[] = [];
+    const upstream: Upstream = {
+      model: 'm',
+      endpoint: 'test',
+      promptReserve: () => 100,
+      chat: async (b) => (seen.push(b), { status: 200, body: { choices: [{ index: 0, message: { role: 'assistant', content: 'x' }, finish_reason: 'stop' }], usage: { prompt_tokens: 130, completion_tokens: 1 } } }),
+    };
+    const path = join(mkdtempSync(join(tmpdir(), 'gw-overrun-')), 't.jsonl');
+    const transcript = new TranscriptWriter(path);
+    const gw = new ModelGateway({ upstream, tokenBudget: 1000, transcript });
+    const url = await gw.start();
+    try {
+      await post(url, gw.jobToken, { messages: [user('hi')], max_tokens: 10 });
+      await post(url, gw.jobToken, { messages: [user('hi')], max_tokens: 10 });
+      expect(gw.ledger.spent).toBe(262);
+      await transcript.close();
+      const calls = readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string; reserved: number; overrun?: unknown });
+      expect(calls[0]).toMatchObject({ kind: 'model_call', reserved: 110, overrun: { reservedPrompt: 100, reserved: 110, reportedPrompt: 130, reported: 131 } });
+      // THEN the second call reserved the 30 tokens the first overran by, and fit
+      expect(calls[1]).toMatchObject({ reserved: 140 });
+      expect(calls[1].overrun).toBeUndefined();
+    } finally {
+      await gw.stop();
+    }
+  });
+
+  test('GIVEN an upstream without its own promptReserve WHEN a request is reserved THEN the UTF-8 byte bound is used', async () => {
+    const upstream: Upstream = { model: 'm', chat: async () => ({ status: 200, body: { choices: [], usage: { prompt_tokens: 1, completion_tokens: 1 } } }) };
+    const path = join(mkdtempSync(join(tmpdir(), 'gw-bound-')), 't.jsonl');
+    const transcript = new TranscriptWriter(path);
+    const gw = new ModelGateway({ upstream, tokenBudget: 100_000, transcript });
+    const url = await gw.start();
+    try {
+      await post(url, gw.jobToken, { messages: [user('é'.repeat(1000))], max_tokens: 1 });
+      await transcript.close();
+      const call = JSON.parse(readFileSync(path, 'utf8').trim()) as { reserved: number };
+      // 2,000 bytes of content, 4 of role, 8 per message, 64 for the template, 1 completion token
+      expect(call.reserved).toBe(2000 + 4 + 8 + 64 + 1);
+    } finally {
+      await gw.stop();
+    }
+  });
+
+  test('GIVEN an answer without usage WHEN metered THEN it is charged its whole reservation', async () => {
+    const upstream: Upstream = { model: 'm', promptReserve: () => 50, chat: async () => ({ status: 200, body: { choices: [{ index: 0, message: { role: 'assistant', content: 'x' }, finish_reason: 'stop' }] } }) };
+    const gw = new ModelGateway({ upstream, tokenBudget: 1000 });
+    const url = await gw.start();
+    try {
+      await post(url, gw.jobToken, { messages: [user('hi')], max_tokens: 20 });
+      expect(gw.ledger.spent).toBe(70);
+    } finally {
+      await gw.stop();
+    }
+  });
+});
