@@ -1,28 +1,42 @@
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { connect, createServer } from 'node:net';
-import { chmodSync, existsSync, lchownSync, lstatSync, mkdtempSync, readdirSync, realpathSync, rmdirSync, rmSync, statSync, unlinkSync, type Stats } from 'node:fs';
+import { chmodSync, existsSync, lchownSync, lstatSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { UpliftError } from './errors';
+import { createSandboxCgroup, sandboxMemory, type SandboxCgroup } from './sandbox/memory';
+import { lendTree, removeTree, walkTree, type DiskUsage } from './sandbox/tree';
+
+export { diskUsage, removeTree, removeUnsafeEntries } from './sandbox/tree';
 
 /** Resource limits for untrusted agent code. */
 export interface SandboxLimits {
   /** CPU seconds per process (RLIMIT_CPU). */
   cpuSeconds: number;
-  /** Address space per process in bytes (RLIMIT_AS). */
+  /**
+   * Memory of the whole sandbox, all its processes together, in bytes: a cgroup limit where the
+   * harness may create one (the kernel enforces it), else sampled every 200 ms (anonymous and
+   * shared memory, shared pages split among their users). Over it, the sandbox is killed
+   * (`killedFor: 'memory'`). Address space is not limited (runtimes reserve far more than they use).
+   */
   memoryBytes: number;
-  /** Largest file it may write, bytes (RLIMIT_FSIZE). */
+  /** Largest file it may write, bytes (RLIMIT_FSIZE; never more than `diskBytes`). */
   fileSizeBytes: number;
   /** Wall clock; the whole sandbox is killed after it. */
   wallMs: number;
   /** Processes and threads at once (RLIMIT_NPROC of the sandbox's own uid; only at levels that drop to one). */
   processes: number;
-  /** Bytes the writable workspace may hold; the sandbox is killed once it holds more (checked every 200 ms). */
+  /**
+   * Bytes the sandbox's writable places may hold (the workspace; at `uid-rlimits` also its private
+   * TMPDIR and what its uid leaves in /tmp, /var/tmp and /dev/shm), counting apparent sizes (sparse
+   * files in full) at any depth. Checked on every change inotify reports and every 200 ms; the
+   * sandbox is killed once it holds more (`killedFor: 'disk_quota'`).
+   */
   diskBytes: number;
-  /** Files and directories the writable workspace may hold (same check). */
+  /** Files and directories those places may hold (same check). */
   diskEntries: number;
-  /** Size of the sandbox's private /tmp (memory-backed; bubblewrap levels only). */
+  /** Size of the sandbox's private /tmp and of its /dev/shm (memory-backed; bubblewrap levels only). */
   tmpBytes: number;
 }
 
@@ -39,15 +53,19 @@ export const DEFAULT_LIMITS: SandboxLimits = {
 
 /**
  * How strongly a process was isolated, strongest first; recorded in transcripts and job summaries.
+ * At every level: a clean environment, the memory limit over the whole sandbox, the disk quota,
+ * the wall clock (see SandboxLimits).
  *
  * - `bwrap`: bubblewrap namespaces (network: loopback only, the gateway through a Unix socket;
- *   own PID, IPC, UTS, mount and cgroup namespaces), a filesystem of read-only /usr and /etc plus
- *   the workspace, a private /tmp, a fresh unprivileged uid with no capabilities, and rlimits
- *   including a process count. Needs a root harness that may create namespaces.
+ *   own PID, IPC, UTS, mount and cgroup namespaces), a read-only filesystem of /usr and /etc plus
+ *   the workspace, a private /tmp and /dev/shm, a fresh unprivileged uid with no capabilities, and
+ *   rlimits including a process count. Needs a root harness that may create namespaces.
  * - `bwrap-userns`: the same namespaces inside an unprivileged user namespace, for a non-root
  *   harness; no process-count limit (RLIMIT_NPROC would count the harness user's own processes).
  * - `uid-rlimits`: no namespaces (e.g. an unprivileged container), but a fresh unprivileged uid
- *   and rlimits: the harness's files and environment are out of reach; the network is not.
+ *   and rlimits: the harness's private files (data dir, job scratch) and environment are out of
+ *   reach; the network, world-readable files, /tmp, /var/tmp, /dev/shm and SysV IPC are shared
+ *   with the host and other sandboxes (what the uid leaves there is removed when it ends).
  * - `process-rlimits`: the harness's uid with rlimits; a clean environment only.
  * - `process`: a clean environment only.
  */
@@ -57,11 +75,26 @@ export const ISOLATION_LEVELS: readonly IsolationLevel[] = ['bwrap', 'bwrap-user
 
 /** What the sandbox holds at a level, in words, for transcripts and the docs. */
 export const ISOLATION_GUARANTEES: Record<IsolationLevel, { network: string; filesystem: string; identity: string; processes: string }> = {
-  bwrap: { network: 'loopback only; the gateway through a Unix socket', filesystem: 'read-only /usr and /etc, the workspace writable, private /tmp', identity: 'fresh unprivileged uid, no capabilities', processes: 'own PID namespace, RLIMIT_NPROC' },
-  'bwrap-userns': { network: 'loopback only; the gateway through a Unix socket', filesystem: 'read-only /usr and /etc, the workspace writable, private /tmp', identity: 'the harness user inside a user namespace', processes: 'own PID namespace, no process-count limit' },
-  'uid-rlimits': { network: 'host network (not isolated)', filesystem: 'what a fresh unprivileged uid may read or write on the host', identity: 'fresh unprivileged uid, no capabilities', processes: 'RLIMIT_NPROC' },
-  'process-rlimits': { network: 'host network (not isolated)', filesystem: 'everything the harness user may read or write', identity: 'the harness user', processes: 'no process-count limit' },
-  process: { network: 'host network (not isolated)', filesystem: 'everything the harness user may read or write', identity: 'the harness user', processes: 'no limits' },
+  bwrap: {
+    network: 'loopback only; the gateway through a Unix socket',
+    filesystem: 'read-only /usr and /etc, the workspace writable, private /tmp and /dev/shm',
+    identity: 'fresh unprivileged uid, no capabilities',
+    processes: 'own PID and IPC namespaces, RLIMIT_NPROC, memory limit over all its processes',
+  },
+  'bwrap-userns': {
+    network: 'loopback only; the gateway through a Unix socket',
+    filesystem: 'read-only /usr and /etc, the workspace writable, private /tmp and /dev/shm',
+    identity: 'the harness user inside a user namespace',
+    processes: 'own PID and IPC namespaces, no process-count limit, memory limit over all its processes',
+  },
+  'uid-rlimits': {
+    network: 'host network (not isolated)',
+    filesystem: "what a fresh unprivileged uid may read or write on the host (not the harness's data dir or job scratch); /tmp, /var/tmp, /dev/shm shared with other sandboxes",
+    identity: 'fresh unprivileged uid, no capabilities',
+    processes: 'RLIMIT_NPROC, memory limit over all its processes; SysV IPC and abstract sockets shared',
+  },
+  'process-rlimits': { network: 'host network (not isolated)', filesystem: 'everything the harness user may read or write', identity: 'the harness user', processes: 'no process-count limit; memory limit over all its processes' },
+  process: { network: 'host network (not isolated)', filesystem: 'everything the harness user may read or write', identity: 'the harness user', processes: 'no rlimits; memory limit over all its processes' },
 };
 
 /** The isolation chosen for this process, and why no stronger one. */
@@ -88,7 +121,12 @@ const BWRAP = which('/usr/bin/bwrap', '/bin/bwrap', '/usr/local/bin/bwrap');
 const PRLIMIT = which('/usr/bin/prlimit', '/bin/prlimit');
 const SETPRIV = which('/usr/bin/setpriv', '/bin/setpriv');
 const PYTHON = which('/usr/bin/python3', '/usr/local/bin/python3');
+const IPCRM = which('/usr/bin/ipcrm', '/bin/ipcrm');
 const SH = which('/usr/bin/sh', '/bin/sh') ?? '/bin/sh';
+/** World-writable places a fresh uid shares with the host at `uid-rlimits` (no mount namespace to hide them). */
+const SHARED_TMP = ['/tmp', '/var/tmp', '/dev/shm'];
+/** Directories watched for changes (inotify) per sandbox; changes deeper than these are found by the 200 ms check. */
+const MAX_WATCHED_DIRS = 512;
 /** The harness's own code: never visible in a sandbox, even when installed under /usr. */
 const HARNESS_ROOT = resolve(__dirname, '..');
 
@@ -176,8 +214,13 @@ export interface SandboxExit {
   code: number | null;
   signal: NodeJS.Signals | null;
   timedOut: boolean;
-  /** Set when the harness killed the sandbox: its wall clock ran out, or the workspace outgrew its quota. */
-  killedFor?: 'wall_time' | 'disk_quota';
+  /**
+   * Set when the harness killed the sandbox: its wall clock ran out (`wall_time`), its writable
+   * places held more than `diskBytes` or `diskEntries` (`disk_quota`; also when it ended over
+   * them), or its processes together outgrew `memoryBytes` (`memory`; also when the kernel's OOM
+   * killer acted in its cgroup).
+   */
+  killedFor?: 'wall_time' | 'disk_quota' | 'memory';
 }
 
 export interface SandboxedProcess {
@@ -239,11 +282,22 @@ interface Plan {
   env: Record<string, string>;
   uid?: number;
   tmpHome?: string;
+  /** bubblewrap's options (NUL-separated), read from a file descriptor before `args`: argv is public in /proc. */
+  bwrapArgs?: Buffer;
 }
 
+/**
+ * bubblewrap's arguments, the agent's environment among them: they are passed on a file
+ * descriptor (`--args`), never on the command line, which every host process may read in
+ * /proc/<pid>/cmdline (and the environment holds the per-job key).
+ */
 function bwrapArgs(level: 'bwrap' | 'bwrap-userns', cwd: string, env: Record<string, string>, limits: SandboxLimits, readOnly: readonly ReadOnlyMount[], socket: string | undefined): string[] {
-  const args = ['--ro-bind', '/usr', '/usr', '--ro-bind', '/etc', '/etc', ...rootEntries(), '--dev', '/dev', '--proc', '/proc'];
+  const args = ['--clearenv'];
+  for (const [k, v] of Object.entries(env)) args.push('--setenv', k, v);
+  args.push('--ro-bind', '/usr', '/usr', '--ro-bind', '/etc', '/etc', ...rootEntries(), '--dev', '/dev', '--proc', '/proc');
+  // Private, size-limited /tmp and /dev/shm (POSIX shared memory, semaphores): memory, so bounded.
   args.push('--perms', '1777', '--size', String(limits.tmpBytes), '--tmpfs', '/tmp');
+  args.push('--perms', '1777', '--size', String(limits.tmpBytes), '--tmpfs', '/dev/shm');
   // The harness's code and the Node binary: hidden, resp. visible read-only, wherever they are installed.
   for (const bound of ['/usr', '/etc']) if (under(HARNESS_ROOT, bound)) args.push('--tmpfs', HARNESS_ROOT);
   const nodeDir = dirname(process.execPath);
@@ -251,16 +305,19 @@ function bwrapArgs(level: 'bwrap' | 'bwrap-userns', cwd: string, env: Record<str
   if (socket) args.push('--perms', '0755', '--dir', '/run', '--perms', '0755', '--dir', '/run/uplift', '--ro-bind', socket, SANDBOX_SOCKET);
   args.push('--bind', cwd, SANDBOX_WORKSPACE);
   for (const m of readOnly) args.push('--ro-bind', m.host, m.path);
+  // The root and /dev are memory-backed and (in a user namespace) owned by the agent: read-only.
+  args.push('--remount-ro', '/dev', '--remount-ro', '/');
   args.push('--chdir', SANDBOX_WORKSPACE, '--hostname', 'sandbox');
   args.push(...(level === 'bwrap' ? ['--unshare-ipc', '--unshare-pid', '--unshare-net', '--unshare-uts', '--unshare-cgroup-try'] : ['--unshare-all', '--unshare-user']));
-  args.push('--die-with-parent', '--new-session', '--clearenv');
-  for (const [k, v] of Object.entries(env)) args.push('--setenv', k, v);
+  args.push('--die-with-parent', '--new-session');
   return args;
 }
 
+/** The sandbox's rlimits: no address-space limit (see SandboxLimits.memoryBytes), no core dumps, no POSIX message queues. */
 function rlimitArgs(limits: SandboxLimits, nproc: boolean): string[] {
   if (!PRLIMIT) return [];
-  return [PRLIMIT, `--cpu=${limits.cpuSeconds}`, `--as=${limits.memoryBytes}`, `--fsize=${limits.fileSizeBytes}`, ...(nproc ? [`--nproc=${limits.processes}`] : []), '--'];
+  const fsize = Math.min(limits.fileSizeBytes, limits.diskBytes);
+  return [PRLIMIT, `--cpu=${limits.cpuSeconds}`, `--fsize=${fsize}`, '--core=0', '--msgqueue=0', ...(nproc ? [`--nproc=${limits.processes}`] : []), '--'];
 }
 
 function dropArgs(uid: number): string[] {
@@ -281,7 +338,9 @@ function plan(level: IsolationLevel, argv: string[], opts: SandboxOptions, limit
       ...(socket ? [PYTHON as string, '-I', '-S', '-c', FORWARDER, String(FORWARD_PORT), SANDBOX_SOCKET] : []),
       ...argv,
     ];
-    return { file: BWRAP as string, args: [...bwrapArgs(level, opts.cwd, env, limits, readOnly, socket), '--', ...inner], env: {}, uid };
+    // Options on a descriptor; the command itself (no secrets) stays on the command line, where bubblewrap wants it.
+    const options = bwrapArgs(level, opts.cwd, env, limits, readOnly, socket);
+    return { file: BWRAP as string, args: ['--', ...inner], env: {}, uid, bwrapArgs: Buffer.from(options.map((a) => `${a}\0`).join('')) };
   }
   const gatewayEnv: Record<string, string> = opts.gateway ? { OPENAI_BASE_URL: opts.gateway.baseUrl } : {};
   if (level === 'uid-rlimits') {
@@ -297,96 +356,205 @@ function plan(level: IsolationLevel, argv: string[], opts: SandboxOptions, limit
   return { file: full[0], args: full.slice(1), env };
 }
 
-/** Bytes (allocated blocks) and entries under a directory, stopping early past `maxEntries`; symlinks are not followed. */
-export function diskUsage(dir: string, maxEntries = Number.MAX_SAFE_INTEGER): { bytes: number; entries: number } {
-  let bytes = 0;
-  let entries = 0;
-  const stack = [dir];
-  while (stack.length && entries <= maxEntries) {
-    const d = stack.pop() as string;
-    let names: string[];
+/** The names in the shared temporary directories now. */
+function sharedTmpNames(): Set<string> {
+  const names = new Set<string>();
+  for (const dir of SHARED_TMP) {
     try {
-      names = readdirSync(d);
+      for (const name of readdirSync(dir)) names.add(join(dir, name));
+    } catch {
+      /* not here */
+    }
+  }
+  return names;
+}
+
+/**
+ * Top-level entries of the shared temporary directories that belong to `uid` (what a sandbox put
+ * there); only names that were not there before it started (`before`) are looked at, since the
+ * sticky bit keeps it from taking over others' entries.
+ */
+function sharedTmpEntries(uid: number, before: ReadonlySet<string>): string[] {
+  const found: string[] = [];
+  for (const p of sharedTmpNames()) {
+    if (before.has(p)) continue;
+    try {
+      if (lstatSync(p).uid === uid) found.push(p);
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return found;
+}
+
+/** Removes the SysV message queues, semaphores and shared memory a uid created. */
+function removeSysvIpc(uid: number): void {
+  if (!IPCRM) return;
+  for (const [kind, flag] of [
+    ['shm', '-m'],
+    ['msg', '-q'],
+    ['sem', '-s'],
+  ] as const) {
+    let lines: string[];
+    try {
+      lines = readFileSync(`/proc/sysvipc/${kind}`, 'utf8').trim().split('\n');
     } catch {
       continue;
     }
-    for (const name of names) {
-      const p = join(d, name);
-      try {
-        const st = lstatSync(p);
-        entries++;
-        bytes += st.blocks * 512;
-        if (st.isDirectory()) stack.push(p);
-      } catch {
-        /* removed while we looked */
-      }
+    const header = lines[0].trim().split(/\s+/);
+    const [idCol, uidCol, cuidCol] = [1, header.indexOf('uid'), header.indexOf('cuid')];
+    for (const line of lines.slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (Number(f[uidCol]) === uid || Number(f[cuidCol]) === uid) spawnSync(IPCRM, [flag, f[idCol]], { env: {}, stdio: 'ignore', timeout: 5000 });
     }
   }
-  return { bytes, entries };
 }
 
 /**
- * Lends a workspace tree to a sandbox uid (lchown, never following symlinks) so the command may
- * write it; the returned function gives every entry back to its owner (new entries to the
- * workspace's owner).
+ * The disk quota of one sandbox: sums its writable places at any depth, on every change inotify
+ * reports in a watched directory (up to MAX_WATCHED_DIRS of them) and at least every 200 ms, and
+ * calls `over` once they hold more than the limits. A check that takes long spaces out the next
+ * (checking never takes more than about a third of the time). `found` lists further places
+ * (e.g. what the sandbox's uid created in /tmp): looked up on the periodic checks only. Places
+ * that already hold more when the sandbox starts (an earlier command outgrew the quota) may not
+ * grow, but may shrink: a command that deletes files is not killed for what it found.
  */
-function lendTree(dir: string, uid: number): () => void {
-  const owners = new Map<string, { uid: number; gid: number }>();
-  const walk = (p: string, f: (p: string, st: Stats) => void) => {
-    let st;
-    try {
-      st = lstatSync(p);
-    } catch {
-      return;
+export class DiskQuota {
+  private readonly watchers = new Map<string, FSWatcher>();
+  private timer: NodeJS.Timeout | undefined;
+  private pending = false;
+  private stopped = false;
+  private lastEnd = 0;
+  private lastCost = 0;
+  private lookupCost = 0;
+  private extra: string[] = [];
+
+  private readonly limits: Pick<SandboxLimits, 'diskBytes' | 'diskEntries'>;
+
+  constructor(
+    private readonly roots: readonly string[],
+    private readonly found: () => string[],
+    limits: Pick<SandboxLimits, 'diskBytes' | 'diskEntries'>,
+    private readonly over: () => void,
+    private readonly pollMs = 200,
+  ) {
+    this.limits = { diskBytes: Infinity, diskEntries: Infinity };
+    const before = this.usage(false, true);
+    this.limits = { diskBytes: Math.max(limits.diskBytes, before.bytes), diskEntries: Math.max(limits.diskEntries, before.entries) };
+  }
+
+  start(): void {
+    this.poll();
+  }
+
+  /** The places' usage now (stops counting once over a limit). */
+  usage(refresh = true, watch = false): DiskUsage {
+    if (refresh) {
+      const t0 = performance.now();
+      this.extra = this.found();
+      this.lookupCost = performance.now() - t0;
     }
-    f(p, st);
-    if (st.isDirectory()) for (const name of readdirSync(p)) walk(join(p, name), f);
-  };
-  walk(dir, (p, st) => {
-    owners.set(p, { uid: st.uid, gid: st.gid });
-    lchownSync(p, uid, uid);
-  });
-  const root = owners.get(dir) as { uid: number; gid: number };
-  return () =>
-    walk(dir, (p) => {
-      const o = owners.get(p) ?? root;
-      try {
-        lchownSync(p, o.uid, o.gid);
-      } catch {
-        /* removed meanwhile */
-      }
-    });
-}
-
-/**
- * Removes what untrusted code may leave in a workspace to trick the harness into reading or
- * writing outside it: symbolic links, FIFOs, sockets and device nodes. Returns the removed
- * paths (relative), for the transcript.
- */
-export function removeUnsafeEntries(dir: string): string[] {
-  const removed: string[] = [];
-  const walk = (d: string) => {
-    for (const name of readdirSync(d)) {
-      const p = join(d, name);
-      let st;
-      try {
-        st = lstatSync(p);
-      } catch {
-        continue;
-      }
-      if (st.isDirectory()) walk(p);
-      else if (!st.isFile()) {
+    const total = { bytes: 0, entries: 0 };
+    const seen = new Set<string>();
+    for (const root of [...this.roots, ...this.extra]) {
+      if (watch && this.roots.includes(root)) this.watch(root, seen);
+      if (!this.roots.includes(root)) {
+        // A place found in a shared directory counts itself (it may be a file).
         try {
-          unlinkSync(p);
+          const st = lstatSync(root);
+          total.entries++;
+          total.bytes += Math.max(st.size, st.blocks * 512);
+          if (!st.isDirectory()) continue;
         } catch {
-          rmdirSync(p);
+          continue;
         }
-        removed.push(relative(dir, p));
+      }
+      walkTree(root, (e) => {
+        total.entries++;
+        total.bytes += Math.max(e.st.size, e.st.blocks * 512);
+        if (this.isOver(total)) return 'stop';
+        if (watch && e.st.isDirectory()) this.watch(e.path, seen, `${e.st.dev}:${e.st.ino}`);
+      });
+      if (this.isOver(total)) return total;
+    }
+    if (watch) {
+      for (const [key, w] of this.watchers)
+        if (!seen.has(key)) {
+          w.close();
+          this.watchers.delete(key);
+        }
+    }
+    return total;
+  }
+
+  isOver(u: DiskUsage): boolean {
+    return u.bytes > this.limits.diskBytes || u.entries > this.limits.diskEntries;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    for (const w of this.watchers.values()) w.close();
+    this.watchers.clear();
+  }
+
+  private check(refresh: boolean): void {
+    if (this.stopped) return;
+    const t0 = performance.now();
+    this.lookupCost = 0;
+    const u = this.usage(refresh, true);
+    this.lastEnd = performance.now();
+    // Spacing follows the cost of summing; looking up further places happens on the periodic checks only.
+    this.lastCost = this.lastEnd - t0 - this.lookupCost;
+    if (this.isOver(u)) this.over();
+  }
+
+  private poll(): void {
+    this.timer = setTimeout(
+      () => {
+        this.check(true);
+        if (!this.stopped) this.poll();
+      },
+      Math.max(this.pollMs, 2 * (this.lastCost + this.lookupCost)),
+    );
+  }
+
+  /** A change was reported: check at once, or (after an expensive check) as soon as the spacing allows. */
+  private changed = () => {
+    if (this.pending || this.stopped) return;
+    this.pending = true;
+    const run = () => {
+      this.pending = false;
+      this.check(false);
+    };
+    const wait = this.lastEnd + 2 * this.lastCost - performance.now();
+    if (wait <= 0) setImmediate(run);
+    else setTimeout(run, wait);
+  };
+
+  private watch(path: string, seen: Set<string>, key?: string): void {
+    let k = key;
+    if (k === undefined) {
+      try {
+        const st = statSync(path);
+        k = `${st.dev}:${st.ino}`;
+      } catch {
+        return;
       }
     }
-  };
-  walk(dir);
-  return removed;
+    seen.add(k);
+    if (this.watchers.has(k) || this.watchers.size >= MAX_WATCHED_DIRS) return;
+    try {
+      const w = watch(path, { persistent: false }, this.changed);
+      w.on('error', () => {
+        w.close();
+        this.watchers.delete(k);
+      });
+      this.watchers.set(k, w);
+    } catch {
+      /* gone, or out of inotify watches: the periodic check still covers it */
+    }
+  }
 }
 
 /** Runs `/bin/true` at a level; undefined when it works, else why not. */
@@ -407,13 +575,24 @@ function probe(level: IsolationLevel): string | undefined {
   const cwd = mkdtempSync(join(tmpdir(), 'uplift-probe-'));
   try {
     const p = plan(level, ['/bin/sh', '-c', 'exit 0'], { cwd, env: {} }, { ...DEFAULT_LIMITS });
-    const r = spawnSync(p.file, p.args, { cwd, env: p.env, timeout: 15_000, encoding: 'utf8' });
+    // bubblewrap reads its arguments from stdin here (the probe's command reads nothing).
+    const r = p.bwrapArgs
+      ? spawnSync(p.file, ['--args', '0', ...p.args], { cwd, env: p.env, timeout: 15_000, encoding: 'utf8', input: p.bwrapArgs })
+      : spawnSync(p.file, p.args, { cwd, env: p.env, timeout: 15_000, encoding: 'utf8' });
     if (p.tmpHome) rmSync(p.tmpHome, { recursive: true, force: true });
     if (r.status === 0) return undefined;
     return `probe exited ${r.status ?? r.signal}: ${(r.stderr || r.error?.message || '').trim().split('\n')[0]}`;
   } finally {
     rmSync(cwd, { recursive: true, force: true });
   }
+}
+
+const probed = new Map<IsolationLevel, string | undefined>();
+
+/** Why `level` does not work on this machine (probed once per process), or undefined when it does. */
+export function whyUnavailable(level: IsolationLevel): string | undefined {
+  if (!probed.has(level)) probed.set(level, probe(level));
+  return probed.get(level);
 }
 
 let detected: IsolationReport | undefined;
@@ -466,20 +645,47 @@ function detectLevel(env: Record<string, string | undefined>): IsolationReport {
 /**
  * Starts untrusted agent code in the strongest sandbox available (see IsolationLevel): a clean
  * environment (only what the caller passes, plus PATH/HOME/TMPDIR/LANG — never the harness's
- * credentials), rlimits, a wall-clock kill of everything it started, and a kill when the
- * workspace outgrows its disk quota. With `gateway`, OPENAI_BASE_URL reaches the gateway from
- * inside, whatever the level. At levels with a fresh uid the workspace is lent to that uid while
- * the command runs, and given back to its owners when it ends.
+ * credentials, and never on a command line), rlimits, a memory limit over all its processes, a
+ * wall-clock kill of everything it started, and a kill when its writable places outgrow their
+ * disk quota. With `gateway`, OPENAI_BASE_URL reaches the gateway from inside, whatever the
+ * level. At levels with a fresh uid the workspace is lent to that uid while the command runs,
+ * and given back to its owners when it ends.
  */
 export function spawnSandboxed(argv: string[], opts: SandboxOptions): SandboxedProcess {
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const level = opts.level ?? detectIsolation().level;
   const p = plan(level, argv, opts, limits);
-  const giveBack = p.uid !== undefined ? lendTree(opts.cwd, p.uid) : undefined;
-  const child = spawn(p.file, p.args, { cwd: opts.cwd, env: p.env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+  // What the sandbox may write: the workspace, and at uid-rlimits its TMPDIR and what its uid puts in the shared temporary directories.
+  const sharedBefore = level === 'uid-rlimits' ? sharedTmpNames() : new Set<string>();
+  const leftovers = () => (level === 'uid-rlimits' && p.uid !== undefined ? sharedTmpEntries(p.uid, sharedBefore).filter((e) => e !== p.tmpHome && !under(opts.cwd, e)) : []);
+  // Measured before the command starts (see DiskQuota).
+  const disk = new DiskQuota([opts.cwd, ...(p.tmpHome ? [p.tmpHome] : [])], leftovers, limits, () => killFor('disk_quota'));
+  const cgroup = createSandboxCgroup(limits.memoryBytes);
+  let giveBack: (() => void) | undefined;
+  let child: ChildProcessWithoutNullStreams;
+  try {
+    giveBack = p.uid !== undefined ? lendTree(opts.cwd, p.uid) : undefined;
+    let [file, args] = [p.file, p.bwrapArgs ? ['--args', '3', ...p.args] : p.args];
+    // The first process enters the sandbox's cgroup before it starts anything.
+    if (cgroup) [file, args] = [SH, ['-c', 'echo $$ > "$0" && exec "$@"', cgroup.procs, file, ...args]];
+    child = spawn(file, args, { cwd: opts.cwd, env: p.env, detached: true, stdio: ['pipe', 'pipe', 'pipe', ...(p.bwrapArgs ? (['pipe'] as const) : [])] }) as ChildProcessWithoutNullStreams;
+  } catch (e) {
+    disk.stop();
+    giveBack?.();
+    cgroup?.remove();
+    if (p.tmpHome) removeTree(p.tmpHome);
+    throw e;
+  }
+  if (p.bwrapArgs) {
+    const argsPipe = child.stdio[3] as NodeJS.WritableStream & { on(ev: 'error', f: () => void): void };
+    argsPipe.on('error', () => {
+      /* bubblewrap did not start: the child's error event reports it */
+    });
+    argsPipe.end(p.bwrapArgs);
+  }
   let killedFor: SandboxExit['killedFor'];
   let exited = false;
-  /** Kills the process group; without a PID namespace also every process of the sandbox's uid (what escaped the group). */
+  /** Kills the process group, the cgroup, and at uid-rlimits without a cgroup every process of the sandbox's uid (what escaped the group). */
   const killAll = () => {
     if (child.pid !== undefined) {
       try {
@@ -488,7 +694,9 @@ export function spawnSandboxed(argv: string[], opts: SandboxOptions): SandboxedP
         /* the group is gone */
       }
     }
-    if (p.uid !== undefined && level === 'uid-rlimits') spawnSync(SETPRIV as string, [...dropArgs(p.uid).slice(1), SH, '-c', 'kill -9 -1'], { env: {}, timeout: 5000 });
+    cgroup?.kill();
+    // (A cgroup holds every process the sandbox started, whatever its session: no need to look by uid.)
+    if (!cgroup && p.uid !== undefined && level === 'uid-rlimits') spawnSync(SETPRIV as string, [...dropArgs(p.uid).slice(1), SH, '-c', 'kill -9 -1'], { env: {}, timeout: 5000 });
   };
   const killFor = (reason: NonNullable<SandboxExit['killedFor']>) => {
     if (exited) return;
@@ -496,29 +704,62 @@ export function spawnSandboxed(argv: string[], opts: SandboxOptions): SandboxedP
     killAll();
   };
   const timer = setTimeout(() => killFor('wall_time'), limits.wallMs);
-  const watchdog = setInterval(() => {
-    const u = diskUsage(opts.cwd, limits.diskEntries);
-    if (u.bytes > limits.diskBytes || u.entries > limits.diskEntries) killFor('disk_quota');
+  disk.start();
+  const memoryOver = () => (cgroup ? cgroup.oomKills() > 0 : child.pid !== undefined && sandboxMemory(child.pid, p.uid) > limits.memoryBytes);
+  const memoryWatch = setInterval(() => {
+    if (memoryOver()) killFor('memory');
   }, 200);
   // The command has ended: what it left running (holding stdout open) goes too.
   child.on('exit', () => {
+    // Over a limit at the very end (the kernel's OOM killer acted, a last write): say so.
+    if (!killedFor && cgroup && cgroup.oomKills() > 0) killedFor = 'memory';
+    if (!killedFor && disk.isOver(disk.usage(false))) killedFor = 'disk_quota';
     exited = true;
     clearTimeout(timer);
-    clearInterval(watchdog);
+    clearInterval(memoryWatch);
+    disk.stop();
     killAll();
   });
   const done = new Promise<SandboxExit>((resolve) => {
+    let finished = false;
     const finish = (code: number | null, signal: NodeJS.Signals | null) => {
+      if (finished) return;
+      finished = true;
+      exited = true;
       clearTimeout(timer);
-      clearInterval(watchdog);
-      if (p.tmpHome) rmSync(p.tmpHome, { recursive: true, force: true });
+      clearInterval(memoryWatch);
+      disk.stop();
+      if (level === 'uid-rlimits' && p.uid !== undefined) {
+        // What it left in the shared temporary directories and SysV IPC goes (its uid is never reused).
+        killAll();
+        for (const e of leftovers()) {
+          try {
+            removeTree(e);
+          } catch {
+            /* best effort */
+          }
+        }
+        removeSysvIpc(p.uid);
+      }
+      if (p.tmpHome) removeTree(p.tmpHome);
       giveBack?.();
-      resolve({ code, signal, timedOut: killedFor === 'wall_time', ...(killedFor ? { killedFor } : {}) });
+      const exit: SandboxExit = { code, signal, timedOut: killedFor === 'wall_time', ...(killedFor ? { killedFor } : {}) };
+      if (cgroup) void removeCgroup(cgroup).then(() => resolve(exit));
+      else resolve(exit);
     };
     child.on('error', () => finish(127, null));
     child.on('close', (code, signal) => finish(code, signal));
   });
   return { child, isolation: level, workspace: sandboxView(level, opts.cwd).workspace, done, kill: () => killFor('wall_time') };
+}
+
+/** Removes a sandbox's cgroup once its last process is gone (an exited process takes a moment to leave it); gives up after ~5 s. */
+async function removeCgroup(cgroup: SandboxCgroup): Promise<void> {
+  for (let waited = 0, delay = 1; waited < 5000; waited += delay, delay = Math.min(2 * delay, 100)) {
+    cgroup.kill();
+    if (cgroup.remove()) return;
+    await new Promise((r) => setTimeout(r, delay));
+  }
 }
 
 /**

@@ -1,6 +1,6 @@
 // The module object itself (not an interop copy), so the shim below reaches s3rver's require('crypto').
 import crypto = require('node:crypto');
-import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -71,18 +71,47 @@ function provideSingleDes(): void {
   c.upliftDesShim = true;
 }
 
+/**
+ * The data dir holds everything a sweep stores, the test split's targets among them: only the
+ * harness's user may enter it (a sandbox at `uid-rlimits` runs agents as other uids on this
+ * host). It is created 0700; an existing one is tightened on start (group and other bits cleared
+ * on everything in it: directories 0700, files 0600 or 0700 if executable), so it holds even if
+ * its top is loosened later. What the embedded services write afterwards lies under the 0700 top.
+ */
+function makePrivate(dataDir: string): void {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // The top is what keeps other uids out: it must be 0700 (an error otherwise); below, best effort.
+  const st = lstatSync(dataDir);
+  if ((st.mode & 0o077) !== 0) chmodSync(dataDir, st.mode & 0o7700);
+  const tighten = (dir: string) => {
+    for (const name of readdirSync(dir)) {
+      const path = join(dir, name);
+      try {
+        const s = lstatSync(path);
+        if (s.isSymbolicLink()) continue;
+        if ((s.mode & 0o077) !== 0) chmodSync(path, s.mode & 0o7700);
+        if (s.isDirectory()) tighten(path);
+      } catch {
+        /* gone meanwhile, or not ours */
+      }
+    }
+  };
+  tighten(dataDir);
+  for (const sub of ['s3', 'dynamodb', 'logs', 'reports']) mkdirSync(join(dataDir, sub), { recursive: true, mode: 0o700 });
+}
+
 const BUCKET = 'uplift-artifacts';
 const TABLE = 'uplift';
 
 /**
  * Starts s3rver and dynalite on 127.0.0.1 (free ports), data in `<dataDir>/s3` and
- * `<dataDir>/dynamodb`, then creates the bucket and the table (as the CDK stack does in AWS).
+ * `<dataDir>/dynamodb` (the data dir private to this user, see makePrivate), then creates the
+ * bucket and the table (as the CDK stack does in AWS).
  */
 export async function startEmbedded(dataDir: string): Promise<EmbeddedServices> {
   provideSingleDes();
-  mkdirSync(join(dataDir, 's3'), { recursive: true });
+  makePrivate(dataDir);
   const unlock = lockDataDir(dataDir);
-  mkdirSync(join(dataDir, 'dynamodb'), { recursive: true });
   const s3 = new S3rver({ address: '127.0.0.1', port: 0, directory: join(dataDir, 's3'), silent: true });
   const s3Address = await s3.run();
   const ddb = dynalite({ path: join(dataDir, 'dynamodb'), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });

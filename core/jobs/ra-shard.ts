@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readLabels, readSplit, toTaskInput } from '../cbm/dataset';
@@ -9,7 +9,7 @@ import { upstreamRetryFromEnv } from './env';
 import type { ArtifactStore } from '../ports';
 import { fetchBundle, readManifest, unpackBundle } from '../ra/bundle';
 import { runAgentOnTasks, type TaskOutcome } from '../ra/protocol';
-import { allowTraversal, detectIsolation } from '../sandbox';
+import { allowTraversal, detectIsolation, removeTree } from '../sandbox';
 import { TranscriptWriter } from '../transcript';
 import { shardRange } from '../sweep/plan';
 import { countOutcomes, CurvePlan, curvePrefix, describeInfraFailure, readRun, readShardUsage, roleOutputPrefix, shardSpend, shardTranscriptKey, tlaKey, writeShard, type InfraFailure } from '../sweep/outputs';
@@ -53,7 +53,10 @@ export async function runRaShard(store: ArtifactStore, env: JobEnv, processEnv: 
   // The gateway socket's path must stay short (Unix sockets allow ~107 bytes).
   const socketDir = mkdtempSync(join(tmpdir(), 'uplift-gw-'));
   try {
+    // The sandbox's uid may traverse the scratch dir to its bundle; what the harness keeps is in a private subdirectory.
     allowTraversal(scratch);
+    const own = join(scratch, 'harness');
+    mkdirSync(own, { mode: 0o700 });
     const bundleDir = join(scratch, 'bundle');
     if (role === 'baseline') await fetchBundle(store, run.ra.bundleHash, bundleDir);
     else {
@@ -67,7 +70,7 @@ export async function runRaShard(store: ArtifactStore, env: JobEnv, processEnv: 
     const [start, end] = shardRange(run, shard);
     // Targets stay here, in the harness: the agent gets inputs only.
     const tasks = (await readSplit(store, run.cbm.datasetPrefix, 'test')).slice(start, end).map((ex) => toTaskInput(ex, labels));
-    const transcriptPath = join(scratch, 'transcript.jsonl');
+    const transcriptPath = join(own, 'transcript.jsonl');
     const transcript = new TranscriptWriter(transcriptPath);
     const gateway = new ModelGateway({ upstream: upstreamFor(run.ra.model, processEnv), tokenBudget: plan.budgets.shardTokens, transcript, retry: upstreamRetryFromEnv(processEnv) });
     const baseUrl = await gateway.start();
@@ -119,7 +122,8 @@ export async function runRaShard(store: ArtifactStore, env: JobEnv, processEnv: 
     if (counts.infra_error) throw new InfraFailureError(`${role} shard ${shard} of run ${run.runId}: ${counts.infra_error} of ${tasks.length} tasks got no answer because ${describeInfraFailure(infraFailure as InfraFailure)}`);
     return summary(false, usage.totalTokens, tasks.length);
   } finally {
-    rmSync(scratch, { recursive: true, force: true });
+    // removeTree copes with trees deeper than PATH_MAX, which an agent can leave in its bundle dir.
+    removeTree(scratch);
     rmSync(socketDir, { recursive: true, force: true });
   }
 }

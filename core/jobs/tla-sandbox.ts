@@ -10,7 +10,7 @@ import { toJsonl } from '../jsonl';
 import type { ArtifactStore } from '../ports';
 import { diffBundles, fetchBundle, packBundle, readManifest, unpackBundle } from '../ra/bundle';
 import { runAgentOnTasks } from '../ra/protocol';
-import { allowTraversal, detectIsolation, ISOLATION_GUARANTEES, removeUnsafeEntries, sandboxView, spawnSandboxed, type SandboxLimits } from '../sandbox';
+import { allowTraversal, detectIsolation, ISOLATION_GUARANTEES, removeTree, removeUnsafeEntries, sandboxView, spawnSandboxed, type SandboxLimits } from '../sandbox';
 import { modelName } from '../spec';
 import { TLAS } from '../tla/registry';
 import type { Evaluation, ExecResult, TlaContext, TlaRuntime } from '../tla/types';
@@ -52,8 +52,11 @@ export async function runTlaSandbox(store: ArtifactStore, env: JobEnv, processEn
   const socketDir = mkdtempSync(join(tmpdir(), 'uplift-gw-'));
   const gateways: ModelGateway[] = [];
   try {
+    // The sandbox's uid may traverse the scratch dir to its workspace and data; what the harness keeps is in a private subdirectory.
     allowTraversal(scratch);
-    const raDir = join(scratch, 'ra');
+    const own = join(scratch, 'harness');
+    mkdirSync(own, { mode: 0o700 });
+    const raDir = join(own, 'ra');
     const workspace = join(scratch, 'workspace');
     const dataDir = join(scratch, 'data');
     await fetchBundle(store, run.ra.bundleHash, raDir);
@@ -61,7 +64,7 @@ export async function runTlaSandbox(store: ArtifactStore, env: JobEnv, processEn
     let fixedBundleDir: string | undefined;
     if (run.tla.spec.kind === 'fixed') {
       if (!run.tla.bundleHash) throw new CorruptRecordError(`fixed TLA ${run.tla.label} has no staged bundle in the plan`);
-      fixedBundleDir = join(scratch, 'fixed');
+      fixedBundleDir = join(own, 'fixed');
       await fetchBundle(store, run.tla.bundleHash, fixedBundleDir);
     }
     const labels = await readLabels(store, run.cbm.datasetPrefix);
@@ -75,7 +78,7 @@ export async function runTlaSandbox(store: ArtifactStore, env: JobEnv, processEn
     const view = sandboxView(isolation.level, workspace, readOnly);
     const dataSeen = view.readOnly[dataDir];
 
-    const transcriptPath = join(scratch, 'transcript.jsonl');
+    const transcriptPath = join(own, 'transcript.jsonl');
     const transcript = new TranscriptWriter(transcriptPath);
     const ledger = new TokenLedger(plan.budgets.tlaTokens);
     const raGateway = new ModelGateway({ upstream: upstreamFor(run.ra.model, processEnv), ledger, transcript, recordBodies: false, name: 'ra', retry: upstreamRetryFromEnv(processEnv) });
@@ -200,7 +203,7 @@ export async function runTlaSandbox(store: ArtifactStore, env: JobEnv, processEn
     const restore = async (step: number) => {
       const bytes = snapshots.get(step);
       if (!bytes) throw new CorruptRecordError(`checkpoint ${step} of run ${run.runId} was never taken`);
-      for (const f of readdirSync(workspace)) rmSync(join(workspace, f), { recursive: true, force: true });
+      for (const f of readdirSync(workspace)) removeTree(join(workspace, f));
       unpackBundle(bytes, workspace);
       transcript.write('tla_step', { type: 'restore', step, note: `workspace restored to checkpoint ${step}` });
     };
@@ -272,7 +275,7 @@ export async function runTlaSandbox(store: ArtifactStore, env: JobEnv, processEn
     return summary(false, total.totalTokens);
   } finally {
     for (const g of gateways) await g.stop();
-    rmSync(scratch, { recursive: true, force: true });
+    removeTree(scratch);
     rmSync(socketDir, { recursive: true, force: true });
   }
 }

@@ -7,7 +7,7 @@ import { modelName } from '../spec';
  * outcome rules, the shard harness and the sandbox's fixed limits. Bump it when they change, so no
  * baseline computed under the old rules is reused.
  */
-export const BASELINE_PROTOCOL_VERSION = 2;
+export const BASELINE_PROTOCOL_VERSION = 3;
 
 /** Everything that changes a baseline's scores, as the plan knows it. */
 export interface BaselineInputs {

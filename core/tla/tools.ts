@@ -101,7 +101,9 @@ export function formatExec(r: ExecResult, timeoutSeconds: number): string {
       ? `killed: over its wall-clock limit of ${timeoutSeconds} s`
       : r.killedFor === 'disk_quota'
         ? 'killed: the agent directory outgrew its disk quota (delete large files)'
-        : r.exitCode === null
+        : r.killedFor === 'memory'
+          ? 'killed: the sandbox used more memory than its limit (all its processes together)'
+          : r.exitCode === null
           ? `killed by signal ${r.signal ?? 'unknown'}`
           : `exit code ${r.exitCode}`;
   const parts = [status];

@@ -1,5 +1,6 @@
 import type { Example, LabelSet } from '../cbm/dataset';
 import type { AgentManifest } from '../ra/bundle';
+import type { SandboxExit } from '../sandbox';
 import type { TlaSpec } from '../spec';
 
 /** Result of running a bundle on dev tasks through the gateway. */
@@ -46,7 +47,7 @@ export interface ExecResult {
   exitCode: number | null;
   signal: string | null;
   /** Set when the harness killed it: its wall clock ran out, or the workspace outgrew its disk quota. */
-  killedFor?: 'wall_time' | 'disk_quota';
+  killedFor?: SandboxExit['killedFor'];
   stdout: string;
   stderr: string;
   /** Characters of stdout + stderr beyond what the harness keeps (0 when it kept everything). */

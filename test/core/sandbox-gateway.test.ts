@@ -6,6 +6,7 @@ import OpenAI from 'openai';
 import { ModelGateway, OfflineUpstream, TokenLedger, type Upstream } from '../../core/gateway/gateway';
 import { runAgentOnTasks } from '../../core/ra/protocol';
 import { writeFileSync } from 'node:fs';
+import { describeWithBwrap } from '../support/bwrap';
 
 const PROMPT = 'Answer with exactly one of these labels: yes | no\n\nText: reward hacking\nLabel: yes\n\nText: pasta\nLabel: no\n\nText: reward models\nLabel:';
 
@@ -84,7 +85,9 @@ describe('gateways of one job (TLA model + RA model)', () => {
       await gw.stop();
     }
   });
+});
 
+describeWithBwrap('the gateway from a bwrap sandbox', () => {
   test('an agent given only a loopback OPENAI_BASE_URL still reaches it from a sandbox without a network (relayed)', async () => {
     const gw = new ModelGateway({ upstream: new OfflineUpstream(), tokenBudget: 100_000 });
     const env = gw.agentEnv(await gw.start());

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ModelGateway, OfflineUpstream } from '../../core/gateway/gateway';
 import { detectIsolation, removeUnsafeEntries, SandboxUnavailableError, spawnSandboxed, type IsolationLevel, type SandboxOptions } from '../../core/sandbox';
+import { describeWithBwrap } from '../support/bwrap';
 
 const FIX = 'Fix: install bubblewrap (apt-get install -y bubblewrap; .ci/run does it) and run as root';
 
@@ -29,29 +30,11 @@ const running = (marker: string) => {
   }
 };
 
-describe('sandbox', () => {
+describeWithBwrap('sandbox (bwrap, and the levels that need a root harness)', () => {
   test('this machine gives the strongest level, bwrap, with nothing to fall back from', () => {
     const report = detectIsolation({});
     if (report.level !== 'bwrap') throw new Error(`the sandbox level here is ${report.level} (${report.fallbacks.join('; ')}). ${FIX}`);
     expect(report).toEqual({ level: 'bwrap', fallbacks: [], requested: 'auto' });
-  });
-
-  test('UPLIFT_SANDBOX picks a weaker level explicitly, and refuses an unknown one', async () => {
-    expect(detectIsolation({ UPLIFT_SANDBOX: 'process-rlimits' })).toEqual({ level: 'process-rlimits', fallbacks: [], requested: 'process-rlimits' });
-    expect(() => detectIsolation({ UPLIFT_SANDBOX: 'docker' })).toThrow(SandboxUnavailableError);
-    expect(() => detectIsolation({ UPLIFT_SANDBOX: 'docker' })).toThrow(/not a sandbox level\. Fix: one of auto, bwrap, bwrap-userns, uid-rlimits, process-rlimits, process/);
-    detectIsolation({});
-  });
-
-  test('UPLIFT_SANDBOX_MIN refuses a weaker level than the deployment requires, naming both', () => {
-    // GIVEN a job deployed to require bwrap, on a host where only process-rlimits is used
-    expect(() => detectIsolation({ UPLIFT_SANDBOX: 'process-rlimits', UPLIFT_SANDBOX_MIN: 'bwrap' })).toThrow(
-      /the strongest sandbox level here is process-rlimits, weaker than UPLIFT_SANDBOX_MIN=bwrap/,
-    );
-    // AND a level at or above the minimum passes
-    expect(detectIsolation({ UPLIFT_SANDBOX: 'process-rlimits', UPLIFT_SANDBOX_MIN: 'process' }).level).toBe('process-rlimits');
-    expect(() => detectIsolation({ UPLIFT_SANDBOX_MIN: 'strong' })).toThrow(/UPLIFT_SANDBOX_MIN=strong: not a sandbox level/);
-    detectIsolation({});
   });
 
   test('bwrap: only the workspace is writable, the harness is invisible, and the uid is fresh', async () => {
@@ -130,13 +113,6 @@ describe('sandbox', () => {
     expect(running('sleep 977')).toBe('');
   });
 
-  test('what a command leaves running is killed when it exits', async () => {
-    // (Were it not, the harness would wait for the 976 s sleep and the test would time out.)
-    const r = await sh('sleep 976 > /dev/null 2>&1 & echo started');
-    expect(r.code).toBe(0);
-    expect(running('sleep 976')).toBe('');
-  });
-
   test('file size and disk quota limits stop a command that fills the disk', async () => {
     const big = await sh('head -c 50000000 /dev/zero > big', { limits: { fileSizeBytes: 8 * 1024 ** 2 } });
     expect(big.code).toBe(128 + 25); // SIGXFSZ
@@ -145,18 +121,6 @@ describe('sandbox', () => {
     expect(many.killedFor).toBe('disk_quota');
     const tmp = await sh('head -c 20000000 /dev/zero > /tmp/fill; echo rc=$?', { limits: { tmpBytes: 4 * 1024 ** 2, fileSizeBytes: 64 * 1024 ** 2 } });
     expect(tmp.err).toMatch(/No space left on device/);
-  });
-
-  test('the environment holds only what the caller gives', async () => {
-    process.env.UPLIFT_TEST_HARNESS_SECRET = 'harness-secret-value';
-    try {
-      const r = await sh('env; cat /proc/*/environ 2>/dev/null | tr "\\0" "\\n"', { env: { GIVEN: 'yes' } });
-      expect(r.out).toContain('GIVEN=yes');
-      expect(r.out).not.toContain('harness-secret-value');
-      expect(r.out).not.toMatch(/^AWS_|^UPLIFT_S3/m);
-    } finally {
-      delete process.env.UPLIFT_TEST_HARNESS_SECRET;
-    }
   });
 
   test.each<IsolationLevel>(['bwrap-userns', 'uid-rlimits', 'process-rlimits'])('the %s level runs agents and reaches the gateway', async (level) => {
@@ -174,10 +138,50 @@ describe('sandbox', () => {
     }
   });
 
+  test('the environment holds only what the caller gives', async () => {
+    process.env.UPLIFT_TEST_HARNESS_SECRET = 'harness-secret-value';
+    try {
+      const r = await sh('env; cat /proc/*/environ 2>/dev/null | tr "\\0" "\\n"', { env: { GIVEN: 'yes' } });
+      expect(r.out).toContain('GIVEN=yes');
+      expect(r.out).not.toContain('harness-secret-value');
+      expect(r.out).not.toMatch(/^AWS_|^UPLIFT_S3/m);
+    } finally {
+      delete process.env.UPLIFT_TEST_HARNESS_SECRET;
+    }
+  });
+
   test('uid-rlimits: a fresh uid, and leftovers are found by uid after exit', async () => {
     const r = await sh('id -u; (setsid sleep 975 > /dev/null 2>&1 &); echo ok', { level: 'uid-rlimits' });
     expect(Number(r.out.split('\n')[0])).toBeGreaterThanOrEqual(200_000);
     expect(running('sleep 975')).toBe('');
+  });
+
+});
+
+describe('sandbox (any level)', () => {
+  test('UPLIFT_SANDBOX picks a weaker level explicitly, and refuses an unknown one', async () => {
+    expect(detectIsolation({ UPLIFT_SANDBOX: 'process-rlimits' })).toEqual({ level: 'process-rlimits', fallbacks: [], requested: 'process-rlimits' });
+    expect(() => detectIsolation({ UPLIFT_SANDBOX: 'docker' })).toThrow(SandboxUnavailableError);
+    expect(() => detectIsolation({ UPLIFT_SANDBOX: 'docker' })).toThrow(/not a sandbox level\. Fix: one of auto, bwrap, bwrap-userns, uid-rlimits, process-rlimits, process/);
+    detectIsolation({});
+  });
+
+  test('UPLIFT_SANDBOX_MIN refuses a weaker level than the deployment requires, naming both', () => {
+    // GIVEN a job deployed to require bwrap, on a host where only process-rlimits is used
+    expect(() => detectIsolation({ UPLIFT_SANDBOX: 'process-rlimits', UPLIFT_SANDBOX_MIN: 'bwrap' })).toThrow(
+      /the strongest sandbox level here is process-rlimits, weaker than UPLIFT_SANDBOX_MIN=bwrap/,
+    );
+    // AND a level at or above the minimum passes
+    expect(detectIsolation({ UPLIFT_SANDBOX: 'process-rlimits', UPLIFT_SANDBOX_MIN: 'process' }).level).toBe('process-rlimits');
+    expect(() => detectIsolation({ UPLIFT_SANDBOX_MIN: 'strong' })).toThrow(/UPLIFT_SANDBOX_MIN=strong: not a sandbox level/);
+    detectIsolation({});
+  });
+
+  test('what a command leaves running is killed when it exits', async () => {
+    // (Were it not, the harness would wait for the 976 s sleep and the test would time out.)
+    const r = await sh('sleep 976 > /dev/null 2>&1 & echo started');
+    expect(r.code).toBe(0);
+    expect(running('sleep 976')).toBe('');
   });
 
   test('removeUnsafeEntries drops links and special files a command left behind', () => {

@@ -10,13 +10,14 @@ import { readShards, roleOutputPrefix, tlaKey } from '../../core/sweep/outputs';
 import { MemoryArtifactStore } from '../support/memory-store';
 import { toolReply } from '../support/scripted-model';
 import { RA_PROMPT, REAL_KEY, runReactJob, stageTestPlan, type ReactJobRun } from '../core/tla/react-fixture';
+import { describeWithBwrap } from '../support/bwrap';
 
 const ROOT = resolve(__dirname, '../..');
 const SECRET = `harness-secret-${randomBytes(6).toString('hex')}`;
 const MARKER = `uplift-escape-marker-${randomBytes(4).toString('hex')}`;
 const sha = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
 
-describe('escape attempts by TLA commands (react TLA, bwrap sandbox)', () => {
+describeWithBwrap('escape attempts by TLA commands (react TLA, bwrap sandbox)', () => {
   let run: ReactJobRun;
   let hostServer: Server;
   let hostPort: number;
@@ -150,7 +151,7 @@ sys.exit(0 if reached else 1)
   });
 });
 
-describe('an MRA that forges scores', () => {
+describeWithBwrap('an MRA that forges scores', () => {
   test('gets none: only its answers to the tasks it was given count, scored outside the sandbox', async () => {
     const store = new MemoryArtifactStore();
     const { plan, sweepId, dataset } = await stageTestPlan(store, { tla: { kind: 'noop' } });

@@ -11,6 +11,7 @@ import { TlaResult } from '../../core/sweep/outputs';
 import { embeddedForTest } from '../support/embedded';
 import { startScriptedModel, toolReply, type ScriptedModel } from '../support/scripted-model';
 import { EXAMPLES } from '../support/specs';
+import { describeWithBwrap } from '../support/bwrap';
 import { helpfulEdit } from '../core/tla/react-fixture';
 
 const RUN = 'react-classifier-tai-safety-simple-s1';
@@ -67,7 +68,7 @@ prices: { models: { scripted: { inputPerMTok: 0, outputPerMTok: 0 } } }
 });
 afterAll(async () => model.close());
 
-describe('a local sweep with the react TLA and a scripted model', () => {
+describeWithBwrap('a local sweep with the react TLA and a scripted model', () => {
   test('runs through the state machine, the jobs and the stores, and scores the MRA', () => {
     expect(outcome.status).toBe('succeeded');
     expect(record).toMatchObject({ status: 'succeeded', tla: 'react', tasks: 180 });
