@@ -1,4 +1,5 @@
 // The module object itself (not an interop copy), so the shim below reaches s3rver's require('crypto').
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- the shim must patch the very object s3rver's require returns
 import crypto = require('node:crypto');
 import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
