@@ -16,7 +16,7 @@ describe('interrupting and resuming uplift run', () => {
   test('SIGINT mid-sweep then --resume loses nothing and recomputes no finished run or shard', async () => {
     // GIVEN a sweep of 4 runs executed one run at a time, whose job time costs money ($36/h here)
     const dataDir = mkdtempSync(join(tmpdir(), 'uplift-resume-'));
-    const spec = writeSmallSpec({ seeds: 2, runs: 1, maxUsd: 30, extra: 'prices: { instances: { local: 36 } }' });
+    const spec = writeSmallSpec({ seeds: 2, runs: 1, maxUsd: 100, extra: 'prices: { instances: { local: 36 } }' });
     const first = startCli(['run', spec, '--data-dir', dataDir, '--jobs', '2']);
     const sweepId = await waitFor('the sweep id', () => /Sweep (\S+): 4 runs/.exec(first.stderr())?.[1]);
     // WHEN it is interrupted once the second run has started (so the first one finished)

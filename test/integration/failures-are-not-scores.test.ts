@@ -43,7 +43,7 @@ ${body.ras}
 tlas: ${body.tlas ?? '[{kind: noop}]'}
 seeds: 1
 shardSize: 90
-budgets: { tlaTokens: 400000, shardTokens: 300000, tlaWallSeconds: 120, shardWallSeconds: ${body.shardWallSeconds ?? 20}, maxUsd: 20 }
+budgets: { tlaTokens: 400000, shardTokens: 300000, tlaWallSeconds: 120, shardWallSeconds: ${body.shardWallSeconds ?? 20}, maxUsd: 100 }
 concurrency: { runs: 4, requests: 8 }
 prices: { models: { stand-in-llm: { inputPerMTok: 1.0, outputPerMTok: 2.0 } }, instances: { local: 36 } }
 ${body.extra ?? ''}
@@ -56,6 +56,17 @@ const endpointRa = (baseUrl: string) => `  - name: classifier
     bundle: ${join(EXAMPLES, 'agents/classifier')}
     model: { provider: openai, name: stand-in-llm, baseUrl: "${baseUrl}", apiKeyEnv: FLAKY_KEY }`;
 
+/** Every endpoint a test starts, stopped after the tests even when one fails midway. */
+const endpoints: FlakyEndpoint[] = [];
+function newEndpoint(): FlakyEndpoint {
+  const e = new FlakyEndpoint();
+  endpoints.push(e);
+  return e;
+}
+afterAll(async () => {
+  for (const e of endpoints) await e.down();
+});
+
 async function run(args: string[], env: Record<string, string> = {}) {
   const r = await runCli(args, { FLAKY_KEY: 'the-real-key', ...FAST_RETRY, ...env });
   return { ...r, json: r.stdout.trim().startsWith('{') ? (JSON.parse(r.stdout) as JsonResults) : undefined };
@@ -64,7 +75,7 @@ async function run(args: string[], env: Record<string, string> = {}) {
 describe('a model endpoint that fails is a failed run, never a score', () => {
   test('endpoint down: the run fails naming the endpoint, exit 1, nothing cached; endpoint up: a fresh baseline and the noop control at 0', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'uplift-down-'));
-    const endpoint = new FlakyEndpoint();
+    const endpoint = newEndpoint();
     await endpoint.up();
     await endpoint.down();
     const file = spec(dir, { ras: endpointRa(endpoint.baseUrl) });
@@ -104,7 +115,7 @@ describe('a model endpoint that fails is a failed run, never a score', () => {
 
   test('a 429/5xx storm (a third of calls fail, some with Retry-After) gives the scores of a clean run, with bounded retries and no overspend', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'uplift-storm-'));
-    const endpoint = new FlakyEndpoint();
+    const endpoint = newEndpoint();
     await endpoint.up();
     const file = spec(dir, { ras: endpointRa(endpoint.baseUrl), tlas: '[{kind: noop}, {kind: fewshot-search, evalTasks: 30}]' });
     // GIVEN the scores of a clean run
