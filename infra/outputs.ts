@@ -23,6 +23,15 @@ export const OUTPUT = {
 
 const csv = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
 const num = z.string().regex(/^\d+(\.\d+)?$/).transform(Number);
+/** An output holding JSON, parsed (then checked with `.pipe(schema)`). */
+const jsonText = z.string().transform((s, ctx) => {
+  try {
+    return JSON.parse(s) as unknown;
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'is not JSON' });
+    return z.NEVER;
+  }
+});
 
 /** Parsed outputs of a deployed Uplift stack. */
 export const StackOutputs = z.object({
@@ -34,16 +43,7 @@ export const StackOutputs = z.object({
   [OUTPUT.gpuQueue]: z.string(),
   [OUTPUT.apiKeyEnvs]: csv,
   /** The secret (ARN) of each API key, as JSON. */
-  [OUTPUT.apiKeySecrets]: z
-    .string()
-    .transform((s, ctx) => {
-      try {
-        return JSON.parse(s) as unknown;
-      } catch {
-        ctx.addIssue({ code: 'custom', message: 'is not JSON' });
-        return z.NEVER;
-      }
-    })
+  [OUTPUT.apiKeySecrets]: jsonText
     .pipe(z.record(z.string(), z.string()))
     .optional(),
   /** The API keys whose secret the stack created with a generated placeholder value ("none": no such key; absent from older stacks). */
@@ -55,16 +55,7 @@ export const StackOutputs = z.object({
   [OUTPUT.tlaTimeout]: num,
   [OUTPUT.shardTimeout]: num,
   /** What each queue's jobs run on (JSON), so `uplift submit` prices job time into the worst case. */
-  [OUTPUT.jobCompute]: z
-    .string()
-    .transform((s, ctx) => {
-      try {
-        return JSON.parse(s) as unknown;
-      } catch {
-        ctx.addIssue({ code: 'custom', message: 'is not JSON' });
-        return z.NEVER;
-      }
-    })
+  [OUTPUT.jobCompute]: jsonText
     .pipe(ComputeTargets)
     .optional(),
 });

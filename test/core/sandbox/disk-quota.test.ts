@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { DiskQuota, removeUnsafeEntries, type IsolationLevel } from '../../../core/sandbox';
 import { diskUsage, MAX_RELATIVE_PATH, walkTree } from '../../../core/sandbox/tree';
 import { describeWithBwrap } from '../../support/bwrap';
-import { py, rmTree, sh, workspace } from './run';
+import { py, rmTree, sh, workspace, workspacesRemovedAfterAll } from './run';
 
 const MB = 1024 ** 2;
 
@@ -32,13 +32,7 @@ time.sleep(300)
 `;
 
 describeWithBwrap('the disk quota', () => {
-  const dirs: string[] = [];
-  const ws = () => {
-    const d = workspace();
-    dirs.push(d);
-    return d;
-  };
-  afterAll(() => dirs.forEach(rmTree));
+  const ws = workspacesRemovedAfterAll();
 
   test.each<IsolationLevel>(['bwrap', 'uid-rlimits'])('%s: a tree deeper than PATH_MAX with big files at the bottom is counted, and the harness copes with it afterwards', async (level) => {
     // GIVEN a quota of 8 MB

@@ -1,7 +1,7 @@
 import { spawnSandboxed, type IsolationLevel } from '../../../core/sandbox';
 import { createSandboxCgroup } from '../../../core/sandbox/memory';
 import { describeWithBwrap } from '../../support/bwrap';
-import { collect, rmTree, sh, workspace } from './run';
+import { collect, sh, workspacesRemovedAfterAll } from './run';
 
 const MB = 1024 ** 2;
 const LIMIT = 256 * MB;
@@ -15,13 +15,7 @@ const MODES = [
 ] as const;
 
 describeWithBwrap('the memory limit', () => {
-  const dirs: string[] = [];
-  const ws = () => {
-    const d = workspace();
-    dirs.push(d);
-    return d;
-  };
-  afterAll(() => dirs.forEach(rmTree));
+  const ws = workspacesRemovedAfterAll();
 
   test.each<IsolationLevel>(['bwrap', 'bwrap-userns', 'uid-rlimits', 'process-rlimits'])("%s: Node's fetch works (no address-space limit breaks WebAssembly)", async (level) => {
     // undici compiles its HTTP parser to WebAssembly, which reserves gigabytes of address space.

@@ -46,3 +46,14 @@ export function py(program: string, opts: Partial<SandboxOptions> = {}): Promise
 export function rmTree(dir: string): void {
   execFileSync('rm', ['-rf', '--', dir]);
 }
+
+/** Fresh workspaces for one describe block, removed (however deep) after its tests. */
+export function workspacesRemovedAfterAll(): () => string {
+  const dirs: string[] = [];
+  afterAll(() => dirs.forEach(rmTree));
+  return () => {
+    const d = workspace();
+    dirs.push(d);
+    return d;
+  };
+}
