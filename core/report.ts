@@ -166,7 +166,10 @@ export function renderTable(res: SweepResults): string {
     r.tokens.toLocaleString('en-US'),
     usd(r.costUsd),
   ]);
-  const parts = [`Sweep ${res.sweepId} (${res.name}): ${res.status}`, table(head, rows, 7)];
+  const byStatus = Object.entries(res.runs.reduce<Record<string, number>>((c, r) => ({ ...c, [r.status]: (c[r.status] ?? 0) + 1 }), {}))
+    .map(([k, n]) => `${n} ${k}`)
+    .join(', ');
+  const parts = [`Sweep ${res.sweepId} (${res.name}): ${res.status} — ${res.runs.length} run(s): ${byStatus}`, table(head, rows, 7)];
   if (res.summary.length) {
     parts.push(
       "Across seeds (mean uplift over attempts, Student-t 95% CI over attempts; none with 1 attempt: see that run's CI over tasks; docs/statistics.md):",

@@ -358,7 +358,8 @@ export async function finalizeSweep(deps: StepDeps, input: z.infer<typeof SweepI
   const counts: Record<string, number> = {};
   for (const r of runs) counts[r.status] = (counts[r.status] ?? 0) + 1;
   const unfinished = runs.some((r) => r.status === 'pending' || r.status === 'running');
-  const status = unfinished ? 'interrupted' : 'succeeded';
+  // A sweep with a failed run has failed as a whole (uplift exits 1), even though its other runs have scores.
+  const status = unfinished ? 'interrupted' : runs.some((r) => r.status === 'failed') ? 'failed' : 'succeeded';
   const reportKey = `${sweepPrefix(sweepId)}/report/index.html`;
   const results = buildResults({ ...meta, status }, runs, await deps.scores.getBudget(sweepId));
   await deps.artifacts.putText(reportKey, renderReportHtml(results), 'text/html; charset=utf-8');

@@ -7,7 +7,7 @@ import { REPO_ROOT } from '../../infra/config';
 import { STEP_HANDLERS } from '../../infra/constructs/functions';
 import { JOB_COMMANDS } from '../../infra/constructs/jobs';
 import type { UpliftStack } from '../../infra/uplift-stack';
-import { definitionFromTemplate, inlineDistributedMaps, LOCAL_BUCKET, LOCAL_JOB_DEFINITION_ARN, LOCAL_JOB_QUEUE_ARN, synthLocalDefinition, synthLocalTemplate, type AslDefinition } from '../../step-functions/synth';
+import { definitionFromTemplate, inlineDistributedMaps, withAwsTaskTimeouts, LOCAL_BUCKET, LOCAL_JOB_DEFINITION_ARN, LOCAL_JOB_QUEUE_ARN, synthLocalDefinition, synthLocalTemplate, type AslDefinition } from '../../step-functions/synth';
 import { STATE, UpliftStateMachine } from '../../step-functions/uplift-state-machine';
 import { cloudDefinition } from './cloud-definition';
 import { synthUpliftStack } from './synth-stack';
@@ -155,9 +155,9 @@ describe('the deployed state machine is the one the local runner executes', () =
     expect(result.isValid).toBe(true);
   });
 
-  test('the runner executes the deployed definition with only the documented rewrite: its Distributed Map inlined', () => {
+  test('the runner executes the deployed definition with only the documented rewrites: its Distributed Map inlined, AWS\'s task timeouts explicit', () => {
     expect((cloud.States[STATE.runs].ItemProcessor as { ProcessorConfig: unknown }).ProcessorConfig).toEqual({ Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' });
-    const deployedAsRun = withoutGpuBranch(normalize(inlineDistributedMaps(cloud as unknown as AslDefinition) as unknown as Def, 'cloud'));
+    const deployedAsRun = withoutGpuBranch(normalize(withAwsTaskTimeouts(inlineDistributedMaps(cloud as unknown as AslDefinition)) as unknown as Def, 'cloud'));
     expect(deployedAsRun).toEqual(normalize(localExecuted, 'local'));
   });
 });

@@ -1,5 +1,5 @@
 import validator from 'asl-validator';
-import { definitionFromTemplate, inlineDistributedMaps, synthLocalDefinition, synthLocalTemplate, type AslDefinition } from '../../step-functions/synth';
+import { AWS_DEFAULT_TASK_TIMEOUT_SECONDS, definitionFromTemplate, inlineDistributedMaps, synthLocalDefinition, synthLocalTemplate, withAwsTaskTimeouts, type AslDefinition } from '../../step-functions/synth';
 import { BATCH_API_ERRORS, LAMBDA_SERVICE_ERRORS, STATE, STORAGE_THROTTLING_ERRORS } from '../../step-functions/uplift-state-machine';
 
 type S = Record<string, unknown> & { Type: string };
@@ -105,6 +105,29 @@ describe('the Uplift state machine', () => {
       });
   });
 
+  test('the second local rewrite gives every Task state without a timeout AWS\'s default, so no local job is cut at the interpreter\'s 60 s', () => {
+    // GIVEN the synthesized definition, whose Task states carry no state timeout (Batch jobs have their attempt timeouts in Parameters)
+    const tasks = (d: AslDefinition) => {
+      const out: S[] = [];
+      const walk = (states: Record<string, S>) => {
+        for (const st of Object.values(states)) {
+          if (st.Type === 'Task') out.push(st);
+          const inner = st.ItemProcessor as { States?: Record<string, S> } | undefined;
+          if (inner?.States) walk(inner.States);
+        }
+      };
+      walk(d.States as Record<string, S>);
+      return out;
+    };
+    expect(tasks(synthesized).every((t) => t.TimeoutSeconds === undefined && t.TimeoutSecondsPath === undefined)).toBe(true);
+    // WHEN the runner's definition is built THEN each gets AWS's default, and nothing else changes
+    const local = synthLocalDefinition();
+    expect(tasks(local).length).toBeGreaterThanOrEqual(9);
+    expect(tasks(local).map((t) => t.TimeoutSeconds)).toEqual(tasks(local).map(() => AWS_DEFAULT_TASK_TIMEOUT_SECONDS));
+    const strip = (d: AslDefinition) => JSON.parse(JSON.stringify(d).replace(new RegExp(`,?"TimeoutSeconds":${AWS_DEFAULT_TASK_TIMEOUT_SECONDS}`, 'g'), '')) as unknown;
+    expect(strip(local)).toEqual(strip(inlineDistributedMaps(synthesized)));
+  });
+
   test('the local rewrite only inlines the Distributed Map, fed by a step reading the same S3 object', () => {
     const local = inlineDistributedMaps(synthesized);
     const read = local.States[`${STATE.runs}.ReadItems`] as S;
@@ -125,6 +148,6 @@ describe('the Uplift state machine', () => {
     expect(map.ItemSelector).toEqual((synthesized.States[STATE.runs] as S).ItemSelector);
     expect(map.MaxConcurrencyPath).toEqual((synthesized.States[STATE.runs] as S).MaxConcurrencyPath);
     expect(validator(structuredClone(local)).isValid).toBe(true);
-    expect(synthLocalDefinition()).toEqual(local);
+    expect(synthLocalDefinition()).toEqual(withAwsTaskTimeouts(local));
   });
 });
