@@ -118,21 +118,25 @@ export function inlineDistributedMaps(def: AslDefinition): AslDefinition {
   return out;
 }
 
-/** What AWS Step Functions uses for a Task state without `TimeoutSeconds`: no state timeout to speak of. */
-export const AWS_DEFAULT_TASK_TIMEOUT_SECONDS = 99_999_999;
+/**
+ * AWS Step Functions gives a Task state without `TimeoutSeconds` no timeout to speak of (99,999,999 s).
+ * Locally the longest a Node timer can wait is 2^31 − 1 ms (a larger one fires at once), so the
+ * runner uses 2,000,000 s (23 days): longer than the state machine's own timeout (7 days).
+ */
+export const LOCAL_TASK_TIMEOUT_SECONDS = 2_000_000;
 
 /**
  * The second rewrite for the local interpreter: aws-local-stepfunctions gives a Task state without
  * `TimeoutSeconds`/`TimeoutSecondsPath` a 60 s timeout, where AWS gives it none, so every local job
  * longer than a minute (a react TLA, a long shard) failed with States.Timeout. Such states get
- * AWS's default explicitly; the jobs' own limits stay the Batch attempt timeouts
+ * LOCAL_TASK_TIMEOUT_SECONDS explicitly; the jobs' own limits stay the Batch attempt timeouts
  * (`Parameters.Timeout.AttemptDurationSeconds`), which the local pool enforces as Batch does.
  */
 export function withAwsTaskTimeouts(def: AslDefinition): AslDefinition {
   const out = JSON.parse(JSON.stringify(def)) as AslDefinition & { States: Record<string, State> };
   const walk = (states: Record<string, State>) => {
     for (const s of Object.values(states)) {
-      if (s.Type === 'Task' && s.TimeoutSeconds === undefined && s.TimeoutSecondsPath === undefined) s.TimeoutSeconds = AWS_DEFAULT_TASK_TIMEOUT_SECONDS;
+      if (s.Type === 'Task' && s.TimeoutSeconds === undefined && s.TimeoutSecondsPath === undefined) s.TimeoutSeconds = LOCAL_TASK_TIMEOUT_SECONDS;
       const inner = (s.ItemProcessor ?? s.Iterator) as { States?: Record<string, State> } | undefined;
       if (inner?.States) walk(inner.States);
       for (const b of (s.Branches as { States: Record<string, State> }[] | undefined) ?? []) walk(b.States);

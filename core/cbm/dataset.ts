@@ -34,13 +34,19 @@ export interface Dataset {
 
 export type Split = 'dev' | 'test';
 
-/** Content hash of a data set: its version in the S3 layout, so changed data never reuses cached baselines. */
+/**
+ * Content hash of a data set (full SHA-256): its version in the S3 layout, so changed data never
+ * reuses cached baselines. Each part is length-prefixed, so moving a task between dev and test
+ * changes it, and a format tag keeps it apart from any other hash.
+ */
 export function datasetVersion(ds: Dataset): string {
   const h = createHash('sha256');
-  h.update(JSON.stringify(ds.labels));
-  h.update(toJsonl(ds.dev));
-  h.update(toJsonl(ds.test));
-  return h.digest('hex').slice(0, 16);
+  h.update('uplift-dataset-version/v2\0');
+  for (const part of [JSON.stringify(ds.labels), toJsonl(ds.dev), toJsonl(ds.test)]) {
+    const bytes = Buffer.from(part, 'utf8');
+    h.update(`${bytes.length}:`).update(bytes);
+  }
+  return h.digest('hex');
 }
 
 /** Checks what a scorer relies on: unique ids across splits, labels from the label set. */

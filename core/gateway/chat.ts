@@ -49,28 +49,24 @@ export const MESSAGE_RESERVE = 8;
 /** Reserved once for a request with tools: the instructions some chat templates wrap tool definitions in. */
 export const TOOLS_RESERVE = 256;
 
+/** The completion-token limit fields: the gateway sets them (they are not prompt text), so the prompt bound leaves them out. */
+const LIMIT_FIELDS = new Set(['max_tokens', 'max_completion_tokens']);
+
 /**
  * An upper bound on the prompt tokens a real endpoint can count for a request: a token of a
  * byte-level tokenizer (BPE, or SentencePiece with byte fallback) covers at least one byte, so
- * the UTF-8 bytes of every text sent (message contents, names, tool calls, tool ids, tool and
- * response-format schemas, an object `tool_choice`) bound its tokens; fixed margins cover the
- * chat template's own tokens. Far above ceil(characters ÷ 4) for English, which real tokenizers
- * count close to: the price of never reserving less than a call can bill.
+ * the UTF-8 bytes of the JSON serialization of everything forwarded (but the limit fields) bound
+ * its tokens, whatever field a text travels in (contents, names, refusals, tool calls, tool ids,
+ * tool and response-format schemas, `stop`, …): JSON escaping only adds bytes to a string, and
+ * keys, quotes and brackets only add more. Nothing is enumerated, so a field the allowlist
+ * forwards cannot be missed. Fixed margins cover the chat template's own tokens. Far above
+ * ceil(characters ÷ 4) for English, which real tokenizers count close to: the price of never
+ * reserving less than a call can bill.
  */
 export function promptUpperBound(req: ChatRequest): number {
-  let n = TEMPLATE_RESERVE;
-  for (const m of req.messages) {
-    const x = m as { name?: unknown; tool_call_id?: unknown; tool_calls?: unknown };
-    n += MESSAGE_RESERVE + utf8Bytes(m.role) + utf8Bytes(contentText(m.content));
-    if (typeof x.name === 'string') n += utf8Bytes(x.name);
-    if (typeof x.tool_call_id === 'string') n += utf8Bytes(x.tool_call_id);
-    if (x.tool_calls !== undefined) n += utf8Bytes(JSON.stringify(x.tool_calls));
-  }
-  const r = req as { tools?: unknown; tool_choice?: unknown; response_format?: unknown };
-  if (Array.isArray(r.tools) && r.tools.length > 0) n += TOOLS_RESERVE + utf8Bytes(JSON.stringify(r.tools));
-  if (typeof r.tool_choice === 'object' && r.tool_choice !== null) n += utf8Bytes(JSON.stringify(r.tool_choice));
-  if (r.response_format !== undefined) n += utf8Bytes(JSON.stringify(r.response_format));
-  return n;
+  const sent = Object.fromEntries(Object.entries(req).filter(([k]) => !LIMIT_FIELDS.has(k)));
+  const tools = (req as { tools?: unknown }).tools;
+  return TEMPLATE_RESERVE + MESSAGE_RESERVE * req.messages.length + (Array.isArray(tools) && tools.length > 0 ? TOOLS_RESERVE : 0) + utf8Bytes(JSON.stringify(sent));
 }
 
 /** Tool definitions and tool calls of a request, as text. */

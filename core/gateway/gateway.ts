@@ -15,6 +15,22 @@ export type { RetryOptions } from './retry';
 export const DEFAULT_COMPLETION_RESERVE = 4096;
 /** Largest request body the gateway reads. */
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
+/** How long stop() waits for calls in flight to be answered (and metered) before it charges their reservations and aborts them. */
+export const DEFAULT_STOP_GRACE_MS = 30_000;
+
+/**
+ * Tokens an endpoint may report beyond a call's reservation before its usage is an accounting
+ * failure rather than an overrun: 5% + 64. The reservation's prompt part is a UTF-8 byte bound of
+ * the JSON sent plus template margins, several times what real tokenizers count, so an honest
+ * endpoint overruns it only by a template a few tokens per message heavier than the margins, or
+ * a few special tokens (BOS/EOS, tool-call markers) counted its own way: a few percent and a few
+ * dozen tokens at most. An endpoint reporting more cannot have billed it for this request; it
+ * is broken (or lies), and the gateway will not let it drain the budget.
+ */
+export function usageTolerance(reservation: number): number {
+  return Math.ceil(reservation * 0.05) + 64;
+}
+
 /** After refusing a body as too large, the gateway discards at most this much more of it before closing the connection. */
 const MAX_DISCARD_BYTES = 64 * 1024 * 1024;
 
@@ -69,6 +85,12 @@ export interface GatewayOptions {
   defaultCompletionReserve?: number;
   /** How upstream failures are retried. */
   retry?: RetryOptions;
+  /**
+   * How long stop() waits for calls in flight (never longer than the upstream's `timeoutMs`):
+   * those answered meanwhile are metered as usual; the rest are charged their whole reservation
+   * and aborted. @default 30000
+   */
+  stopGraceMs?: number;
 }
 
 export interface GatewayUsage {
@@ -92,6 +114,25 @@ export interface InfraFailure {
   status: number | null;
   message: string;
   calls: number;
+}
+
+/** A call forwarded upstream and not yet settled: what stop() waits for, or charges and aborts. */
+interface InFlightCall {
+  promptReserve: number;
+  maxTokens: number;
+  reservation: number;
+  forwarded: ChatRequest;
+  started: number;
+  retries: number;
+  /** Aborts the upstream attempt (stop() gave up on it). */
+  abort: AbortController;
+  /** Its reservation went back to the ledger. */
+  released: boolean;
+  /** stop() charged its reservation and aborted it: nothing more is metered for it. */
+  abandoned: boolean;
+  /** Resolves when the call has been settled by its own handler. */
+  done: Promise<void>;
+  finish: () => void;
 }
 
 /**
@@ -119,8 +160,10 @@ export class ModelGateway {
   private readonly defaultReserve: number;
   /** Prompt tokens an upstream has reported beyond its reservation (the most so far), added to later reservations. */
   private promptSlack = 0;
-  /** Aborted by stop(): calls waiting to retry give up. */
+  /** Aborted by stop(): calls waiting to retry give up, and no new call is forwarded. */
   private stopping = new AbortController();
+  private readonly stopGraceMs: number;
+  private readonly inFlight = new Set<InFlightCall>();
 
   constructor(private readonly opts: GatewayOptions) {
     if (opts.ledger && opts.tokenBudget !== undefined && opts.tokenBudget !== opts.ledger.budget)
@@ -132,6 +175,8 @@ export class ModelGateway {
     if (!(this.maxBodyBytes >= 1)) throw new RangeError(`maxBodyBytes must be >= 1 (received ${opts.maxBodyBytes})`);
     this.defaultReserve = opts.defaultCompletionReserve ?? DEFAULT_COMPLETION_RESERVE;
     if (!Number.isInteger(this.defaultReserve) || this.defaultReserve < 1) throw new RangeError(`defaultCompletionReserve must be a whole number >= 1 (received ${opts.defaultCompletionReserve})`);
+    this.stopGraceMs = opts.stopGraceMs ?? DEFAULT_STOP_GRACE_MS;
+    if (!Number.isFinite(this.stopGraceMs) || this.stopGraceMs < 0) throw new RangeError(`stopGraceMs must be a number of milliseconds >= 0 (received ${opts.stopGraceMs})`);
   }
 
   /** Usage of the calls through this gateway (a shared ledger also counts the other gateways' calls). */
@@ -180,7 +225,13 @@ export class ModelGateway {
     this.unixServer = { server, path };
   }
 
-  /** Stops listening; calls waiting to retry give up at once. */
+  /**
+   * Stops listening and closes the agents' connections; calls waiting to retry give up at once.
+   * Then waits for the calls still in flight, at most `stopGraceMs` (and the upstream's timeout),
+   * so what the endpoint bills for them is metered before `usage` is read; a call still in flight
+   * after that is charged its whole reservation (recorded as `abandoned` in the transcript) and
+   * aborted. When it resolves, `usage` and the ledger hold every call this gateway forwarded.
+   */
   async stop(): Promise<void> {
     const servers = [this.server, this.unixServer?.server].filter((s): s is Server => s !== undefined);
     const unixPath = this.unixServer?.path;
@@ -192,6 +243,51 @@ export class ModelGateway {
       await new Promise<void>((resolve) => s.close(() => resolve()));
     }
     if (unixPath) rmSync(unixPath, { force: true });
+    await this.settleInFlight();
+  }
+
+  private async settleInFlight(): Promise<void> {
+    if (this.inFlight.size === 0) return;
+    const timeout = this.opts.upstream.timeoutMs;
+    const graceMs = timeout !== undefined && Number.isFinite(timeout) && timeout >= 0 ? Math.min(this.stopGraceMs, timeout) : this.stopGraceMs;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, graceMs);
+      void Promise.all([...this.inFlight].map((c) => c.done)).then(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    for (const call of [...this.inFlight]) this.abandon(call, graceMs);
+  }
+
+  /** Charges a call stop() gave up waiting for its whole reservation (the endpoint may bill that much), and aborts it. */
+  private abandon(call: InFlightCall, graceMs: number): void {
+    if (call.abandoned) return;
+    call.abandoned = true;
+    this.releaseCall(call);
+    this.inFlight.delete(call);
+    const usage = { prompt_tokens: call.promptReserve, completion_tokens: call.maxTokens };
+    this.charge(usage);
+    this.opts.transcript?.write('model_call', {
+      ...this.label(),
+      status: null,
+      abandoned: true,
+      message: `still in flight ${graceMs} ms after the gateway began to stop: charged its whole reservation (what the endpoint may bill for it) and aborted`,
+      latencyMs: this.retry.now() - call.started,
+      retries: call.retries,
+      reserved: call.reservation,
+      usage,
+      usageEstimated: true,
+      ...(this.opts.recordBodies === false ? {} : { request: call.forwarded }),
+    });
+    call.abort.abort();
+    call.finish();
+  }
+
+  private releaseCall(call: InFlightCall): void {
+    if (call.released) return;
+    call.released = true;
+    this.ledger.release(call.reservation);
   }
 
   private newServer(): Server {
@@ -292,6 +388,8 @@ export class ModelGateway {
   }
 
   private async forward(request: ChatRequest, limits: { max_tokens?: number; max_completion_tokens?: number }, delivery: Delivery, res: ServerResponse): Promise<void> {
+    // A request read while the gateway stops is not forwarded: stop() could not wait for it.
+    if (this.stopping.signal.aborted) return this.reply(res, 503, { error: { message: 'the model gateway is stopping (the job is ending): the call was not forwarded', type: 'server_error', code: 'gateway_stopping' } });
     const upstream = this.opts.upstream;
     const slack = this.promptSlack;
     const promptReserve = (upstream.promptReserve ? upstream.promptReserve(request) : promptUpperBound(request)) + slack;
@@ -307,32 +405,60 @@ export class ModelGateway {
     if (limits.max_completion_tokens !== undefined) forwarded.max_completion_tokens = maxTokens;
     if (wanted === undefined) forwarded[upstream.limitField ?? 'max_tokens'] = maxTokens;
 
+    let finish = (): void => undefined;
+    const done = new Promise<void>((resolve) => (finish = resolve));
+    const call: InFlightCall = { promptReserve, maxTokens, reservation, forwarded, started: this.retry.now(), retries: 0, abort: new AbortController(), released: false, abandoned: false, done, finish };
+    this.inFlight.add(call);
+    try {
+      await this.call(call, slack, delivery, res);
+    } finally {
+      this.releaseCall(call);
+      this.inFlight.delete(call);
+      call.finish();
+    }
+  }
+
+  /** Forwards a reserved call, with retries, and meters and answers it. */
+  private async call(call: InFlightCall, slack: number, delivery: Delivery, res: ServerResponse): Promise<void> {
+    const upstream = this.opts.upstream;
+    const { promptReserve, maxTokens, reservation, forwarded, started } = call;
     let clientGone = false;
     res.on('close', () => {
       if (!res.writableFinished) clientGone = true;
     });
     const p = this.retry;
     const stopSignal = this.stopping.signal;
-    const started = p.now();
+    // Past this, reported usage cannot be what the request billed: an accounting failure, not an overrun.
+    const believable = reservation + usageTolerance(reservation);
     let answer: UpstreamAnswer | undefined;
     let verdict: Verdict = { kind: 'fail', status: null, message: 'no attempt was made' };
-    let retries = 0;
     let gaveUp = '';
     let failedAttemptTokens = 0;
     let outOfBudget = false;
+    let unbelievable: { reported: Usage; charged: Usage } | undefined;
     this.used.calls++;
     try {
       for (let attempt = 1; ; attempt++) {
         answer = undefined;
         try {
-          answer = await upstream.chat(forwarded);
+          answer = await upstream.chat(forwarded, call.abort.signal);
           verdict = classifyAnswer(answer.status, answer.body);
         } catch (e) {
           verdict = classifyError(e);
         }
+        // stop() gave up on this call and charged its whole reservation: nothing more is metered.
+        if (call.abandoned) return;
+        const billed = Usage.safeParse((answer?.body as { usage?: unknown } | null)?.usage);
+        if (billed.success && billed.data.prompt_tokens + billed.data.completion_tokens > believable) {
+          // Charged what it reports only up to the reservation, and never retried: a broken meter must not drain the budget.
+          const prompt = Math.min(billed.data.prompt_tokens, reservation);
+          const charged = { prompt_tokens: prompt, completion_tokens: Math.min(billed.data.completion_tokens, reservation - prompt) };
+          this.charge(charged);
+          unbelievable = { reported: billed.data, charged };
+          break;
+        }
         if (verdict.kind === 'answer') break;
         // A failed attempt the upstream still reports usage for was billed: it counts.
-        const billed = Usage.safeParse((answer?.body as { usage?: unknown } | null)?.usage);
         if (billed.success) {
           failedAttemptTokens += this.charge(billed.data);
           if (this.ledger.left < 0) {
@@ -362,16 +488,29 @@ export class ModelGateway {
           gaveUp = 'the gateway is stopping';
           break;
         }
-        retries++;
+        if (call.abandoned) return;
+        call.retries++;
         this.used.retries++;
       }
     } finally {
-      this.ledger.release(reservation);
+      this.releaseCall(call);
     }
+    const retries = call.retries;
     const latencyMs = p.now() - started;
     // The request as forwarded (allowlisted, limits capped): what the upstream billed.
     const bodies = (response: unknown) => (this.opts.recordBodies === false ? {} : { request: forwarded, response });
 
+    if (unbelievable) {
+      const { reported, charged } = unbelievable;
+      const total = reported.prompt_tokens + reported.completion_tokens;
+      this.used.upstreamFailures++;
+      const detail = `the endpoint reported ${total} tokens (prompt ${reported.prompt_tokens}, completion ${reported.completion_tokens}) for a call that could bill at most ${reservation}`;
+      const failure: InfraFailure = { endpoint: this.endpoint, status: answer?.status ?? null, message: detail, calls: this.used.upstreamFailures };
+      this.lastFailure = failure;
+      this.opts.transcript?.write('model_failed', { ...this.label(), endpoint: failure.endpoint, status: failure.status, message: detail, accountingFailure: true, attempts: retries + 1, retries, latencyMs, reserved: reservation, reportedUsage: reported, usage: charged, ...(failedAttemptTokens ? { failedAttemptTokens } : {}), ...bodies(answer?.body) });
+      const message = `the model endpoint ${failure.endpoint} failed to account for a call: ${detail} (its reservation), so its usage cannot be trusted; the gateway charged ${charged.prompt_tokens + charged.completion_tokens} and did not pass the answer on. This is an infrastructure failure, not the agent's`;
+      return this.reply(res, 502, { error: { message, type: 'upstream_error', code: 'upstream_unavailable', endpoint: failure.endpoint, upstream_status: failure.status } });
+    }
     if (outOfBudget) {
       this.opts.transcript?.write('model_call', { ...this.label(), status: answer?.status ?? null, latencyMs, retries, usage: null, failedAttemptTokens, ...bodies(answer?.body) });
       return this.budgetExhausted(res, reservation);

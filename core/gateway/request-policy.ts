@@ -38,8 +38,8 @@ export const REFUSED_FIELDS: Readonly<Record<string, string>> = {
   metadata: 'metadata is only used with `store`, which the gateway does not forward',
 };
 
-/** Fields kept as they are (after a type check), beyond messages, tools, limits, n and stream, which have their own rules. */
-const PLAIN_FIELDS: Readonly<Record<string, (v: unknown) => string | undefined>> = {
+/** Fields kept as they are (after a type check), beyond messages, tools, limits, n and stream, which have their own rules. A Map: only its own keys match, never `Object.prototype`'s. */
+const PLAIN_FIELDS: ReadonlyMap<string, (v: unknown) => string | undefined> = new Map(Object.entries({
   temperature: number,
   top_p: number,
   presence_penalty: number,
@@ -51,19 +51,19 @@ const PLAIN_FIELDS: Readonly<Record<string, (v: unknown) => string | undefined>>
   prompt_cache_key: string,
   parallel_tool_calls: (v) => (typeof v === 'boolean' ? undefined : 'must be true or false'),
   tool_choice: (v) => (typeof v === 'string' || isObject(v) ? undefined : 'must be "none", "auto", "required" or an object naming a tool'),
-  response_format: (v) => (isObject(v) && typeof v.type === 'string' ? undefined : 'must be an object with a `type` ("text", "json_object" or "json_schema")'),
+  response_format: (v) => (isObject(v) && typeof own(v, 'type') === 'string' ? undefined : 'must be an object with a `type` ("text", "json_object" or "json_schema")'),
   logprobs: (v) => (typeof v === 'boolean' ? undefined : 'must be true or false'),
   top_logprobs: integer(0),
   logit_bias: (v) => (isObject(v) && Object.values(v).every((x) => typeof x === 'number') ? undefined : 'must be an object of token ids to numbers'),
   reasoning_effort: string,
   verbosity: string,
-};
+}));
 
 /** Fields the gateway reads but never forwards as sent: model (the gateway's), n (only 1), stream (served from a complete answer). */
 const OWN_FIELDS = ['model', 'messages', 'max_tokens', 'max_completion_tokens', 'n', 'stream', 'tools'];
 
 /** Every top-level field the gateway accepts, for error messages. */
-export const ALLOWED_FIELDS: readonly string[] = [...OWN_FIELDS, 'stream_options', ...Object.keys(PLAIN_FIELDS)];
+export const ALLOWED_FIELDS: readonly string[] = [...OWN_FIELDS, 'stream_options', ...PLAIN_FIELDS.keys()];
 
 const ROLES = new Set(['system', 'developer', 'user', 'assistant', 'tool']);
 const MESSAGE_FIELDS = new Set(['role', 'content', 'name', 'tool_calls', 'tool_call_id', 'refusal']);
@@ -76,6 +76,8 @@ const MESSAGE_FIELDS = new Set(['role', 'content', 'name', 'tool_calls', 'tool_c
 export function sanitizeChatRequest(raw: unknown): { ok: true; value: SanitizedRequest } | { ok: false; refusal: Refusal } {
   const refuse = (field: string, message: string) => ({ ok: false as const, refusal: { field, message } });
   if (!isObject(raw)) return refuse('(body)', 'the request body must be a JSON object');
+  const malformed = checkJsonValue(raw, '', 1);
+  if (malformed) return { ok: false, refusal: malformed };
   const out: Record<string, unknown> = {};
   const limits: SanitizedRequest['limits'] = {};
   let delivery: Delivery = { stream: false };
@@ -96,23 +98,23 @@ export function sanitizeChatRequest(raw: unknown): { ok: true; value: SanitizedR
       if (typeof value !== 'boolean') return refuse('stream', 'must be true or false');
       if (value) delivery = { stream: true, includeUsage: delivery.stream ? delivery.includeUsage : false };
     } else if (key === 'stream_options') {
-      if (raw.stream !== true) return refuse('stream_options', 'only allowed with `stream: true`');
-      const extra = isObject(value) ? Object.keys(value).find((k) => k !== 'include_usage' && (value as Record<string, unknown>)[k] !== null) : '(not an object)';
+      if (own(raw, 'stream') !== true) return refuse('stream_options', 'only allowed with `stream: true`');
+      const extra = isObject(value) ? Object.keys(value).find((k) => k !== 'include_usage' && value[k] !== null) : '(not an object)';
       if (extra !== undefined) return refuse(`stream_options${isObject(value) ? `.${extra}` : ''}`, 'only `stream_options.include_usage` is supported');
-      delivery = { stream: true, includeUsage: (value as { include_usage?: unknown }).include_usage === true };
+      delivery = { stream: true, includeUsage: isObject(value) && own(value, 'include_usage') === true };
     } else if (key === 'tools') {
       const t = sanitizeTools(value);
       if (t) return { ok: false, refusal: t };
       if ((value as unknown[]).length > 0) out.tools = value;
-    } else if (key in PLAIN_FIELDS) {
-      const problem = PLAIN_FIELDS[key](value);
+    } else if (PLAIN_FIELDS.has(key)) {
+      const problem = (PLAIN_FIELDS.get(key) as (v: unknown) => string | undefined)(value);
       if (problem) return refuse(key, problem);
       out[key] = value;
     } else if (key === 'store' && value === false) {
       continue;
     } else if (key === 'modalities' && Array.isArray(value) && value.length === 1 && value[0] === 'text') {
       continue;
-    } else if (key in REFUSED_FIELDS) {
+    } else if (Object.hasOwn(REFUSED_FIELDS, key)) {
       return refuse(key, REFUSED_FIELDS[key]);
     } else {
       return refuse(key, `not a chat-completions field the gateway forwards (it forwards only: ${ALLOWED_FIELDS.join(', ')})`);
@@ -129,8 +131,9 @@ function sanitizeMessages(value: unknown): { messages: Record<string, unknown>[]
     const m = value[i] as unknown;
     const at = `messages[${i}]`;
     if (!isObject(m)) return { field: at, message: 'must be an object with a role and content' };
-    if (typeof m.role !== 'string' || !ROLES.has(m.role))
-      return { field: `${at}.role`, message: `must be one of ${[...ROLES].join(', ')} (received ${JSON.stringify(m.role)})${m.role === 'function' ? ': legacy function messages are not forwarded, reply to tool calls with role "tool"' : ''}` };
+    const role = own(m, 'role');
+    if (typeof role !== 'string' || !ROLES.has(role))
+      return { field: `${at}.role`, message: `must be one of ${[...ROLES].join(', ')} (received ${JSON.stringify(role)})${role === 'function' ? ': legacy function messages are not forwarded, reply to tool calls with role "tool"' : ''}` };
     const msg: Record<string, unknown> = {};
     for (const [key, v] of Object.entries(m)) {
       if (v === null || v === undefined) continue;
@@ -161,11 +164,12 @@ function checkContent(v: unknown, at: string): Refusal | undefined {
   for (let j = 0; j < v.length; j++) {
     const part = v[j] as unknown;
     if (!isObject(part)) return { field: `${at}[${j}]`, message: 'must be a text part {"type": "text", "text": "..."}' };
-    if (part.type !== 'text') {
-      const what = part.type === 'image_url' ? 'images (and the URLs they point to)' : part.type === 'input_audio' ? 'audio input' : part.type === 'file' ? 'files' : `"${String(part.type)}" parts`;
+    const type = own(part, 'type');
+    if (type !== 'text') {
+      const what = type === 'image_url' ? 'images (and the URLs they point to)' : type === 'input_audio' ? 'audio input' : type === 'file' ? 'files' : `"${String(type)}" parts`;
       return { field: `${at}[${j}].type`, message: `${what} are not forwarded: the gateway meters text only. Send the content as text` };
     }
-    if (typeof part.text !== 'string') return { field: `${at}[${j}].text`, message: 'must be a string' };
+    if (typeof own(part, 'text') !== 'string') return { field: `${at}[${j}].text`, message: 'must be a string' };
     const extra = Object.keys(part).find((k) => k !== 'type' && k !== 'text' && part[k] !== null);
     if (extra) return { field: `${at}[${j}].${extra}`, message: 'a text part has only `type` and `text`' };
   }
@@ -176,9 +180,11 @@ function checkToolCalls(v: unknown, at: string): Refusal | undefined {
   if (!Array.isArray(v)) return { field: at, message: 'must be an array of tool calls' };
   for (let j = 0; j < v.length; j++) {
     const c = v[j] as unknown;
-    if (!isObject(c) || !isObject(c.function) || typeof c.function.name !== 'string')
+    const fn = isObject(c) ? own(c, 'function') : undefined;
+    if (!isObject(c) || !isObject(fn) || typeof own(fn, 'name') !== 'string')
       return { field: `${at}[${j}]`, message: 'must be {"id", "type": "function", "function": {"name", "arguments"}}' };
-    if (c.type !== undefined && c.type !== 'function') return { field: `${at}[${j}].type`, message: 'only "function" tool calls are forwarded' };
+    const type = own(c, 'type');
+    if (type !== undefined && type !== 'function') return { field: `${at}[${j}].type`, message: 'only "function" tool calls are forwarded' };
   }
   return undefined;
 }
@@ -188,12 +194,57 @@ function sanitizeTools(v: unknown): Refusal | undefined {
   for (let j = 0; j < v.length; j++) {
     const t = v[j] as unknown;
     if (!isObject(t)) return { field: `tools[${j}]`, message: 'must be {"type": "function", "function": {"name", "description", "parameters"}}' };
-    if (t.type !== 'function') return { field: `tools[${j}].type`, message: `only "function" tools are forwarded (received ${JSON.stringify(t.type)}): built-in tools are billed outside token usage` };
-    if (!isObject(t.function) || typeof t.function.name !== 'string') return { field: `tools[${j}].function`, message: 'must be an object with a `name`' };
+    const type = own(t, 'type');
+    if (type !== 'function') return { field: `tools[${j}].type`, message: `only "function" tools are forwarded (received ${JSON.stringify(type)}): built-in tools are billed outside token usage` };
+    const fn = own(t, 'function');
+    if (!isObject(fn) || typeof own(fn, 'name') !== 'string') return { field: `tools[${j}].function`, message: 'must be an object with a `name`' };
     const extra = Object.keys(t).find((k) => k !== 'type' && k !== 'function' && t[k] !== null);
     if (extra) return { field: `tools[${j}].${extra}`, message: 'a tool has only `type` and `function`' };
   }
   return undefined;
+}
+
+/** Deepest nesting of arrays and objects a request may have: far more than any real tool schema, and a bound on every recursive walk of it (JSON.stringify overflows the stack around 10,000 levels). */
+export const MAX_JSON_DEPTH = 64;
+/** Keys refused anywhere in a request: they name or reach an object's prototype. */
+const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * Checks every value of a request, at any depth, before anything else reads it: nesting at most
+ * MAX_JSON_DEPTH levels; no `__proto__`, `constructor` or `prototype` key; every string and key
+ * well-formed Unicode (a lone surrogate, e.g. "\ud800", is not text an endpoint can encode: one
+ * that crashes on it would turn an agent's request into an infrastructure failure of its choosing).
+ */
+function checkJsonValue(v: unknown, at: string, depth: number): Refusal | undefined {
+  const where = at || '(body)';
+  if (typeof v === 'string') return isWellFormed(v) ? undefined : { field: where, message: 'is not well-formed Unicode (it holds a lone surrogate such as "\\ud800"): send valid UTF-8 text' };
+  if (typeof v !== 'object' || v === null) return undefined;
+  if (depth > MAX_JSON_DEPTH) return { field: where, message: `nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep: flatten it` };
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const r = checkJsonValue(v[i] as unknown, `${at}[${i}]`, depth + 1);
+      if (r) return r;
+    }
+    return undefined;
+  }
+  for (const key of Object.keys(v)) {
+    if (!isWellFormed(key)) return { field: where, message: `has a key that is not well-formed Unicode (${JSON.stringify(key)}): send valid UTF-8 text` };
+    const path = /^[\w$-]+$/.test(key) ? (at ? `${at}.${key}` : key) : `${at}[${JSON.stringify(key)}]`;
+    if (PROTOTYPE_KEYS.has(key)) return { field: path, message: `the key "${key}" is refused anywhere in a request (it names an object's prototype)` };
+    const r = checkJsonValue((v as Record<string, unknown>)[key], path, depth + 1);
+    if (r) return r;
+  }
+  return undefined;
+}
+
+/** `String.prototype.isWellFormed` (Node 20; not in the ES2023 lib types): no lone surrogate. */
+function isWellFormed(s: string): boolean {
+  return (s as unknown as { isWellFormed(): boolean }).isWellFormed();
+}
+
+/** An object's own property, never one inherited from `Object.prototype`. */
+function own(o: Record<string, unknown>, key: string): unknown {
+  return Object.hasOwn(o, key) ? o[key] : undefined;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -64,9 +64,9 @@ export function retryAfterMs(headers: Record<string, string | string[] | undefin
 
 /** What to do with an upstream answer or error. */
 export type Verdict =
-  /** Pass to the agent as it is (a success, or a 4xx that is the agent's request's fault). */
+  /** Pass to the agent as it is (a success with choices, or a 4xx that is the agent's request's fault). */
   | { kind: 'answer' }
-  /** A transient failure: retry (429, 5xx, 408, no JSON, connection errors and timeouts). */
+  /** A transient failure: retry (429, 5xx, 408, no JSON, a 2xx without choices, connection errors and timeouts). */
   | { kind: 'retry'; status: number | null; message: string }
   /** A failure retrying cannot fix and that is not the agent's fault (the gateway's key or account): report it as an infrastructure failure now. */
   | { kind: 'fail'; status: number | null; message: string };
@@ -76,9 +76,14 @@ const QUOTA_CODES = new Set(['insufficient_quota', 'billing_hard_limit_reached',
 
 /** Classifies an upstream answer (status and parsed body). */
 export function classifyAnswer(status: number, body: unknown): Verdict {
-  if (status >= 200 && status < 300) return { kind: 'answer' };
   const err = (body as { error?: { message?: unknown; code?: unknown; type?: unknown } } | null)?.error;
   const message = typeof err?.message === 'string' ? err.message : typeof body === 'string' ? body : JSON.stringify(body ?? null).slice(0, 300);
+  if (status >= 200 && status < 300) {
+    // A success is an answer only with choices: `200 {"error": ...}` (some proxies answer so) is a failure, retried like a 5xx.
+    const choices = typeof body === 'object' && body !== null && Object.hasOwn(body, 'choices') ? (body as { choices: unknown }).choices : undefined;
+    if (Array.isArray(choices) && choices.length > 0) return { kind: 'answer' };
+    return { kind: 'retry', status, message: `an answer without choices: ${message}` };
+  }
   const code = typeof err?.code === 'string' ? err.code : typeof err?.type === 'string' ? err.type : '';
   if (status === 429 && QUOTA_CODES.has(code)) return { kind: 'fail', status, message };
   // The agent never holds the upstream's key: a refused key is the job's configuration, not the agent's request.

@@ -31,7 +31,10 @@ export interface Upstream {
    * unset the gateway uses `promptUpperBound` (UTF-8 bytes plus margins), right for any byte-level tokenizer.
    */
   promptReserve?(req: ChatRequest): number;
-  chat(body: ChatRequest): Promise<UpstreamAnswer>;
+  /** One attempt's time limit, if it has one: the gateway's stop() waits no longer than this for a call in flight. */
+  readonly timeoutMs?: number;
+  /** One attempt. `signal` aborts it (the gateway stopped and gave up on the call): it should then reject at once. */
+  chat(body: ChatRequest, signal?: AbortSignal): Promise<UpstreamAnswer>;
 }
 
 /** The offline stand-in, answered in-process, with an optional fixed latency per call (benchmarks). */
@@ -44,8 +47,8 @@ export class OfflineUpstream implements Upstream {
   promptReserve(req: ChatRequest): number {
     return promptTokens(req) + estimateTokens(toolText(req));
   }
-  async chat(body: ChatRequest): Promise<UpstreamAnswer> {
-    if (this.latencyMs > 0) await sleep(this.latencyMs);
+  async chat(body: ChatRequest, signal?: AbortSignal): Promise<UpstreamAnswer> {
+    if (this.latencyMs > 0) await sleep(this.latencyMs, undefined, { signal });
     return { status: 200, body: offlineChatCompletion(body) };
   }
 }
@@ -80,7 +83,7 @@ export class HttpUpstream implements Upstream {
   readonly limitField: LimitField;
   private readonly url: URL;
   private readonly agent: http.Agent;
-  private readonly timeoutMs: number;
+  readonly timeoutMs: number;
   constructor(
     baseUrl: string,
     private readonly apiKey: string,
@@ -99,7 +102,7 @@ export class HttpUpstream implements Upstream {
     return promptUpperBound(req);
   }
 
-  chat(body: ChatRequest): Promise<UpstreamAnswer> {
+  chat(body: ChatRequest, signal?: AbortSignal): Promise<UpstreamAnswer> {
     const payload = JSON.stringify({ ...body, model: this.model });
     const request = this.url.protocol === 'https:' ? https.request : http.request;
     return new Promise((resolve, reject) => {
@@ -108,6 +111,7 @@ export class HttpUpstream implements Upstream {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
         f();
       };
       const req = request(
@@ -135,6 +139,9 @@ export class HttpUpstream implements Upstream {
         },
       );
       const timer = setTimeout(() => req.destroy(new UpstreamTimeoutError(this.timeoutMs)), this.timeoutMs);
+      const onAbort = () => req.destroy(new Error('aborted: the gateway stopped waiting for this answer'));
+      if (signal?.aborted) onAbort();
+      else signal?.addEventListener('abort', onAbort, { once: true });
       req.on('error', (e) => settle(() => reject(e)));
       req.end(payload);
     });

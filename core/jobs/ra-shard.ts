@@ -12,7 +12,7 @@ import { runAgentOnTasks, type TaskOutcome } from '../ra/protocol';
 import { allowTraversal, detectIsolation, removeTree } from '../sandbox';
 import { TranscriptWriter } from '../transcript';
 import { shardRange } from '../sweep/plan';
-import { countOutcomes, CurvePlan, curvePrefix, describeInfraFailure, readRun, readShardUsage, roleOutputPrefix, shardSpend, shardTranscriptKey, tlaKey, writeShard, type InfraFailure } from '../sweep/outputs';
+import { countOutcomes, CurvePlan, curvePrefix, describeInfraFailure, hadInfraFailure, readRun, readShardUsage, roleOutputPrefix, shardSpend, shardTranscriptKey, tlaKey, writeShard } from '../sweep/outputs';
 import { parseJson } from '../jsonl';
 import { jobLogLocation, parsePlanUri, type JobEnv, type JobSummary } from './env';
 
@@ -46,7 +46,7 @@ export async function runRaShard(store: ArtifactStore, env: JobEnv, processEnv: 
   // A finished shard is skipped; one that ended with infrastructure errors is run again, and what
   // its earlier attempts spent is carried into the new marker (the run pays for it).
   const previous = await readShardUsage(store, prefix, shard);
-  if (previous && previous.counts.infra_error === 0) return summary(true, 0);
+  if (previous && !hadInfraFailure(previous)) return summary(true, 0);
   const earlier = previous ? { attempts: (previous.earlier?.attempts ?? 0) + 1, ...shardSpend(previous) } : undefined;
 
   const scratch = mkdtempSync(join(env.UPLIFT_SCRATCH ?? tmpdir(), `uplift-${role}-${index}-`));
@@ -72,7 +72,9 @@ export async function runRaShard(store: ArtifactStore, env: JobEnv, processEnv: 
     const tasks = (await readSplit(store, run.cbm.datasetPrefix, 'test')).slice(start, end).map((ex) => toTaskInput(ex, labels));
     const transcriptPath = join(own, 'transcript.jsonl');
     const transcript = new TranscriptWriter(transcriptPath);
-    const gateway = new ModelGateway({ upstream: upstreamFor(run.ra.model, processEnv), tokenBudget: plan.budgets.shardTokens, transcript, retry: upstreamRetryFromEnv(processEnv) });
+    // A shard run again after infrastructure errors gets what its earlier attempts left of the shard budget, never a fresh one.
+    const tokenBudget = Math.max(0, plan.budgets.shardTokens - (earlier?.totalTokens ?? 0));
+    const gateway = new ModelGateway({ upstream: upstreamFor(run.ra.model, processEnv), tokenBudget, transcript, retry: upstreamRetryFromEnv(processEnv) });
     const baseUrl = await gateway.start();
     const socketPath = join(socketDir, 'gateway.sock');
     let result;
@@ -118,8 +120,13 @@ export async function runRaShard(store: ArtifactStore, env: JobEnv, processEnv: 
       ...(earlier ? { earlier } : {}),
     });
     if (result.exitCode !== 0) process.stderr.write(`agent exited with ${result.exitCode}${result.timedOut ? ' (wall-clock limit)' : ''}; stderr tail:\n${result.stderrTail}\n`);
+    // Any call that failed after retries fails the shard, even when the agent answered every task: an
+    // agent may fall back to a default answer on errors, which would score a down endpoint as a result.
     // The job fails, so Batch runs the shard again; if the endpoint stays down the run fails with this cause.
-    if (counts.infra_error) throw new InfraFailureError(`${role} shard ${shard} of run ${run.runId}: ${counts.infra_error} of ${tasks.length} tasks got no answer because ${describeInfraFailure(infraFailure as InfraFailure)}`);
+    if (infraFailure)
+      throw new InfraFailureError(
+        `${role} shard ${shard} of run ${run.runId}: ${upstreamFailures} model call(s) failed after retries (${counts.infra_error} of ${tasks.length} tasks got no answer) because ${describeInfraFailure(infraFailure)}`,
+      );
     return summary(false, usage.totalTokens, tasks.length);
   } finally {
     // removeTree copes with trees deeper than PATH_MAX, which an agent can leave in its bundle dir.

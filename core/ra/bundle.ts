@@ -143,7 +143,7 @@ export const BUNDLE_HASH_FORMAT = 'uplift-bundle-hash/v2';
  * Unambiguous framing over what a staged bundle holds: the format version, then for each file in
  * byte order of its path: the path's UTF-8 length (u32 BE) and bytes, whether it is executable
  * (one byte: the entrypoint may run it), the content's length (u64 BE) and bytes. Empty folders
- * are neither hashed nor packed. Truncated to 64 bits (16 hex characters).
+ * are neither hashed nor packed. The full SHA-256 (64 hex characters): a truncated hash can be collided by brute force, and the hash names a bundle in S3 and in the baseline key.
  */
 export function bundleHash(dir: string): string {
   const h = createHash('sha256');
@@ -159,7 +159,7 @@ export function bundleHash(dir: string): string {
     h.update(Buffer.from([lstatSync(p).mode & 0o111 ? 1 : 0]));
     h.update(u64(content.length)).update(content);
   }
-  return h.digest('hex').slice(0, 16);
+  return h.digest('hex');
 }
 
 function u32(n: number): Buffer {

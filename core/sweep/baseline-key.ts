@@ -50,11 +50,11 @@ function canonical(v: unknown): string {
 
 /**
  * The baseline cache key, derived here and nowhere else:
- * `BASELINE#<cbm>@<data-version>#<model>#<sha256 of the description, 32 hex>`. The readable
+ * `BASELINE#<cbm>@<data-version>#<model>#<sha256 of the description>`. The readable
  * prefix is for people; the hash covers every input, so a baseline computed under other
  * conditions (bundle, data, model endpoint, shard plan, budgets, limits, protocol) is never reused.
  */
 export function baselineKey(i: BaselineInputs): string {
-  const hash = createHash('sha256').update(canonical(baselineDescription(i))).digest('hex').slice(0, 32);
+  const hash = createHash('sha256').update(canonical(baselineDescription(i))).digest('hex');
   return `BASELINE#${i.cbm.id}@${i.cbm.datasetVersion}#${modelName(i.model)}#${hash}`;
 }

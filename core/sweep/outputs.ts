@@ -63,6 +63,11 @@ export const ShardUsage = z.object({
 });
 export type ShardUsage = z.infer<typeof ShardUsage>;
 
+/** True when a shard's model calls failed after retries or tasks were left unanswered by infrastructure: it is never scored or cached. */
+export function hadInfraFailure(u: ShardUsage): boolean {
+  return u.counts.infra_error > 0 || u.upstreamFailures > 0 || u.infraFailure !== undefined;
+}
+
 /** A shard's spend including its earlier attempts: what the run pays for it. */
 export function shardSpend(u: ShardUsage): { promptTokens: number; completionTokens: number; totalTokens: number; wallMs: number } {
   const e = u.earlier;

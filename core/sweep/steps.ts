@@ -9,7 +9,7 @@ import { RunRecord, type RunRecord as RunRecordT, type SweepId, type RunId } fro
 import { pairedBootstrap } from '../scoring/bootstrap';
 import { buildResults, renderReportHtml } from '../report';
 import { expandPlan, itemsKey, jobStartupSeconds, planKey, queueFor, runPrefix, sweepPrefix, StagedSweep, stagedSpecKey, type RunPlan, type SweepPlan } from './plan';
-import { countOutcomes, CurvePlan, curvePrefix, describeInfraFailure, readFinishedShardUsage, readPlan, readRun, readShards, roleOutputPrefix, shardSpend, shardWarnings, TlaResult, tlaKey, type Role, type ShardUsage } from './outputs';
+import { countOutcomes, CurvePlan, curvePrefix, describeInfraFailure, hadInfraFailure, readFinishedShardUsage, readPlan, readRun, readShards, roleOutputPrefix, shardSpend, shardWarnings, TlaResult, tlaKey, type Role, type ShardUsage } from './outputs';
 
 /** What the pipeline steps need: the two stores and a clock. */
 export interface StepDeps {
@@ -156,11 +156,12 @@ async function testTargets(deps: StepDeps, run: RunPlan) {
  * so nothing is scored or cached. The cause names the endpoint and what it answered.
  */
 function refuseInfraErrors(role: Role, runId: string, usage: readonly ShardUsage[]): void {
-  const bad = usage.filter((u) => u.counts.infra_error > 0);
+  const bad = usage.filter(hadInfraFailure);
   if (!bad.length) return;
   const failure = bad.find((u) => u.infraFailure)?.infraFailure;
   const n = bad.reduce((s, u) => s + u.counts.infra_error, 0);
-  throw new InfraFailureError(`${role} of run ${runId}: ${n} task(s) were never answered because ${failure ? describeInfraFailure(failure) : 'the sandbox or job failed'}; nothing was scored or cached. Log: ${bad[0].log ?? 'the shard job log'}`);
+  const calls = bad.reduce((s, u) => s + u.upstreamFailures, 0);
+  throw new InfraFailureError(`${role} of run ${runId}: ${calls} model call(s) failed after retries and ${n} task(s) were never answered because ${failure ? describeInfraFailure(failure) : 'the sandbox or job failed'}; nothing was scored or cached. Log: ${bad[0].log ?? 'the shard job log'}`);
 }
 
 /** RecordBaseline: check the baseline shards this run computed and publish them in the baseline cache — only when valid. */
@@ -220,6 +221,11 @@ export async function scoreRun(deps: StepDeps, input: z.infer<typeof RunInput>):
   if (!cached) throw new BaselineMissingError(`baseline ${run.baselineKey} is neither cached nor being computed: the run that claimed it failed. Resume the sweep to compute it`);
   if (cached.status !== 'done') throw new BaselinePendingError(`baseline ${run.baselineKey} is still being computed by run ${cached.ownerRun} of sweep ${cached.ownerSweep}`);
   const targets = await testTargets(deps, run);
+  // A baseline cached by a sweep with a laxer maxAgentErrorRate is not valid for this one.
+  if (cached.counts && targets.length > 0 && cached.counts.agent_error / targets.length > plan.maxAgentErrorRate)
+    throw new AgentBrokenError(
+      `the cached baseline ${run.baselineKey} (computed by run ${cached.ownerRun} of sweep ${cached.ownerSweep}) has agent errors on ${cached.counts.agent_error} of ${targets.length} test tasks (${pctText(cached.counts.agent_error / targets.length)}), above this sweep's maxAgentErrorRate ${pctText(plan.maxAgentErrorRate)}. Fix: repair the RA, or raise maxAgentErrorRate knowingly`,
+    );
   const base = await readShards(deps.artifacts, cached.outputsPrefix, run.shards);
   const mra = await readShards(deps.artifacts, roleOutputPrefix(sweepId, runId, 'mra'), run.shards);
   const tla = await readTlaResult(deps, sweepId, runId);
@@ -339,7 +345,7 @@ export async function markRunFailed(deps: StepDeps, input: z.infer<typeof Failed
   // Exactly once: a retried MarkRunFailed finds the hold settled.
   await deps.scores.settleBudget(sweepId, runId, cost);
   // A job that failed on an endpoint says so in its shard marker: that cause beats Batch's "exited 1".
-  const infra = usages.find((u) => u.counts.infra_error > 0 && u.infraFailure);
+  const infra = usages.find((u) => hadInfraFailure(u) && u.infraFailure);
   const cause = infra?.infraFailure && !describeError(error).includes(infra.infraFailure.endpoint) ? `InfraFailureError: ${describeInfraFailure(infra.infraFailure)}; log: ${infra.log ?? 'the shard job log'}. Then: ` : '';
   await deps.scores.putRun({ ...rec, status: 'failed', updatedAt: nowIso(deps), error: (cause + describeError(error)).slice(0, 3000), reservedUsd: undefined, costUsd: cost });
   return { status: 'failed' };

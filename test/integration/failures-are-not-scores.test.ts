@@ -192,3 +192,74 @@ describe('a broken baseline RA fails its run with the agent stderr and the log p
     expect(JSON.parse(cache.stdout)).toEqual([]);
   });
 });
+
+/** A bundle of one Python agent (and the prompt every bundle names). */
+function agentBundle(dir: string, name: string, code: string): string {
+  const b = join(dir, name);
+  mkdirSync(b);
+  writeFileSync(join(b, 'agent.yaml'), `name: ${name}\nentrypoint: [python3, agent.py]\ncbm: classification\n`);
+  writeFileSync(join(b, 'agent.py'), code);
+  writeFileSync(join(b, 'prompt.txt'), 'Label: {{text}}\n');
+  return b;
+}
+
+describe('what an agent does around failures cannot turn them into scores', () => {
+  test('an RA that answers a default label when its calls fail: a down endpoint still fails the run, nothing cached', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'uplift-fallback-'));
+    const endpoint = newEndpoint();
+    await endpoint.up();
+    await endpoint.down();
+    // GIVEN an RA that swallows every model error and prints the first label instead
+    const bundle = agentBundle(
+      dir,
+      'fallback',
+      [
+        'import json, os, sys, urllib.request',
+        'base = os.environ["OPENAI_BASE_URL"].rstrip("/")',
+        'for line in sys.stdin:',
+        '    t = json.loads(line)',
+        '    answer = t["labels"][0]',
+        '    try:',
+        '        body = json.dumps({"messages": [{"role": "user", "content": t["text"]}], "max_tokens": 16}).encode()',
+        '        req = urllib.request.Request(base + "/chat/completions", data=body, headers={"content-type": "application/json", "authorization": "Bearer " + os.environ["OPENAI_API_KEY"]})',
+        '        answer = json.loads(urllib.request.urlopen(req, timeout=30).read())["choices"][0]["message"]["content"]',
+        '    except Exception as e:',
+        '        print("falling back:", e, file=sys.stderr)',
+        '    print(json.dumps({"id": t["id"], "output": answer}), flush=True)',
+      ].join('\n') + '\n',
+    );
+    const file = spec(dir, { ras: `  - name: fallback\n    bundle: ${bundle}\n    model: { provider: openai, name: stand-in-llm, baseUrl: "${endpoint.baseUrl}", apiKeyEnv: FLAKY_KEY }` });
+    // WHEN its endpoint is down
+    const r = await run(['run', file, '--json', '--data-dir', join(dir, 'data')]);
+    // THEN every task has an output, yet the run failed on the endpoint, and nothing was cached
+    expect(r.code).toBe(1);
+    const x = r.json?.runs[0] as JsonRun;
+    expect(x.status).toBe('failed');
+    expect(x.error).toMatch(/InfraFailureError/);
+    expect(x.error).toContain(endpoint.baseUrl);
+    expect(JSON.parse((await run(['cache', 'list', '--json', '--data-dir', join(dir, 'data')])).stdout)).toEqual([]);
+  });
+
+  test('a baseline cached under a laxer maxAgentErrorRate is refused by a sweep with a stricter one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'uplift-rate-'));
+    // GIVEN an RA that answers only every other task (50% agent errors)
+    const bundle = agentBundle(
+      dir,
+      'half',
+      'import json, sys\nfor i, line in enumerate(sys.stdin):\n    t = json.loads(line)\n    if i % 2 == 0:\n        print(json.dumps({"id": t["id"], "output": t["labels"][0]}), flush=True)\n',
+    );
+    const ras = `  - name: half\n    bundle: ${bundle}\n    model: { provider: offline }`;
+    // WHEN a sweep that tolerates 90% agent errors computes and caches its baseline
+    const lax = await run(['run', spec(dir, { ras, extra: 'maxAgentErrorRate: 0.9' }), '--json', '--data-dir', join(dir, 'data')]);
+    expect(lax.stderr).not.toMatch(/invalid input|Error/);
+    expect(lax.json?.runs[0].status).toBe('succeeded');
+    // AND a sweep with the default 0.1 finds it in the cache
+    const strict = await run(['run', spec(dir, { ras }), '--json', '--data-dir', join(dir, 'data')]);
+    // THEN the stricter sweep refuses it instead of scoring against it
+    expect(strict.code).toBe(1);
+    const x = strict.json?.runs[0] as JsonRun;
+    expect(x.status).toBe('failed');
+    expect(x.error).toMatch(/AgentBrokenError: the cached baseline .* has agent errors on 90 of 180 test tasks \(50\.0%\), above this sweep's maxAgentErrorRate 10\.0%/);
+  });
+});
+

@@ -63,8 +63,8 @@ describe('a full local sweep on the embedded services', () => {
       expect(keys).toContain(k);
     for (const f of ['transcript.jsonl', 'mra.tar.gz', 'mra.diff', 'result.json']) expect(keys).toContain(`sweeps/${sweepId}/runs/${run}/tla/${f}`);
     for (const i of [0, 1]) expect(keys).toContain(`sweeps/${sweepId}/runs/${run}/mra/shard-${i}.jsonl`);
-    expect(keys.filter((k) => /^datasets\/tai-safety\/[0-9a-f]{16}\/(dev|test)\.jsonl$/.test(k))).toHaveLength(2);
-    expect(keys.filter((k) => /^agents\/[0-9a-f]{16}\.tar\.gz$/.test(k))).toHaveLength(1);
+    expect(keys.filter((k) => /^datasets\/tai-safety\/[0-9a-f]{64}\/(dev|test)\.jsonl$/.test(k))).toHaveLength(2);
+    expect(keys.filter((k) => /^agents\/[0-9a-f]{64}\.tar\.gz$/.test(k))).toHaveLength(1);
     const diff = (await stores.artifacts.getText(`sweeps/${sweepId}/runs/${run}/tla/mra.diff`)) as string;
     expect(diff).toMatch(/^\+\+\+ mra\/prompt.txt/m);
     expect(diff).toMatch(/^\+Label: /m);

@@ -1,5 +1,5 @@
 import validator from 'asl-validator';
-import { AWS_DEFAULT_TASK_TIMEOUT_SECONDS, definitionFromTemplate, inlineDistributedMaps, synthLocalDefinition, synthLocalTemplate, withAwsTaskTimeouts, type AslDefinition } from '../../step-functions/synth';
+import { LOCAL_TASK_TIMEOUT_SECONDS, definitionFromTemplate, inlineDistributedMaps, synthLocalDefinition, synthLocalTemplate, withAwsTaskTimeouts, type AslDefinition } from '../../step-functions/synth';
 import { BATCH_API_ERRORS, LAMBDA_SERVICE_ERRORS, STATE, STORAGE_THROTTLING_ERRORS } from '../../step-functions/uplift-state-machine';
 
 type S = Record<string, unknown> & { Type: string };
@@ -123,8 +123,11 @@ describe('the Uplift state machine', () => {
     // WHEN the runner's definition is built THEN each gets AWS's default, and nothing else changes
     const local = synthLocalDefinition();
     expect(tasks(local).length).toBeGreaterThanOrEqual(9);
-    expect(tasks(local).map((t) => t.TimeoutSeconds)).toEqual(tasks(local).map(() => AWS_DEFAULT_TASK_TIMEOUT_SECONDS));
-    const strip = (d: AslDefinition) => JSON.parse(JSON.stringify(d).replace(new RegExp(`,?"TimeoutSeconds":${AWS_DEFAULT_TASK_TIMEOUT_SECONDS}`, 'g'), '')) as unknown;
+    expect(tasks(local).map((t) => t.TimeoutSeconds)).toEqual(tasks(local).map(() => LOCAL_TASK_TIMEOUT_SECONDS));
+    // A Node timer past 2^31 − 1 ms fires at once: the timeout must fit one, and outlast the state machine's own 7 days.
+    expect(LOCAL_TASK_TIMEOUT_SECONDS * 1000).toBeLessThanOrEqual(2 ** 31 - 1);
+    expect(LOCAL_TASK_TIMEOUT_SECONDS).toBeGreaterThan(7 * 24 * 3600);
+    const strip = (d: AslDefinition) => JSON.parse(JSON.stringify(d).replace(new RegExp(`,?"TimeoutSeconds":${LOCAL_TASK_TIMEOUT_SECONDS}`, 'g'), '')) as unknown;
     expect(strip(local)).toEqual(strip(inlineDistributedMaps(synthesized)));
   });
 

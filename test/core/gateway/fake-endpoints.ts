@@ -40,7 +40,8 @@ const bytes = (s: string) => Buffer.byteLength(s, 'utf8');
 
 /**
  * An endpoint that bills what it generates, as a careless real one would: prompt tokens are one
- * per UTF-8 byte of every text it is sent (the most a byte-level tokenizer can count) plus 3 per
+ * per UTF-8 byte of every text it is sent (the most a byte-level tokenizer can count: contents,
+ * and every other string of a message, its role, name, refusal, tool-call id) plus 3 per
  * message and 3 per request, 765 per image, 1000 per audio clip, 2000 per file, the bytes of tool,
  * legacy-function and response-format schemas; completion tokens run to the limit it honours
  * (`max_completion_tokens`, else `max_tokens`, else 50,000: it never stops early), times `n`, plus
@@ -52,10 +53,11 @@ export async function startBillingEndpoint(): Promise<FakeEndpoint> {
   const { server, baseUrl } = await listen((_req, res, text) => {
     const body = JSON.parse(text) as Record<string, unknown>;
     fake.seen.push(body);
-    const messages = (body.messages ?? []) as { content?: unknown; tool_calls?: unknown; name?: string }[];
+    const messages = (body.messages ?? []) as Record<string, unknown>[];
     let prompt = 3;
     for (const m of messages) {
       prompt += 3;
+      for (const [k, v] of Object.entries(m)) if (k !== 'content' && typeof v === 'string') prompt += bytes(v);
       if (typeof m.content === 'string') prompt += bytes(m.content);
       if (Array.isArray(m.content))
         for (const p of m.content as { type: string; text?: string }[]) prompt += p.type === 'text' ? bytes(p.text ?? '') : p.type === 'image_url' ? 765 : p.type === 'input_audio' ? 1000 : 2000;
@@ -90,7 +92,8 @@ export async function startBillingEndpoint(): Promise<FakeEndpoint> {
 
 /** What a scripted endpoint does with one request. */
 export type Action =
-  | { ok: true; usage?: { prompt_tokens: number; completion_tokens: number } }
+  /** Answers (after `delayMs`, billing it even when the caller has gone by then). */
+  | { ok: true; usage?: { prompt_tokens: number; completion_tokens: number }; delayMs?: number }
   | { status: number; body?: unknown; headers?: Record<string, string> }
   /** Closes the connection without an answer. */
   | { drop: true }
@@ -102,9 +105,9 @@ export type Action =
  * counts the requests with the same last message (1 for the first). Bills 10 + 5 tokens for every
  * success, and whatever usage a scripted failure's body reports.
  */
-export async function startScriptedEndpoint(script: (body: Record<string, unknown>, attempt: number) => Action): Promise<FakeEndpoint & { attempts: Map<string, number> }> {
+export async function startScriptedEndpoint(script: (body: Record<string, unknown>, attempt: number) => Action): Promise<FakeEndpoint & { attempts: Map<string, number>; abandoned: number }> {
   const attempts = new Map<string, number>();
-  const fake: FakeEndpoint & { attempts: Map<string, number> } = { baseUrl: '', seen: [], billed: 0, attempts, close: async () => undefined };
+  const fake: FakeEndpoint & { attempts: Map<string, number>; abandoned: number } = { baseUrl: '', seen: [], billed: 0, attempts, abandoned: 0, close: async () => undefined };
   const { server, baseUrl } = await listen((req, res, text) => {
     const body = JSON.parse(text) as Record<string, unknown>;
     fake.seen.push(body);
@@ -117,8 +120,16 @@ export async function startScriptedEndpoint(script: (body: Record<string, unknow
     if ('hang' in action) return;
     if ('ok' in action) {
       const usage = action.usage ?? { prompt_tokens: 10, completion_tokens: 5 };
-      fake.billed += usage.prompt_tokens + usage.completion_tokens;
-      return sendJson(res, 200, { id: 'chatcmpl-s', object: 'chat.completion', created: 0, model: String(body.model), choices: [{ index: 0, message: { role: 'assistant', content: `answer to ${key}` }, finish_reason: 'stop' }], usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens } });
+      const answer = () => {
+        fake.billed += usage.prompt_tokens + usage.completion_tokens;
+        sendJson(res, 200, { id: 'chatcmpl-s', object: 'chat.completion', created: 0, model: String(body.model), choices: [{ index: 0, message: { role: 'assistant', content: `answer to ${key}` }, finish_reason: 'stop' }], usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens } });
+      };
+      if (!action.delayMs) return answer();
+      // The caller closing the connection first (the gateway aborting) is counted; the endpoint bills the answer all the same.
+      res.on('close', () => {
+        if (!res.writableFinished) fake.abandoned++;
+      });
+      return void setTimeout(answer, action.delayMs);
     }
     const u = (action.body as { usage?: { prompt_tokens: number; completion_tokens: number } } | undefined)?.usage;
     if (u) fake.billed += u.prompt_tokens + u.completion_tokens;
@@ -129,9 +140,13 @@ export async function startScriptedEndpoint(script: (body: Record<string, unknow
   return fake;
 }
 
-/** POSTs a JSON body to the gateway; returns the status, the parsed body (or the raw text of a stream) and the content type. */
+/**
+ * POSTs a JSON body to the gateway (a string is sent as the JSON text it is: for bodies
+ * JSON.stringify cannot write, such as values nested 100,000 deep); returns the status, the parsed
+ * body (or the raw text of a stream) and the content type.
+ */
 export async function post(baseUrl: string, key: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> & { error?: { message: string; code?: string; param?: string } }; text: string; type: string }> {
-  const r = await fetch(`${baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify(body) });
+  const r = await fetch(`${baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: typeof body === 'string' ? body : JSON.stringify(body) });
   const text = await r.text();
   const type = r.headers.get('content-type') ?? '';
   let json = {} as Record<string, unknown>;

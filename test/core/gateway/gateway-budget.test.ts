@@ -10,6 +10,9 @@ const user = (content: unknown) => ({ role: 'user', content });
 const text = 'Classify this abstract about reward hacking in reinforcement learning agents. ';
 const schema = { type: 'object', properties: Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`field_${i}`, { type: 'string', description: `the ${i}th field of the answer, described at length` }])) };
 
+/** A request whose tool parameters are arrays nested 100,000 deep, as JSON text (JSON.stringify of such a value overflows the stack). */
+const DEEP_TOOLS = `{"messages": [{"role": "user", "content": "x"}], "tools": [{"type": "function", "function": {"name": "f", "parameters": ${'['.repeat(100_000)}1${']'.repeat(100_000)}}}]}`;
+
 /** Request shapes the gateway forwards (rewritten to what it can meter). */
 const ACCEPTED: Record<string, Record<string, unknown>> = {
   'no completion limit': { messages: [user(text)] },
@@ -28,11 +31,15 @@ const ACCEPTED: Record<string, Record<string, unknown>> = {
     messages: [user(text), { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'answer', arguments: JSON.stringify({ x: 'y'.repeat(500) }) } }] }, { role: 'tool', tool_call_id: 'c1', content: 'ok' }],
     tools: [{ type: 'function', function: { name: 'answer', parameters: schema } }],
   },
+  'an assistant refusal, names and long tool-call ids': {
+    messages: [{ role: 'system', content: 'Be brief.', name: 'n'.repeat(300) }, user(text), { role: 'assistant', content: null, refusal: 'I will not. '.repeat(200) }, { role: 'assistant', content: null, tool_calls: [{ id: 'i'.repeat(500), type: 'function', function: { name: 'f', arguments: '{}' } }] }, { role: 'tool', tool_call_id: 'i'.repeat(500), content: 'ok' }],
+    max_tokens: 1,
+  },
   'null and harmless fields': { messages: [user(text)], functions: null, n: null, store: false, modalities: ['text'], temperature: 0, seed: 1, stop: ['\n'], user: 'agent' },
 };
 
-/** Request shapes the gateway refuses, and the field its 400 names. */
-const REFUSED: Record<string, [Record<string, unknown>, string]> = {
+/** Request shapes the gateway refuses (an object, or JSON text), and the field its 400 names. */
+const REFUSED: Record<string, [Record<string, unknown> | string, string]> = {
   'n > 1': [{ messages: [user(text)], n: 3, max_tokens: 100 }, 'n'],
   'an image part': [{ messages: [user([{ type: 'text', text }, { type: 'image_url', image_url: { url: 'https://example.com/cat.png' } }])] }, 'messages[0].content[1].type'],
   'an audio part': [{ messages: [user([{ type: 'input_audio', input_audio: { data: 'AAAA', format: 'wav' } }])] }, 'messages[0].content[0].type'],
@@ -52,6 +59,12 @@ const REFUSED: Record<string, [Record<string, unknown>, string]> = {
   'a built-in tool': [{ messages: [user(text)], tools: [{ type: 'web_search' }] }, 'tools[0].type'],
   'audio in an assistant message': [{ messages: [user(text), { role: 'assistant', audio: { id: 'a1' } }] }, 'messages[1].audio'],
   'no messages': [{ messages: [] }, 'messages'],
+  'a key every object inherits': [{ messages: [user(text)], hasOwnProperty: 'x' }, 'hasOwnProperty'],
+  '__proto__': [{ messages: [user(text)], ['__proto__']: { temperature: 0 } }, '__proto__'],
+  'constructor in a tool schema': [{ messages: [user(text)], tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object', properties: { ['constructor']: { type: 'string' } } } } }] }, 'tools[0].function.parameters.properties.constructor'],
+  'tools nested 100,000 deep': [DEEP_TOOLS, `tools[0].function.parameters${'[0]'.repeat(60)}`],
+  'a lone surrogate in the content': [{ messages: [user('abc\ud800')] }, 'messages[0].content'],
+  'a lone surrogate in a refusal': [{ messages: [user(text), { role: 'assistant', refusal: '\udc00' }] }, 'messages[1].refusal'],
 };
 
 async function withBillingGateway<T>(budget: number, f: (gw: ModelGateway, url: string, fake: FakeEndpoint, transcript: () => Record<string, unknown>[]) => Promise<T>): Promise<T> {
@@ -246,7 +259,7 @@ describe('model gateway: the prompt reservation', () => {
   });
 
   test('GIVEN an upstream without its own promptReserve WHEN a request is reserved THEN the UTF-8 byte bound is used', async () => {
-    const upstream: Upstream = { model: 'm', chat: async () => ({ status: 200, body: { choices: [], usage: { prompt_tokens: 1, completion_tokens: 1 } } }) };
+    const upstream: Upstream = { model: 'm', chat: async () => ({ status: 200, body: { choices: [{ index: 0, message: { role: 'assistant', content: 'x' }, finish_reason: 'stop' }], usage: { prompt_tokens: 1, completion_tokens: 1 } } }) };
     const path = join(mkdtempSync(join(tmpdir(), 'gw-bound-')), 't.jsonl');
     const transcript = new TranscriptWriter(path);
     const gw = new ModelGateway({ upstream, tokenBudget: 100_000, transcript });
@@ -255,8 +268,9 @@ describe('model gateway: the prompt reservation', () => {
       await post(url, gw.jobToken, { messages: [user('é'.repeat(1000))], max_tokens: 1 });
       await transcript.close();
       const call = JSON.parse(readFileSync(path, 'utf8').trim()) as { reserved: number };
-      // 2,000 bytes of content, 4 of role, 8 per message, 64 for the template, 1 completion token
-      expect(call.reserved).toBe(2000 + 4 + 8 + 64 + 1);
+      // the JSON sent ({"messages":[{"role":"user","content":"éé…"}]}: 43 bytes and 2,000 of content), 8 per message, 64 for the template, 1 completion token
+      expect(Buffer.byteLength(JSON.stringify({ messages: [user('é'.repeat(1000))] }))).toBe(2043);
+      expect(call.reserved).toBe(2043 + 8 + 64 + 1);
     } finally {
       await gw.stop();
     }

@@ -40,7 +40,7 @@ describe('baseline cache key: everything that changes a baseline is in it', () =
 
   test('the key is stable, readable and carries the protocol version', () => {
     expect(baselineKey({ ...base })).toBe(baselineKey(base));
-    expect(baselineKey(base)).toMatch(/^BASELINE#tai@v1#gpt-4o-mini#[0-9a-f]{32}$/);
+    expect(baselineKey(base)).toMatch(/^BASELINE#tai@v1#gpt-4o-mini#[0-9a-f]{64}$/);
     expect(baselineDescription(base)).toMatchObject({ protocol: BASELINE_PROTOCOL_VERSION });
   });
 
