@@ -11,7 +11,8 @@ import { toJsonl } from '../core/jsonl';
 import { buildResults, renderTable, type SweepResults } from '../core/report';
 import { loadSpec } from '../core/spec';
 import { newSweepId, prepareSweep, stageSweep } from '../core/sweep/stage';
-import { stagedSpecKey } from '../core/sweep/plan';
+import { planKey, stagedSpecKey } from '../core/sweep/plan';
+import { readPlan } from '../core/sweep/outputs';
 import { storesFromEnv, type Stores } from '../lambdas/aws/clients';
 import { startEmbedded, type EmbeddedServices } from './local/embedded';
 import { defaultLogDir, executeSweep } from './local/runner';
@@ -121,6 +122,7 @@ async function runCommand(io: Io, specFile: string | undefined, opts: { resume?:
     }
     if (outcome.status === 'aborted') {
       if (await stores.scores.getSweep(sweepId)) await stores.scores.updateSweep(sweepId, { status: 'interrupted', updatedAt: new Date().toISOString() });
+      await releaseUnfinishedClaims(stores, sweepId);
       io.err(`Sweep ${sweepId} interrupted. Resume it with:\n  npx uplift run --resume ${sweepId}${opts.dataDir ? ` --data-dir ${opts.dataDir}` : ''}\n`);
       return EXIT.interrupted;
     }
@@ -133,6 +135,17 @@ async function runCommand(io: Io, specFile: string | undefined, opts: { resume?:
     printResults(io, Boolean(opts.json), results, reportPath);
     return exitFor(results);
   });
+}
+
+/**
+ * After an interrupt, frees the baseline claims of this sweep's unfinished runs, so another sweep
+ * (or the resume) computes those baselines at once instead of waiting out the claim's lease.
+ */
+async function releaseUnfinishedClaims(stores: Stores, sweepId: string): Promise<void> {
+  if (!(await stores.artifacts.exists(planKey(sweepId)))) return;
+  const plan = await readPlan(stores.artifacts, sweepId);
+  const unfinished = new Set((await stores.scores.listRuns(sweepId)).filter((r) => r.status === 'running' || r.status === 'pending').map((r) => r.runId as string));
+  for (const run of plan.runs) if (unfinished.has(run.runId)) await stores.scores.releaseBaseline(run.baselineKey, sweepId, run.runId);
 }
 
 /** Builds the `uplift` command line. */

@@ -59,6 +59,24 @@ describe('interrupting and resuming uplift run', () => {
     expect(after.budget.spentUsd).toBeCloseTo(metered, 5);
   });
 
+  test('an interrupt while a baseline is being computed frees its claim, so the next sweep computes it at once', async () => {
+    // GIVEN a sweep interrupted while its baseline shards run
+    const dataDir = mkdtempSync(join(tmpdir(), 'uplift-claim-'));
+    const spec = writeSmallSpec({ tlas: '[{kind: noop}]' });
+    const first = startCli(['run', spec, '--data-dir', dataDir]);
+    const sweepId = await waitFor('the sweep id', () => /Sweep (\S+): /.exec(first.stderr())?.[1]);
+    await waitFor('a baseline shard to start', () => readJobs(dataDir, sweepId).find((j) => j.event === 'start' && j.role === 'baseline'));
+    first.child.kill('SIGINT');
+    expect(await first.exit).toBe(130);
+    // THEN no baseline claim is left behind
+    const cache = await runCli(['cache', 'list', '--json', '--data-dir', dataDir]);
+    expect(JSON.parse(cache.stdout)).toEqual([]);
+    // AND a new sweep on the same data dir computes the baseline and succeeds
+    const second = await runCli(['run', spec, '--json', '--data-dir', dataDir]);
+    expect(second.code).toBe(0);
+    expect((JSON.parse(second.stdout) as { runs: { baselineCached: boolean }[] }).runs[0].baselineCached).toBe(false);
+  });
+
   test('a killed job process is retried and its run still succeeds', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'uplift-kill-'));
     const run = startCli(['run', writeSmallSpec({ tlas: '[{kind: fewshot-search, evalTasks: 40}]' }), '--data-dir', dataDir, '--json']);
