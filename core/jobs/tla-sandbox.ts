@@ -16,7 +16,7 @@ import { TLAS } from '../tla/registry';
 import type { Evaluation, ExecResult, TlaContext, TlaRuntime } from '../tla/types';
 import { TranscriptWriter } from '../transcript';
 import { runPrefix } from '../sweep/plan';
-import { readRun, tlaKey, type CurvePlan, type TlaResult } from '../sweep/outputs';
+import { readRun, tlaFailedAttemptKey, tlaKey, type CurvePlan, type FailedTlaAttempt, type TlaResult } from '../sweep/outputs';
 import { parsePlanUri, upstreamRetryFromEnv, type JobEnv, type JobSummary } from './env';
 import { createHash } from 'node:crypto';
 import { checkpointAtBudget } from '../tla/react-budget';
@@ -51,6 +51,10 @@ export async function runTlaSandbox(store: ArtifactStore, env: JobEnv, processEn
   // The gateway socket's path must stay short (Unix sockets allow ~107 bytes).
   const socketDir = mkdtempSync(join(tmpdir(), 'uplift-gw-'));
   const gateways: ModelGateway[] = [];
+  /** Usage per gateway so far, once the gateways exist: written even when the job fails, so its spend is paid. */
+  let usageNow: () => TlaResult['usageByModel'] = () => [];
+  let finished = false;
+  let failure: unknown;
   try {
     // The sandbox's uid may traverse the scratch dir to its workspace and data; what the harness keeps is in a private subdirectory.
     allowTraversal(scratch);
@@ -96,6 +100,10 @@ export async function runTlaSandbox(store: ArtifactStore, env: JobEnv, processEn
       const url = await tlaGateway.start();
       tlaModel = { baseUrl: url, apiKey: tlaGateway.jobToken, name: tlaGateway.model };
     }
+    usageNow = () => [
+      { gateway: 'ra', model: run.ra.modelName, ...raGateway.usage },
+      ...(tlaGateway && run.tla.spec.kind === 'react' ? [{ gateway: 'tla' as const, model: modelName(run.tla.spec.model), ...tlaGateway.usage }] : []),
+    ];
     const checkpoints: TlaResult['checkpoints'] = [];
     const snapshots = new Map<number, Uint8Array>();
     const deadline = started + plan.budgets.tlaWallSeconds * 1000;
@@ -245,10 +253,7 @@ export async function runTlaSandbox(store: ArtifactStore, env: JobEnv, processEn
     const total = gateways
       .map((g) => g.usage)
       .reduce((a, u) => ({ calls: a.calls + u.calls, rejected: a.rejected + u.rejected, promptTokens: a.promptTokens + u.promptTokens, completionTokens: a.completionTokens + u.completionTokens, totalTokens: a.totalTokens + u.totalTokens }), { calls: 0, rejected: 0, promptTokens: 0, completionTokens: 0, totalTokens: 0 });
-    const byModel: TlaResult['usageByModel'] = [
-      { gateway: 'ra', model: run.ra.modelName, ...raGateway.usage },
-      ...(tlaGateway && run.tla.spec.kind === 'react' ? [{ gateway: 'tla' as const, model: modelName(run.tla.spec.model), ...tlaGateway.usage }] : []),
-    ];
+    const byModel = usageNow();
     transcript.write('note', { note: 'TLA finished', stopReason: outcome.stopReason, changedFiles: changed, usage: total, usageByModel: byModel });
     await transcript.close();
     const result: TlaResult = {
@@ -272,9 +277,18 @@ export async function runTlaSandbox(store: ArtifactStore, env: JobEnv, processEn
     await store.putText(tlaKey(sweepId, run.runId, 'mra.diff'), diff, 'text/x-diff');
     await store.putBytes(tlaKey(sweepId, run.runId, 'transcript.jsonl'), readFileSync(transcriptPath), 'application/x-ndjson');
     await store.putText(tlaKey(sweepId, run.runId, 'result.json'), JSON.stringify(result, null, 2), 'application/json');
+    finished = true;
     return summary(false, total.totalTokens);
+  } catch (e) {
+    failure = e;
+    throw e;
   } finally {
     for (const g of gateways) await g.stop();
+    // A failed attempt still spent tokens and time: its own marker, so ScoreRun or MarkRunFailed pays for it.
+    if (!finished && gateways.length) {
+      const attempt: FailedTlaAttempt = { usageByModel: usageNow(), wallMs: Date.now() - started, error: String((failure as Error)?.message ?? failure).slice(0, 2000) };
+      await store.putText(tlaFailedAttemptKey(sweepId, run.runId, `${new Date().toISOString()}-${process.pid}`), JSON.stringify(attempt, null, 2), 'application/json').catch(() => undefined);
+    }
     removeTree(scratch);
     rmSync(socketDir, { recursive: true, force: true });
   }

@@ -92,6 +92,20 @@ export const TlaResult = z.object({
 });
 export type TlaResult = z.infer<typeof TlaResult>;
 
+/** `tla/failed-attempts/<id>.json`: what a TLA job attempt that failed had spent (a retried or failed TLA job is paid for too). */
+export const FailedTlaAttempt = z.object({ usageByModel: TlaResult.shape.usageByModel, wallMs: z.number(), error: z.string() });
+export type FailedTlaAttempt = z.infer<typeof FailedTlaAttempt>;
+
+export const tlaFailedAttemptKey = (sweepId: string, runId: string, id: string) => `${runPrefix(sweepId, runId)}/tla/failed-attempts/${id.replace(/[^A-Za-z0-9._-]/g, '_')}.json`;
+
+/** Every failed TLA attempt of a run, oldest first. */
+export async function readFailedTlaAttempts(store: ArtifactStore, sweepId: string, runId: string): Promise<FailedTlaAttempt[]> {
+  const keys = await store.list(`${runPrefix(sweepId, runId)}/tla/failed-attempts/`);
+  const out: FailedTlaAttempt[] = [];
+  for (const k of keys) out.push(parseJson((await store.getText(k)) as string, FailedTlaAttempt, store.uri(k)));
+  return out;
+}
+
 export type Role = 'baseline' | 'mra';
 
 /**

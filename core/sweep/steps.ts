@@ -9,7 +9,7 @@ import { RunRecord, type RunRecord as RunRecordT, type SweepId, type RunId } fro
 import { pairedBootstrap } from '../scoring/bootstrap';
 import { buildResults, renderReportHtml } from '../report';
 import { expandPlan, itemsKey, jobStartupSeconds, planKey, queueFor, runPrefix, sweepPrefix, StagedSweep, stagedSpecKey, type RunPlan, type SweepPlan } from './plan';
-import { countOutcomes, CurvePlan, curvePrefix, describeInfraFailure, hadInfraFailure, readFinishedShardUsage, readPlan, readRun, readShards, roleOutputPrefix, shardSpend, shardWarnings, TlaResult, tlaKey, type Role, type ShardUsage } from './outputs';
+import { countOutcomes, CurvePlan, curvePrefix, describeInfraFailure, hadInfraFailure, readFailedTlaAttempts, readFinishedShardUsage, readPlan, readRun, readShards, roleOutputPrefix, shardSpend, shardWarnings, TlaResult, tlaKey, type FailedTlaAttempt, type Role, type ShardUsage } from './outputs';
 
 /** What the pipeline steps need: the two stores and a clock. */
 export interface StepDeps {
@@ -239,13 +239,15 @@ export async function scoreRun(deps: StepDeps, input: z.infer<typeof RunInput>):
   const curve = plan.budgetCurve ? await scoreCurve(deps, sweepId, run, targets, baseScores, mraScores) : undefined;
   const owner = cached.ownerSweep === sweepId && cached.ownerRun === runId;
   const total = (us: readonly ShardUsage[]) => us.reduce((s, u) => s + shardSpend(u).totalTokens, 0);
-  const cost = runCostUsd(plan, run, [...(owner ? base.usage : []), ...mra.usage, ...(curve?.usage ?? [])], tla);
+  // TLA job attempts that failed before this one succeeded spent too.
+  const failedTla = await readFailedTlaAttempts(deps.artifacts, sweepId, runId);
+  const cost = runCostUsd(plan, run, [...(owner ? base.usage : []), ...mra.usage, ...(curve?.usage ?? [])], tla, failedTla);
   const rec = (await deps.scores.getRun(sweepId, runId)) ?? baseRecord(plan, run, nowIso(deps));
   // Exactly once: a retried ScoreRun finds the hold settled and settles nothing more.
   await deps.scores.settleBudget(sweepId, runId, cost);
   const mraCounts = countOutcomes(mra.outcomes);
   const tokens = {
-    tla: tla.usage.totalTokens,
+    tla: tla.usage.totalTokens + failedTla.reduce((s, a) => s + a.usageByModel.reduce((t, u) => t + u.totalTokens, 0), 0),
     baseline: owner ? total(base.usage) : 0,
     mra: total(mra.usage),
     ...(curve ? { curve: total(curve.usage) } : {}),
@@ -304,13 +306,14 @@ async function scoreCurve(deps: StepDeps, sweepId: string, run: RunPlan, targets
  * each gateway's model price, and all their job time (as the jobs measured it) at the hourly
  * price of the run's queue (free locally).
  */
-function runCostUsd(plan: SweepPlan, run: RunPlan, shards: readonly ShardUsage[], tla: TlaResult | undefined): number {
+function runCostUsd(plan: SweepPlan, run: RunPlan, shards: readonly ShardUsage[], tla: TlaResult | undefined, failedTla: readonly FailedTlaAttempt[] = []): number {
   const spend = shards.map(shardSpend);
   const tokens = { promptTokens: spend.reduce((s, u) => s + u.promptTokens, 0), completionTokens: spend.reduce((s, u) => s + u.completionTokens, 0) };
-  const jobMs = spend.reduce((s, u) => s + u.wallMs, 0) + (tla?.wallMs ?? 0);
+  const jobMs = spend.reduce((s, u) => s + u.wallMs, 0) + (tla?.wallMs ?? 0) + failedTla.reduce((s, a) => s + a.wallMs, 0);
   return (
     meteredUsd(tokens, priceOf(run.ra.modelName, plan.prices)) +
     (tla ? tlaCostUsd(tla, run, plan) : 0) +
+    failedTla.reduce((s, a) => s + a.usageByModel.reduce((t, u) => t + meteredUsd(u, priceOf(u.model, plan.prices)), 0), 0) +
     (jobMs / 3_600_000) * jobUsdPerHour(plan.compute[queueFor(run.ra.model)], plan.prices)
   );
 }
@@ -341,7 +344,7 @@ export async function markRunFailed(deps: StepDeps, input: z.infer<typeof Failed
   const rec = (await deps.scores.getRun(sweepId, runId)) ?? baseRecord(plan, run, nowIso(deps));
   // Whatever finished: baseline, MRA and budget-curve shards all sit under the run's prefix.
   const usages = await readFinishedShardUsage(deps.artifacts, runPrefix(sweepId, runId));
-  const cost = runCostUsd(plan, run, usages, await readTlaResult(deps, sweepId, runId));
+  const cost = runCostUsd(plan, run, usages, await readTlaResult(deps, sweepId, runId), await readFailedTlaAttempts(deps.artifacts, sweepId, runId));
   // Exactly once: a retried MarkRunFailed finds the hold settled.
   await deps.scores.settleBudget(sweepId, runId, cost);
   // A job that failed on an endpoint says so in its shard marker: that cause beats Batch's "exited 1".
