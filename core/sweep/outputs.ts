@@ -63,6 +63,11 @@ export const ShardUsage = z.object({
 });
 export type ShardUsage = z.infer<typeof ShardUsage>;
 
+/** Sandbox levels whose agents share the host's network (core/sandbox.ts): loopback services are within their reach. */
+export function isWithoutNetworkIsolation(level: string): boolean {
+  return level !== 'bwrap' && level !== 'bwrap-userns';
+}
+
 /** True when a shard's model calls failed after retries or tasks were left unanswered by infrastructure: it is never scored or cached. */
 export function hadInfraFailure(u: ShardUsage): boolean {
   return u.counts.infra_error > 0 || u.upstreamFailures > 0 || u.infraFailure !== undefined;
@@ -142,6 +147,8 @@ export function shardWarnings(role: Role, usage: readonly ShardUsage[]): string[
   if (bad) w.push(`${role}: ${bad} output line(s) were malformed, repeated or named unknown tasks`);
   const retries = usage.reduce((s, u) => s + u.retries, 0);
   if (retries) w.push(`${role}: the gateway retried ${retries} failed upstream attempt(s); every call it retried then succeeded`);
+  const exposed = [...new Set(usage.map((u) => u.isolation).filter(isWithoutNetworkIsolation))];
+  if (exposed.length) w.push(`${role}: agents ran at sandbox level ${exposed.join('/')}, which does not isolate the network: services on this machine's loopback (locally, the embedded S3 and DynamoDB holding the test split) were within their reach. Install bubblewrap (README, The sandbox) for results you can trust`);
   const again = usage.filter((u) => u.earlier).length;
   if (again) w.push(`${role}: ${again} shard(s) were run again after infrastructure errors (their earlier spend is included)`);
   return w;

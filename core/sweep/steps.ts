@@ -9,7 +9,7 @@ import { RunRecord, type RunRecord as RunRecordT, type SweepId, type RunId } fro
 import { pairedBootstrap } from '../scoring/bootstrap';
 import { buildResults, renderReportHtml } from '../report';
 import { expandPlan, itemsKey, jobStartupSeconds, planKey, queueFor, runPrefix, sweepPrefix, StagedSweep, stagedSpecKey, type RunPlan, type SweepPlan } from './plan';
-import { countOutcomes, CurvePlan, curvePrefix, describeInfraFailure, hadInfraFailure, readFailedTlaAttempts, readFinishedShardUsage, readPlan, readRun, readShards, roleOutputPrefix, shardSpend, shardWarnings, TlaResult, tlaKey, type FailedTlaAttempt, type Role, type ShardUsage } from './outputs';
+import { countOutcomes, CurvePlan, curvePrefix, describeInfraFailure, hadInfraFailure, isWithoutNetworkIsolation, readFailedTlaAttempts, readFinishedShardUsage, readPlan, readRun, readShards, roleOutputPrefix, shardSpend, shardWarnings, TlaResult, tlaKey, type FailedTlaAttempt, type Role, type ShardUsage } from './outputs';
 
 /** What the pipeline steps need: the two stores and a clock. */
 export interface StepDeps {
@@ -270,6 +270,7 @@ export async function scoreRun(deps: StepDeps, input: z.infer<typeof RunInput>):
     outcomes: { baseline: countOutcomes(base.outcomes), mra: mraCounts },
     warnings: [
       ...tla.infraFailures.map((f) => `tla: ${describeInfraFailure(f)} during the TLA's work: its dev evaluations may be off (the test scores are not)`),
+      ...(isWithoutNetworkIsolation(tla.isolation) ? [`tla: the TLA's commands ran at sandbox level ${tla.isolation}, which does not isolate the network: services on this machine's loopback were within their reach`] : []),
       ...(mraCounts.agent_error ? [`mra: the TLA broke the agent on ${mraCounts.agent_error} of ${targets.length} test tasks (agent errors, scored 0)`] : []),
       ...shardWarnings('baseline', base.usage),
       ...shardWarnings('mra', mra.usage),

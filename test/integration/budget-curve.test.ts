@@ -7,6 +7,7 @@ import { loadSpec } from '../../core/spec';
 import { CurvePlan, TlaResult } from '../../core/sweep/outputs';
 import { newSweepId, prepareSweep, stageSweep } from '../../core/sweep/stage';
 import type { Stores } from '../../lambdas/aws/clients';
+import { withoutSandboxNote } from '../support/sandbox-note';
 import { embeddedForTest } from '../support/embedded';
 import { writeSmallSpec } from '../support/specs';
 
@@ -34,7 +35,7 @@ describe('scores at token budgets (budgetCurve)', () => {
     const curve = parseJson((await stores.artifacts.getText(`${runPrefix}/tla/curve.json`)) as string, CurvePlan, 'curve.json');
     // THEN the record has one point per budget, in increasing order
     expect(run.status).toBe('succeeded');
-    expect(run.warnings).toEqual([]);
+    expect(withoutSandboxNote(run.warnings)).toEqual([]);
     expect(run.curve?.map((p) => p.budget)).toEqual([5000, 60000, 400000]);
     // AND 5k tokens is less than the first evaluation costs: the RA as given, uplift 0
     expect(result.checkpoints[0].tokens).toBeGreaterThan(5000);
