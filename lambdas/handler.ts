@@ -7,7 +7,7 @@ let cached: { key: string; deps: StepDeps } | undefined;
 /** The composition root of the Lambda runtime: stores from the environment, reused across warm invocations. */
 function depsFromEnv(): StepDeps {
   const e = process.env;
-  const key = [e.UPLIFT_BUCKET, e.UPLIFT_TABLE, e.UPLIFT_S3_ENDPOINT, e.UPLIFT_DYNAMODB_ENDPOINT, e.AWS_REGION].join('|');
+  const key = [e.UPLIFT_BUCKET, e.UPLIFT_TABLE, e.UPLIFT_S3_ENDPOINT, e.UPLIFT_DYNAMODB_ENDPOINT, e.AWS_REGION, e.UPLIFT_LOCAL_ACCESS_KEY_ID].join('|');
   if (!cached || cached.key !== key) cached = { key, deps: storesFromEnv(e) };
   return cached.deps;
 }

@@ -1,12 +1,15 @@
 // The module object itself (not an interop copy), so the shim below reaches s3rver's require('crypto').
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- the shim must patch the very object s3rver's require returns
 import crypto = require('node:crypto');
+import { randomBytes } from 'node:crypto';
 import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- s3rver's account registry has no typed export: the per-process key pair is registered in it
+const S3rverAccount = require('s3rver/lib/models/account') as { DUMMY_ACCOUNT: { createKeyPair(id: string, secret: string): void } };
 import { UpliftError } from '../../core/errors';
 import { ensureStorage } from '../../lambdas/aws/clients';
 
@@ -105,6 +108,31 @@ const BUCKET = 'uplift-artifacts';
 const TABLE = 'uplift';
 
 /**
+ * Makes a loopback server answer 403 to every request whose SigV4 credential is not `accessKeyId`:
+ * s3rver serves anonymous requests and checks V4 signatures only partly, dynalite checks none, and
+ * at sandbox levels without network isolation agents share this loopback. The key id is a random
+ * 80-bit value made per process that only the harness and its jobs hold (in their environment,
+ * which no sandbox uid can read), so it works as a bearer secret.
+ */
+function requireAccessKey(server: Server, accessKeyId: string, what: 's3' | 'dynamodb'): void {
+  const handlers = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
+  server.removeAllListeners('request');
+  const needle = `Credential=${accessKeyId}/`;
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const auth = String(req.headers.authorization ?? '');
+    const presigned = (req.url ?? '').includes(`X-Amz-Credential=${encodeURIComponent(accessKeyId)}%2F`) || (req.url ?? '').includes(`X-Amz-Credential=${accessKeyId}/`);
+    if (auth.includes(needle) || presigned) {
+      for (const h of handlers) h(req, res);
+      return;
+    }
+    req.resume();
+    const body = what === 's3' ? '<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>the embedded S3 takes requests signed with this uplift process\'s key only</Message></Error>' : JSON.stringify({ __type: 'com.amazon.coral.service#AccessDeniedException', message: "the embedded DynamoDB takes requests signed with this uplift process's key only" });
+    res.writeHead(403, { 'content-type': what === 's3' ? 'application/xml' : 'application/x-amz-json-1.0', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  });
+}
+
+/**
  * Starts s3rver and dynalite on 127.0.0.1 (free ports), data in `<dataDir>/s3` and
  * `<dataDir>/dynamodb` (the data dir private to this user, see makePrivate), then creates the
  * bucket and the table (as the CDK stack does in AWS).
@@ -113,9 +141,15 @@ export async function startEmbedded(dataDir: string): Promise<EmbeddedServices> 
   provideSingleDes();
   makePrivate(dataDir);
   const unlock = lockDataDir(dataDir);
+  // A key for this process only: both services refuse requests that do not carry its id, so an
+  // agent that reaches loopback (sandbox levels without network isolation) reads and writes nothing.
+  const key = { id: `UPLIFT${randomBytes(10).toString('hex').toUpperCase()}`, secret: randomBytes(24).toString('hex') };
+  S3rverAccount.DUMMY_ACCOUNT.createKeyPair(key.id, key.secret);
   const s3 = new S3rver({ address: '127.0.0.1', port: 0, directory: join(dataDir, 's3'), silent: true });
   const s3Address = await s3.run();
+  requireAccessKey(s3.httpServer, key.id, 's3');
   const ddb = dynalite({ path: join(dataDir, 'dynamodb'), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  requireAccessKey(ddb, key.id, 'dynamodb');
   try {
     await new Promise<void>((resolve, reject) => {
       ddb.once('error', reject);
@@ -133,6 +167,8 @@ export async function startEmbedded(dataDir: string): Promise<EmbeddedServices> 
     AWS_REGION: 'us-east-1',
     UPLIFT_S3_ENDPOINT: `http://127.0.0.1:${s3Address.port}`,
     UPLIFT_DYNAMODB_ENDPOINT: `http://127.0.0.1:${port(ddb)}`,
+    UPLIFT_LOCAL_ACCESS_KEY_ID: key.id,
+    UPLIFT_LOCAL_SECRET_ACCESS_KEY: key.secret,
   };
   let storageReady = false;
   try {

@@ -14,10 +14,18 @@ export const StorageEnv = z.object({
   AWS_REGION: z.string().default('us-east-1'),
   UPLIFT_S3_ENDPOINT: z.url().optional(),
   UPLIFT_DYNAMODB_ENDPOINT: z.url().optional(),
+  /** The embedded services' per-process key (set by `uplift run`): requests without it are refused, so no sandboxed agent can read the stores. */
+  UPLIFT_LOCAL_ACCESS_KEY_ID: z.string().min(16).optional(),
+  UPLIFT_LOCAL_SECRET_ACCESS_KEY: z.string().min(16).optional(),
 });
 export type StorageEnv = z.infer<typeof StorageEnv>;
 
-const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+/** Credentials for S3/DynamoDB stand-ins: the embedded services' per-process key, else s3rver's default pair. */
+function localCredentials(env: StorageEnv): { accessKeyId: string; secretAccessKey: string } {
+  return env.UPLIFT_LOCAL_ACCESS_KEY_ID && env.UPLIFT_LOCAL_SECRET_ACCESS_KEY
+    ? { accessKeyId: env.UPLIFT_LOCAL_ACCESS_KEY_ID, secretAccessKey: env.UPLIFT_LOCAL_SECRET_ACCESS_KEY }
+    : { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+}
 
 export function s3Client(env: StorageEnv): S3Client {
   return new S3Client({
@@ -26,7 +34,7 @@ export function s3Client(env: StorageEnv): S3Client {
       ? {
           endpoint: env.UPLIFT_S3_ENDPOINT,
           forcePathStyle: true,
-          credentials: LOCAL_CREDENTIALS,
+          credentials: localCredentials(env),
           // s3rver stores corrupt bytes for streamed uploads with the default checksum mode.
           requestChecksumCalculation: 'WHEN_REQUIRED',
           responseChecksumValidation: 'WHEN_REQUIRED',
@@ -38,7 +46,7 @@ export function s3Client(env: StorageEnv): S3Client {
 export function dynamoClient(env: StorageEnv): DynamoDBClient {
   return new DynamoDBClient({
     region: env.AWS_REGION,
-    ...(env.UPLIFT_DYNAMODB_ENDPOINT ? { endpoint: env.UPLIFT_DYNAMODB_ENDPOINT, credentials: LOCAL_CREDENTIALS } : {}),
+    ...(env.UPLIFT_DYNAMODB_ENDPOINT ? { endpoint: env.UPLIFT_DYNAMODB_ENDPOINT, credentials: localCredentials(env) } : {}),
   });
 }
 
