@@ -79,9 +79,9 @@ export function classifyAnswer(status: number, body: unknown): Verdict {
   const err = (body as { error?: { message?: unknown; code?: unknown; type?: unknown } } | null)?.error;
   const message = typeof err?.message === 'string' ? err.message : typeof body === 'string' ? body : JSON.stringify(body ?? null).slice(0, 300);
   if (status >= 200 && status < 300) {
-    // A success is an answer only with choices: `200 {"error": ...}` (some proxies answer so) is a failure, retried like a 5xx.
+    // A success is an answer only with `choices` (an empty list is the agent's to handle): `200 {"error": ...}`, which some proxies send, is a failure, retried like a 5xx.
     const choices = typeof body === 'object' && body !== null && Object.hasOwn(body, 'choices') ? (body as { choices: unknown }).choices : undefined;
-    if (Array.isArray(choices) && choices.length > 0) return { kind: 'answer' };
+    if (Array.isArray(choices)) return { kind: 'answer' };
     return { kind: 'retry', status, message: `an answer without choices: ${message}` };
   }
   const code = typeof err?.code === 'string' ? err.code : typeof err?.type === 'string' ? err.type : '';

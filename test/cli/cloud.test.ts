@@ -86,7 +86,12 @@ beforeAll(async () => {
   ({ svc, stores } = await embeddedForTest());
   tmp = mkdtempSync(join(tmpdir(), 'uplift-cloud-cli-'));
   // The storage clients honour the shared env contract: the embedded S3 and DynamoDB stand in for the stack's.
-  Object.assign(process.env, { UPLIFT_S3_ENDPOINT: svc.env.UPLIFT_S3_ENDPOINT, UPLIFT_DYNAMODB_ENDPOINT: svc.env.UPLIFT_DYNAMODB_ENDPOINT });
+  Object.assign(process.env, {
+    UPLIFT_S3_ENDPOINT: svc.env.UPLIFT_S3_ENDPOINT,
+    UPLIFT_DYNAMODB_ENDPOINT: svc.env.UPLIFT_DYNAMODB_ENDPOINT,
+    UPLIFT_LOCAL_ACCESS_KEY_ID: svc.env.UPLIFT_LOCAL_ACCESS_KEY_ID,
+    UPLIFT_LOCAL_SECRET_ACCESS_KEY: svc.env.UPLIFT_LOCAL_SECRET_ACCESS_KEY,
+  });
 });
 afterAll(async () => {
   process.env = savedEnv;

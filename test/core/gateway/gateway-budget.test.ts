@@ -231,6 +231,24 @@ describe('model gateway: the budget holds against everything a request can bill'
 });
 
 describe('model gateway: the prompt reservation', () => {
+  test('GIVEN an endpoint that bills every byte of a message WHEN 32 concurrent calls each carry a 200 kB assistant refusal and max_tokens 1 THEN the refusals are reserved for, and it never bills past the budget', async () => {
+    const budget = 1_000_000;
+    const refusal = 'I am sorry, but I cannot help with that request. '.repeat(4000); // 196,000 bytes
+    await withBillingGateway(budget, async (gw, url, fake) => {
+      const body = { messages: [user('hi'), { role: 'assistant', content: null, refusal }, user('please')], max_tokens: 1 };
+      const results = await Promise.all(Array.from({ length: 32 }, () => post(url, gw.jobToken, body)));
+      const answered = results.filter((r) => r.status === 200).length;
+      // THEN about budget ÷ 200 kB calls were forwarded, the rest refused before they were
+      expect(answered).toBeGreaterThanOrEqual(1);
+      expect(answered).toBeLessThanOrEqual(5);
+      expect(results.filter((r) => r.status === 429)).toHaveLength(32 - answered);
+      expect(fake.seen).toHaveLength(answered);
+      expect(fake.billed).toBeGreaterThan(answered * 196_000);
+      expect(fake.billed).toBeLessThanOrEqual(budget);
+      expect(gw.ledger.spent).toBe(fake.billed);
+    });
+  });
+
   test('GIVEN an upstream that reports more prompt tokens than reserved WHEN called THEN the ledger spends what it reports, the transcript records the overrun, and later calls reserve that much more', async () => {
     const seen: Record<string, unknown>[] = [];
     const upstream: Upstream = {
@@ -286,5 +304,78 @@ describe('model gateway: the prompt reservation', () => {
     } finally {
       await gw.stop();
     }
+  });
+});
+
+describe('model gateway: usage an endpoint cannot have billed', () => {
+  async function withReporting<T>(report: (attempt: number) => { status: number; body: unknown }, f: (gw: ModelGateway, url: string, attempts: () => number, events: () => Promise<Record<string, unknown>[]>) => Promise<T>): Promise<T> {
+    let n = 0;
+    // Reserves 100 prompt tokens for any request: with max_tokens 100 a call reserves 200, and 200 + 5% + 64 = 274 is believable.
+    const upstream: Upstream = { model: 'm', endpoint: 'https://llm.example/v1', promptReserve: () => 100, chat: async () => report(++n) };
+    const path = join(mkdtempSync(join(tmpdir(), 'gw-absurd-')), 't.jsonl');
+    const transcript = new TranscriptWriter(path);
+    const gw = new ModelGateway({ upstream, tokenBudget: 10_000, transcript, retry: { sleep: async () => undefined } });
+    const url = await gw.start();
+    let closed = false;
+    const events = async () => {
+      if (!closed) await transcript.close();
+      closed = true;
+      return readFileSync(path, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    };
+    try {
+      return await f(gw, url, () => n, events);
+    } finally {
+      await gw.stop();
+      if (!closed) await transcript.close();
+    }
+  }
+  const answer = (usage: unknown) => ({ status: 200, body: { choices: [{ index: 0, message: { role: 'assistant', content: 'x' }, finish_reason: 'stop' }], usage } });
+  const ask = (url: string, gw: ModelGateway) => post(url, gw.jobToken, { messages: [user('hi')], max_tokens: 100 });
+
+  test('GIVEN an endpoint that reports 1e12 prompt tokens WHEN called THEN it is charged only up to the reservation, the agent gets 502 upstream_unavailable, and the job sees an infrastructure failure saying so', async () => {
+    await withReporting(() => answer({ prompt_tokens: 1e12, completion_tokens: 5 }), async (gw, url, attempts, events) => {
+      const r = await ask(url, gw);
+      expect(r.status).toBe(502);
+      expect(r.json.error).toMatchObject({ code: 'upstream_unavailable', type: 'upstream_error', endpoint: 'https://llm.example/v1', upstream_status: 200 });
+      expect(r.json.error?.message).toContain('reported 1000000000005 tokens (prompt 1000000000000, completion 5) for a call that could bill at most 200');
+      // THEN the ledger holds the reservation, not 1e12, and nothing is left reserved
+      expect(gw.ledger.spent).toBe(200);
+      expect(gw.ledger.reserved).toBe(0);
+      expect(gw.usage).toMatchObject({ calls: 1, promptTokens: 200, completionTokens: 0, totalTokens: 200, upstreamFailures: 1, retries: 0 });
+      expect(gw.infraFailure).toEqual({ endpoint: 'https://llm.example/v1', status: 200, message: expect.stringContaining('the endpoint reported 1000000000005 tokens') as unknown, calls: 1 });
+      expect(gw.infraFailure?.message).toContain('could bill at most 200');
+      // AND it is not retried (another attempt would be charged again)
+      expect(attempts()).toBe(1);
+      const failed = (await events()).filter((e) => e.kind === 'model_failed');
+      expect(failed).toEqual([expect.objectContaining({ accountingFailure: true, reserved: 200, reportedUsage: { prompt_tokens: 1e12, completion_tokens: 5 }, usage: { prompt_tokens: 200, completion_tokens: 0 } })]);
+    });
+  });
+
+  test('GIVEN usage just within the tolerance (reservation + 5% + 64) WHEN reported THEN it is an overrun, charged as reported; one token more is an accounting failure', async () => {
+    await withReporting(() => answer({ prompt_tokens: 174, completion_tokens: 100 }), async (gw, url, _attempts, events) => {
+      const within = await ask(url, gw);
+      expect(within.status).toBe(200);
+      expect(gw.ledger.spent).toBe(274);
+      expect(await events()).toEqual([expect.objectContaining({ kind: 'model_call', reserved: 200, overrun: { reservedPrompt: 100, reserved: 200, reportedPrompt: 174, reported: 274 } })]);
+      expect(gw.usage.upstreamFailures).toBe(0);
+    });
+    await withReporting(() => answer({ prompt_tokens: 175, completion_tokens: 100 }), async (gw, url) => {
+      const r = await ask(url, gw);
+      expect(r.status).toBe(502);
+      expect(r.json.error?.message).toContain('reported 275 tokens (prompt 175, completion 100) for a call that could bill at most 200');
+      expect(gw.ledger.spent).toBe(200);
+      expect(gw.usage.upstreamFailures).toBe(1);
+    });
+  });
+
+  test('GIVEN a failed attempt whose body reports absurd usage WHEN answered THEN it is charged only up to the reservation and not retried', async () => {
+    await withReporting(() => ({ status: 500, body: { error: { message: 'oops' }, usage: { prompt_tokens: 3, completion_tokens: 9e12 } } }), async (gw, url, attempts) => {
+      const r = await ask(url, gw);
+      expect(r.status).toBe(502);
+      expect(r.json.error?.message).toContain('reported 9000000000003 tokens');
+      expect(gw.ledger.spent).toBe(200);
+      expect(gw.usage).toMatchObject({ promptTokens: 3, completionTokens: 197, upstreamFailures: 1 });
+      expect(attempts()).toBe(1);
+    });
   });
 });

@@ -215,6 +215,51 @@ describe('model gateway: upstream failures are retried', () => {
     });
   });
 
+  test('GIVEN an endpoint answering 200 {"error": ...} without choices WHEN called THEN it is an upstream failure: retried, then 502 upstream_unavailable, counted, and charged nothing', async () => {
+    await withScripted(() => ({ status: 200, body: { error: { message: 'The server had an error while processing your request', type: 'server_error' } } }), {}, async (h) => {
+      const r = await ask(h, 'x');
+      expect(r.status).toBe(502);
+      expect(r.json.error).toMatchObject({ code: 'upstream_unavailable', upstream_status: 200 });
+      expect(r.json.error?.message).toContain('after 5 attempts; it last answered HTTP 200: an answer without choices: The server had an error while processing your request');
+      expect(h.fake.seen).toHaveLength(5);
+      expect(h.gw.usage).toMatchObject({ calls: 1, retries: 4, upstreamFailures: 1, totalTokens: 0 });
+      expect(h.gw.infraFailure).toMatchObject({ status: 200, calls: 1 });
+      expect(h.gw.ledger.spent).toBe(0);
+      expect((await h.events()).map((e) => e.kind)).toEqual(['model_failed']);
+    });
+  });
+
+  test('GIVEN a 2xx without choices once, reporting usage, then an answer WHEN called THEN the answer is passed on after one retry, and both usages are charged', async () => {
+    await withScripted((_b, attempt) => (attempt === 1 ? { status: 200, body: { error: { message: 'overloaded' }, usage: { prompt_tokens: 7, completion_tokens: 0 } } } : { ok: true }), {}, async (h) => {
+      const r = await ask(h, 'x');
+      expect(r.status).toBe(200);
+      expect(h.gw.usage).toMatchObject({ retries: 1, upstreamFailures: 0 });
+      expect(h.gw.ledger.spent).toBe(7 + 15);
+      expect(h.gw.ledger.spent).toBe(h.fake.billed);
+    });
+  });
+
+  test.each([
+    ['an empty object', {}],
+    ['choices that are not an array', { choices: 'yes' }],
+    ['a JSON array', [{ index: 0 }]],
+  ])('GIVEN a 200 with %s WHEN called THEN it is not an answer', async (_name, body) => {
+    await withScripted(() => ({ status: 200, body }), { retry: { attempts: 2 } }, async (h) => {
+      const r = await ask(h, 'x');
+      expect(r.status).toBe(502);
+      expect(h.gw.usage).toMatchObject({ retries: 1, upstreamFailures: 1, totalTokens: 0 });
+    });
+  });
+
+  test('GIVEN a 200 with an empty choices list WHEN called THEN it is an answer, passed on for the agent to handle', async () => {
+    await withScripted(() => ({ status: 200, body: { id: 'x', object: 'chat.completion', choices: [], usage: { prompt_tokens: 3, completion_tokens: 0 } } }), {}, async (h) => {
+      const r = await ask(h, 'x');
+      expect(r.status).toBe(200);
+      expect(r.json.choices).toEqual([]);
+      expect(h.gw.usage).toMatchObject({ retries: 0, upstreamFailures: 0, totalTokens: 3 });
+    });
+  });
+
   test('GIVEN the gateway stops while a call waits to retry WHEN it stops THEN the call gives up at once', async () => {
     const upstream: Upstream = { model: 'm', endpoint: 'test', chat: async () => ({ status: 503, body: { error: { message: 'down' } } }) };
     const gw = new ModelGateway({ upstream, tokenBudget: 1000, retry: { baseDelayMs: 3_600_000, maxDelayMs: 3_600_000, totalMs: 10_000_000, random: () => 1 } });
