@@ -1,3 +1,7 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TranscriptWriter } from '../../../core/transcript';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -152,4 +156,20 @@ export async function post(baseUrl: string, key: string, body: unknown): Promise
   let json = {} as Record<string, unknown>;
   if (type.startsWith('application/json')) json = JSON.parse(text) as Record<string, unknown>;
   return { status: r.status, json, text, type };
+}
+
+/** A transcript in a temp file, a reader of its events, and an idempotent close (the reader closes it first). */
+export function tempTranscript(prefix: string): { transcript: TranscriptWriter; events: () => Promise<Record<string, unknown>[]>; close: () => Promise<void> } {
+  const path = join(mkdtempSync(join(tmpdir(), prefix)), 't.jsonl');
+  const transcript = new TranscriptWriter(path);
+  let closed = false;
+  const close = async () => {
+    if (!closed) await transcript.close();
+    closed = true;
+  };
+  const events = async () => {
+    await close();
+    return readFileSync(path, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  };
+  return { transcript, events, close };
 }

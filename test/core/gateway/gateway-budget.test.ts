@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import OpenAI from 'openai';
 import { HttpUpstream, ModelGateway, type Upstream } from '../../../core/gateway/gateway';
 import { TranscriptWriter } from '../../../core/transcript';
-import { post, startBillingEndpoint, type FakeEndpoint } from './fake-endpoints';
+import { post, startBillingEndpoint, tempTranscript, type FakeEndpoint } from './fake-endpoints';
 
 const user = (content: unknown) => ({ role: 'user', content });
 const text = 'Classify this abstract about reward hacking in reinforcement learning agents. ';
@@ -312,21 +312,14 @@ describe('model gateway: usage an endpoint cannot have billed', () => {
     let n = 0;
     // Reserves 100 prompt tokens for any request: with max_tokens 100 a call reserves 200, and 200 + 5% + 64 = 274 is believable.
     const upstream: Upstream = { model: 'm', endpoint: 'https://llm.example/v1', promptReserve: () => 100, chat: async () => report(++n) };
-    const path = join(mkdtempSync(join(tmpdir(), 'gw-absurd-')), 't.jsonl');
-    const transcript = new TranscriptWriter(path);
+    const { transcript, events, close } = tempTranscript('gw-absurd-');
     const gw = new ModelGateway({ upstream, tokenBudget: 10_000, transcript, retry: { sleep: async () => undefined } });
     const url = await gw.start();
-    let closed = false;
-    const events = async () => {
-      if (!closed) await transcript.close();
-      closed = true;
-      return readFileSync(path, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
-    };
     try {
       return await f(gw, url, () => n, events);
     } finally {
       await gw.stop();
-      if (!closed) await transcript.close();
+      await close();
     }
   }
   const answer = (usage: unknown) => ({ status: 200, body: { choices: [{ index: 0, message: { role: 'assistant', content: 'x' }, finish_reason: 'stop' }], usage } });

@@ -1,12 +1,8 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { HttpUpstream, ModelGateway, type RetryOptions, type Upstream } from '../../../core/gateway/gateway';
 import { retryAfterMs } from '../../../core/gateway/retry';
-import { TranscriptWriter } from '../../../core/transcript';
-import { post, startScriptedEndpoint, type Action } from './fake-endpoints';
+import { post, startScriptedEndpoint, tempTranscript, type Action } from './fake-endpoints';
 
 /** Waits recorded, never slept: no test here depends on wall time. */
 function recordedSleep(): { sleeps: number[]; sleep: NonNullable<RetryOptions['sleep']> } {
@@ -25,23 +21,16 @@ interface Harness {
 async function withScripted<T>(script: (body: Record<string, unknown>, attempt: number) => Action, opts: { budget?: number; retry?: RetryOptions; timeoutMs?: number }, f: (h: Harness) => Promise<T>): Promise<T> {
   const fake = await startScriptedEndpoint(script);
   const { sleeps, sleep } = recordedSleep();
-  const path = join(mkdtempSync(join(tmpdir(), 'gw-retry-')), 't.jsonl');
-  const transcript = new TranscriptWriter(path);
+  const { transcript, events, close } = tempTranscript('gw-retry-');
   const upstream = new HttpUpstream(fake.baseUrl, 'sk-secret-key', 'm', { timeoutMs: opts.timeoutMs });
   const gw = new ModelGateway({ upstream, tokenBudget: opts.budget ?? 1_000_000, transcript, retry: { sleep, random: () => 0.5, ...opts.retry } });
   const url = await gw.start();
-  let closed = false;
-  const events = async () => {
-    if (!closed) await transcript.close();
-    closed = true;
-    return readFileSync(path, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
-  };
   try {
     return await f({ gw, url, fake, sleeps, events });
   } finally {
     await gw.stop();
     upstream.close();
-    if (!closed) await transcript.close();
+    await close();
     await fake.close();
   }
 }
@@ -100,8 +89,7 @@ describe('model gateway: upstream failures are retried', () => {
     const port = (probe.address() as AddressInfo).port;
     await new Promise<void>((r) => probe.close(() => r()));
     const { sleeps, sleep } = recordedSleep();
-    const path = join(mkdtempSync(join(tmpdir(), 'gw-down-')), 't.jsonl');
-    const transcript = new TranscriptWriter(path);
+    const { transcript, events } = tempTranscript('gw-down-');
     const upstream = new HttpUpstream(`http://127.0.0.1:${port}/v1`, 'sk-secret-key', 'm');
     const gw = new ModelGateway({ upstream, tokenBudget: 10_000, transcript, retry: { attempts: 4, sleep } });
     const url = await gw.start();
@@ -119,8 +107,7 @@ describe('model gateway: upstream failures are retried', () => {
       // a second call fails the same way and is counted too
       await post(url, gw.jobToken, { messages: [{ role: 'user', content: 'hi' }] });
       expect(gw.infraFailure?.calls).toBe(2);
-      await transcript.close();
-      const failed = readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).filter((e) => e.kind === 'model_failed');
+      const failed = (await events()).filter((e) => e.kind === 'model_failed');
       expect(failed).toHaveLength(2);
       expect(failed[0]).toMatchObject({ endpoint: `http://127.0.0.1:${port}/v1`, status: null, attempts: 4, retries: 3 });
     } finally {

@@ -1,10 +1,6 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { HttpUpstream, ModelGateway, type Upstream } from '../../../core/gateway/gateway';
-import { TranscriptWriter } from '../../../core/transcript';
-import { post, startScriptedEndpoint } from './fake-endpoints';
+import { post, startScriptedEndpoint, tempTranscript } from './fake-endpoints';
 
 /** Polls `cond` every 10 ms, for at most `ms`. */
 async function until(cond: () => boolean, ms = 10_000): Promise<void> {
@@ -37,23 +33,16 @@ function startAgent(url: string, key: string, n: number): () => Promise<void> {
 async function withSlowEndpoint<T>(stopGraceMs: number | undefined, f: (h: { gw: ModelGateway; url: string; fake: Awaited<ReturnType<typeof startScriptedEndpoint>>; events: () => Promise<Record<string, unknown>[]> }) => Promise<T>): Promise<T> {
   // Answers every call after 2 s, and bills it (10 + 5 tokens) whether or not anyone is still listening.
   const fake = await startScriptedEndpoint(() => ({ ok: true, delayMs: 2000 }));
-  const path = join(mkdtempSync(join(tmpdir(), 'gw-stop-')), 't.jsonl');
-  const transcript = new TranscriptWriter(path);
+  const { transcript, events, close } = tempTranscript('gw-stop-');
   const upstream = new HttpUpstream(fake.baseUrl, 'sk-real', 'm');
   const gw = new ModelGateway({ upstream, tokenBudget: 1_000_000, transcript, ...(stopGraceMs === undefined ? {} : { stopGraceMs }) });
   const url = await gw.start();
-  let closed = false;
-  const events = async () => {
-    if (!closed) await transcript.close();
-    closed = true;
-    return readFileSync(path, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
-  };
   try {
     return await f({ gw, url, fake, events });
   } finally {
     await gw.stop();
     upstream.close();
-    if (!closed) await transcript.close();
+    await close();
     await fake.close();
   }
 }
