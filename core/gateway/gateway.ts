@@ -31,6 +31,16 @@ export function usageTolerance(reservation: number): number {
   return Math.ceil(reservation * 0.05) + 64;
 }
 
+/**
+ * The largest reservation r with r + usageTolerance(r) <= left: what a call may reserve so that
+ * even the most an endpoint may believably report keeps the job within its budget.
+ */
+export function largestReservationWithin(left: number): number {
+  let r = Math.max(0, Math.floor((left - 64) / 1.05));
+  while (r > 0 && r + usageTolerance(r) > left) r--;
+  return r;
+}
+
 /** After refusing a body as too large, the gateway discards at most this much more of it before closing the connection. */
 const MAX_DISCARD_BYTES = 64 * 1024 * 1024;
 
@@ -121,6 +131,8 @@ interface InFlightCall {
   promptReserve: number;
   maxTokens: number;
   reservation: number;
+  /** What the call holds on the ledger: its reservation plus the usage tolerance, so even a believable overrun stays within the budget. */
+  held: number;
   forwarded: ChatRequest;
   started: number;
   retries: number;
@@ -287,7 +299,7 @@ export class ModelGateway {
   private releaseCall(call: InFlightCall): void {
     if (call.released) return;
     call.released = true;
-    this.ledger.release(call.reservation);
+    this.ledger.release(call.held);
   }
 
   private newServer(): Server {
@@ -395,10 +407,15 @@ export class ModelGateway {
     const promptReserve = (upstream.promptReserve ? upstream.promptReserve(request) : promptUpperBound(request)) + slack;
     const set = [limits.max_tokens, limits.max_completion_tokens].filter((x): x is number => x !== undefined);
     const wanted = set.length ? Math.min(...set) : undefined;
-    const maxTokens = Math.min(wanted ?? this.defaultReserve, this.ledger.left - promptReserve);
-    if (maxTokens < 1) return this.budgetExhausted(res, promptReserve + 1);
+    // The largest reservation r whose tolerated overrun still fits what is left: r + usageTolerance(r) <= left
+    // (an exact upstream, the offline model, needs no tolerance: its spend lands exactly on the budget).
+    const exact = upstream.exactUsage === true;
+    const room = exact ? this.ledger.left : largestReservationWithin(this.ledger.left);
+    const maxTokens = Math.min(wanted ?? this.defaultReserve, room - promptReserve);
+    if (maxTokens < 1) return this.budgetExhausted(res, promptReserve + 1 + (exact ? 0 : usageTolerance(promptReserve + 1)));
     const reservation = promptReserve + maxTokens;
-    this.ledger.reserve(reservation);
+    const held = reservation + (exact ? 0 : usageTolerance(reservation));
+    this.ledger.reserve(held);
     // Every limit the caller set is capped (an endpoint may honour either); with none, the gateway sets one.
     const forwarded: ChatRequest = { ...request };
     if (limits.max_tokens !== undefined) forwarded.max_tokens = maxTokens;
@@ -407,7 +424,7 @@ export class ModelGateway {
 
     let finish = (): void => undefined;
     const done = new Promise<void>((resolve) => (finish = resolve));
-    const call: InFlightCall = { promptReserve, maxTokens, reservation, forwarded, started: this.retry.now(), retries: 0, abort: new AbortController(), released: false, abandoned: false, done, finish };
+    const call: InFlightCall = { promptReserve, maxTokens, reservation, held, forwarded, started: this.retry.now(), retries: 0, abort: new AbortController(), released: false, abandoned: false, done, finish };
     this.inFlight.add(call);
     try {
       await this.call(call, slack, delivery, res);

@@ -31,6 +31,8 @@ export interface Upstream {
    * unset the gateway uses `promptUpperBound` (UTF-8 bytes plus margins), right for any byte-level tokenizer.
    */
   promptReserve?(req: ChatRequest): number;
+  /** Its usage never exceeds what promptReserve and the completion limit reserve (the offline model): calls hold no overrun tolerance. */
+  readonly exactUsage?: boolean;
   /** One attempt's time limit, if it has one: the gateway's stop() waits no longer than this for a call in flight. */
   readonly timeoutMs?: number;
   /** One attempt. `signal` aborts it (the gateway stopped and gave up on the call): it should then reject at once. */
@@ -42,6 +44,7 @@ export class OfflineUpstream implements Upstream {
   readonly model = OFFLINE_MODEL_NAME;
   readonly endpoint = 'offline';
   readonly limitField = 'max_tokens' as const;
+  readonly exactUsage = true;
   constructor(private readonly latencyMs = 0) {}
   /** Exact: the offline model counts ceil(characters ÷ 4) + 4 per message (tools are not in its count, so reserving for them only adds). */
   promptReserve(req: ChatRequest): number {

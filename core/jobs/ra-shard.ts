@@ -94,7 +94,14 @@ export async function runRaShard(store: ArtifactStore, env: JobEnv, processEnv: 
       await transcript.close();
     }
     const { retries, upstreamFailures, ...usage } = gateway.usage;
-    const infraFailure = gateway.infraFailure;
+    // A shard run again after infrastructure errors may find its budget spent by the failed attempts:
+    // tasks it then leaves unanswered are the endpoint's doing, never the agent's, and never scored.
+    const budgetLostToInfra = earlier !== undefined && usage.rejected > 0;
+    const infraFailure =
+      gateway.infraFailure ??
+      (budgetLostToInfra
+        ? { endpoint: gateway.endpoint, status: null, message: `the earlier attempts of this shard, cut short by the endpoint's failures, spent ${earlier.totalTokens} of the shard's ${plan.budgets.shardTokens} tokens, so this attempt could not answer every task`, calls: usage.rejected }
+        : undefined);
     // Tasks left without output while the endpoint kept failing were never answered: infrastructure, not the agent.
     const outcomes: TaskOutcome[] = infraFailure
       ? result.outcomes.map((o) => ('output' in o ? o : { id: o.id, error: 'infra_error' as const, cause: describeInfraFailure(infraFailure) }))

@@ -148,7 +148,7 @@ export function shardWarnings(role: Role, usage: readonly ShardUsage[]): string[
   const retries = usage.reduce((s, u) => s + u.retries, 0);
   if (retries) w.push(`${role}: the gateway retried ${retries} failed upstream attempt(s); every call it retried then succeeded`);
   const exposed = [...new Set(usage.map((u) => u.isolation).filter(isWithoutNetworkIsolation))];
-  if (exposed.length) w.push(`${role}: agents ran at sandbox level ${exposed.join('/')}, which does not isolate the network: any service on this machine's loopback or network was within their reach (the embedded S3 and DynamoDB refuse requests without the harness's key). Install bubblewrap (README, The sandbox) for isolated agents`);
+  if (exposed.length) w.push(`${role}: agents ran at sandbox level ${exposed.join('/')}, which does not isolate the network or the filesystem: any service on this machine's network and any file a fresh uid may read (a world-readable data set passed to the sweep among them: its test labels) were within their reach; the embedded S3 and DynamoDB refuse requests without the harness's key. Install bubblewrap (README, The sandbox) for isolated agents`);
   const again = usage.filter((u) => u.earlier).length;
   if (again) w.push(`${role}: ${again} shard(s) were run again after infrastructure errors (their earlier spend is included)`);
   return w;

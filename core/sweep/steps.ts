@@ -270,7 +270,7 @@ export async function scoreRun(deps: StepDeps, input: z.infer<typeof RunInput>):
     outcomes: { baseline: countOutcomes(base.outcomes), mra: mraCounts },
     warnings: [
       ...tla.infraFailures.map((f) => `tla: ${describeInfraFailure(f)} during the TLA's work: its dev evaluations may be off (the test scores are not)`),
-      ...(isWithoutNetworkIsolation(tla.isolation) ? [`tla: the TLA's commands ran at sandbox level ${tla.isolation}, which does not isolate the network: services on this machine's loopback were within their reach`] : []),
+      ...(isWithoutNetworkIsolation(tla.isolation) ? [`tla: the TLA's commands ran at sandbox level ${tla.isolation}, which does not isolate the network or the filesystem: services on this machine's network and world-readable files (a data set's test split among them) were within their reach`] : []),
       ...(mraCounts.agent_error ? [`mra: the TLA broke the agent on ${mraCounts.agent_error} of ${targets.length} test tasks (agent errors, scored 0)`] : []),
       ...shardWarnings('baseline', base.usage),
       ...shardWarnings('mra', mra.usage),

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../support/cli';
@@ -148,6 +148,27 @@ describe('a model endpoint that fails is a failed run, never a score', () => {
     // AND failed attempts cost nothing: token spend is the clean run's (job time differs), within the budget
     expect(storm.json?.budget.spentUsd).toBeLessThanOrEqual(storm.json?.budget.limitUsd as number);
     expect(storm.json?.budget.reservedUsd).toBe(0);
+  });
+});
+
+describe('a shard run again after an outage', () => {
+  test('whose budget the failed attempt spent is an infrastructure failure, not a broken agent, and nothing is cached', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'uplift-outage-'));
+    const endpoint = newEndpoint();
+    await endpoint.up();
+    // GIVEN an endpoint that fails calls 100-140 (an outage mid-shard) and a shard budget a clean shard uses ~3/4 of
+    endpoint.fault = (call) => (call >= 100 && call <= 140 ? { status: 500 } : 'ok');
+    const file = spec(dir, { ras: endpointRa(endpoint.baseUrl) }) + '.yaml';
+    writeFileSync(file, readFileSync(file.slice(0, -5), 'utf8').replace('shardTokens: 300000', 'shardTokens: 26000'));
+    // WHEN the sweep runs: the failed attempt spent part of the budget, the retried shard runs out of it
+    const r = await run(['run', file, '--json', '--data-dir', join(dir, 'data')]);
+    // THEN the run failed on the endpoint, not on the agent, and no baseline was cached
+    expect(r.code).toBe(1);
+    const x = r.json?.runs[0] as JsonRun;
+    expect(x.status).toBe('failed');
+    expect(x.error).toMatch(/InfraFailureError/);
+    expect(x.error).not.toMatch(/AgentBrokenError/);
+    expect(JSON.parse((await run(['cache', 'list', '--json', '--data-dir', join(dir, 'data')])).stdout)).toEqual([]);
   });
 });
 

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
-import { HttpUpstream, ModelGateway, type Upstream } from '../../../core/gateway/gateway';
+import { HttpUpstream, ModelGateway, usageTolerance, type Upstream } from '../../../core/gateway/gateway';
 import { TranscriptWriter } from '../../../core/transcript';
 import { post, startBillingEndpoint, tempTranscript, type FakeEndpoint } from './fake-endpoints';
 
@@ -370,5 +370,42 @@ describe('model gateway: usage an endpoint cannot have billed', () => {
       expect(gw.usage).toMatchObject({ promptTokens: 3, completionTokens: 197, upstreamFailures: 1 });
       expect(attempts()).toBe(1);
     });
+  });
+});
+
+describe('the budget holds even when an endpoint reports the most it may believably bill', () => {
+  test('GIVEN an endpoint that reports every call at its reservation plus the whole tolerance WHEN 60 calls race THEN the job spends up to its budget and never past it', async () => {
+    // Each call reserves 100 prompt + its limit; the endpoint reports that plus usageTolerance (5% + 64): an overrun, not an accounting failure.
+    // It answers only once all 60 calls are in flight (or after 2 s), so the reservations of all it lets through are held at once.
+    let arrived = 0;
+    let release: () => void = () => undefined;
+    const barrier = new Promise<void>((r) => {
+      release = r;
+      setTimeout(r, 2000);
+    });
+    const upstream: Upstream = {
+      model: 'm',
+      endpoint: 'https://llm.example/v1',
+      promptReserve: () => 100,
+      chat: async (body) => {
+        if (++arrived >= 60) release();
+        await barrier;
+        const reservation = 100 + ((body.max_tokens as number | undefined) ?? 0);
+        const total = reservation + usageTolerance(reservation);
+        return { status: 200, body: { choices: [{ index: 0, message: { role: 'assistant', content: 'x' }, finish_reason: 'length' }], usage: { prompt_tokens: total - 1, completion_tokens: 1 } } };
+      },
+    };
+    const gw = new ModelGateway({ upstream, tokenBudget: 10_000 });
+    const url = await gw.start();
+    try {
+      const answers = await Promise.all(Array.from({ length: 60 }, () => post(url, gw.jobToken, { messages: [{ role: 'user', content: 'hi' }], max_tokens: 50 })));
+      // THEN some were answered and the rest refused for the budget, and the ledger never passed it
+      expect(answers.filter((a) => a.status === 200).length).toBeGreaterThan(20);
+      expect(answers.every((a) => a.status === 200 || (a.status === 429 && a.json.error?.code === 'budget_exhausted'))).toBe(true);
+      expect(gw.ledger.spent).toBeLessThanOrEqual(10_000);
+      expect(gw.ledger.spent).toBeGreaterThan(9_000);
+    } finally {
+      await gw.stop();
+    }
   });
 });

@@ -130,7 +130,7 @@ describe('model gateway: completion-token field', () => {
     // GIVEN an upstream that records what it receives
     const seen: Record<string, unknown>[] = [];
     const upstream = { model: 'm', chat: async (b: Record<string, unknown>) => (seen.push(b), { status: 200, body: { choices: [{ message: { content: 'x' } }], usage: { prompt_tokens: 5, completion_tokens: 1 } } }) };
-    const gw = new ModelGateway({ upstream: upstream as never, tokenBudget: 200 });
+    const gw = new ModelGateway({ upstream: upstream as never, tokenBudget: 400 });
     try {
       const env = gw.agentEnv(await gw.start());
       const client = new OpenAI({ baseURL: env.OPENAI_BASE_URL, apiKey: env.OPENAI_API_KEY, maxRetries: 0 });
@@ -138,7 +138,7 @@ describe('model gateway: completion-token field', () => {
       await client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }], max_tokens: 7 });
       // THEN the reasoning-model field is kept (and capped); the classic one stays classic
       expect(seen[0].max_tokens).toBeUndefined();
-      expect(seen[0].max_completion_tokens).toBeLessThanOrEqual(200);
+      expect(seen[0].max_completion_tokens).toBeLessThanOrEqual(400);
       expect(seen[1]).toMatchObject({ max_tokens: 7 });
       expect(seen[1].max_completion_tokens).toBeUndefined();
     } finally {
