@@ -59,7 +59,7 @@ prices: { models: { billed-llm: { inputPerMTok: 1, outputPerMTok: 1 } } }
       expect(limit).toBeLessThanOrEqual(200_000);
       expect(body.n ?? 1).toBe(1);
       expect(body.model).toBe('billed-llm');
-      for (const k of ['functions', 'service_tier', 'web_search_options', 'prediction', 'audio', 'modalities', 'logprobs', 'top_logprobs']) expect(body[k]).toBeUndefined();
+      for (const k of ['functions', 'service_tier', 'web_search_options', 'prediction', 'audio', 'modalities']) expect(body[k]).toBeUndefined();
       if (body.stream === true) expect((body.stream_options as { include_usage?: boolean }).include_usage).toBe(true);
       for (const m of body.messages as { content: unknown }[]) if (Array.isArray(m.content)) for (const p of m.content as { type: string }[]) expect(p.type).toBe('text');
     }

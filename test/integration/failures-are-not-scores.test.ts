@@ -156,8 +156,9 @@ describe('a shard run again after an outage', () => {
     const dir = mkdtempSync(join(tmpdir(), 'uplift-outage-'));
     const endpoint = newEndpoint();
     await endpoint.up();
-    // GIVEN an endpoint that fails calls 100-140 (an outage mid-shard) and a shard budget a clean shard uses ~3/4 of
-    endpoint.fault = (call) => (call >= 100 && call <= 140 ? { status: 500 } : 'ok');
+    // GIVEN an outage of calls 120-200 (longer than the gateway's retries), in the baseline's two shards of 90 tasks each,
+    // and a shard budget a clean shard uses ~3/4 of: a shard hit by it spent ~11k of 26k on the tasks it did answer, its retry needs ~19.5k
+    endpoint.fault = (call) => (call >= 120 && call <= 200 ? { status: 500 } : 'ok');
     const file = spec(dir, { ras: endpointRa(endpoint.baseUrl) }) + '.yaml';
     writeFileSync(file, readFileSync(file.slice(0, -5), 'utf8').replace('shardTokens: 300000', 'shardTokens: 26000'));
     // WHEN the sweep runs: the failed attempt spent part of the budget, the retried shard runs out of it
