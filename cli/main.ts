@@ -2,7 +2,7 @@ import '../core/polyfills';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { importRaftTaiSafety } from '../core/cbm/raft-import';
 import { readLabels, readSplit } from '../core/cbm/dataset';
 import { SpecError, UpliftError } from '../core/errors';
@@ -13,8 +13,8 @@ import { loadSpec } from '../core/spec';
 import { newSweepId, prepareSweep, stageSweep } from '../core/sweep/stage';
 import { planKey, stagedSpecKey } from '../core/sweep/plan';
 import { readPlan } from '../core/sweep/outputs';
-import { storesFromEnv, type Stores } from '../lambdas/aws/clients';
-import { startEmbedded, type EmbeddedServices } from './local/embedded';
+import type { Stores } from '../lambdas/aws/clients';
+import { dataDirOf, dataDirOption, withEmbedded } from './local/data-dir';
 import { defaultLogDir, executeSweep } from './local/runner';
 import { ProgressDisplay } from './progress';
 import { describeTrim, renderPlan } from './plan-view';
@@ -31,19 +31,6 @@ interface Io {
 }
 
 const defaultIo: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
-
-function dataDirOf(opt: string | undefined): string {
-  return resolve(opt ?? process.env.UPLIFT_HOME ?? '.uplift');
-}
-
-async function withEmbedded<T>(dataDir: string, f: (svc: EmbeddedServices, stores: Stores) => Promise<T>): Promise<T> {
-  const svc = await startEmbedded(dataDir);
-  try {
-    return await f(svc, storesFromEnv(svc.env));
-  } finally {
-    await svc.stop();
-  }
-}
 
 /** Results of a sweep from the stores, plus the local copy of its HTML report. */
 async function collectResults(stores: Stores, dataDir: string, sweepId: string): Promise<{ results: SweepResults; reportPath?: string }> {
@@ -155,7 +142,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err });
-  const dataDir = new Option('--data-dir <dir>', 'where the embedded S3/DynamoDB keep their data (default: $UPLIFT_HOME or ./.uplift)');
+  const dataDir = dataDirOption();
 
   program
     .command('run')

@@ -1,10 +1,8 @@
-import { resolve } from 'node:path';
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { SpecError } from '../../core/errors';
 import { tableLines, usd } from '../../core/report';
 import type { BaselineRecord } from '../../core/records';
-import { storesFromEnv } from '../../lambdas/aws/clients';
-import { startEmbedded } from '../local/embedded';
+import { dataDirOf, dataDirOption, withEmbedded } from '../local/data-dir';
 
 interface Io {
   out: (s: string) => void;
@@ -29,23 +27,14 @@ export function renderBaselines(records: readonly BaselineRecord[]): string {
 
 /** `uplift cache list` and `uplift cache clear [--all | <key>]`: the baseline cache of a data dir. */
 export function registerCacheCommands(program: Command, io: Io, setExit: (code: number) => void): void {
-  const dataDir = () => new Option('--data-dir <dir>', 'where the embedded S3/DynamoDB keep their data (default: $UPLIFT_HOME or ./.uplift)');
-  const withStores = async <T>(dir: string | undefined, f: (scores: ReturnType<typeof storesFromEnv>['scores']) => Promise<T>): Promise<T> => {
-    const svc = await startEmbedded(resolve(dir ?? process.env.UPLIFT_HOME ?? '.uplift'));
-    try {
-      return await f(storesFromEnv(svc.env).scores);
-    } finally {
-      await svc.stop();
-    }
-  };
   const cache = program.command('cache').description('list or clear cached baselines (a baseline is reused across runs and sweeps while its key matches)');
   cache
     .command('list')
     .description('every cached (or being computed) baseline: key, score, outcomes, where it came from')
     .option('--json', 'print the records as JSON')
-    .addOption(dataDir())
+    .addOption(dataDirOption())
     .action(async (opts: { json?: boolean; dataDir?: string }) => {
-      const records = await withStores(opts.dataDir, (s) => s.listBaselines());
+      const records = await withEmbedded(dataDirOf(opts.dataDir), (_svc, stores) => stores.scores.listBaselines());
       io.out((opts.json ? JSON.stringify(records, null, 2) : renderBaselines(records)) + '\n');
       setExit(0);
     });
@@ -54,10 +43,10 @@ export function registerCacheCommands(program: Command, io: Io, setExit: (code: 
     .description('delete one cached baseline by key, or all of them (--all); the next run computes it afresh')
     .argument('[key]', 'a key from `uplift cache list`')
     .option('--all', 'delete every cached baseline')
-    .addOption(dataDir())
+    .addOption(dataDirOption())
     .action(async (key: string | undefined, opts: { all?: boolean; dataDir?: string }) => {
       if (!key === !opts.all) throw new SpecError(['uplift cache clear: give a key from `uplift cache list`, or --all (not both)']);
-      const removed = await withStores(opts.dataDir, async (s) => {
+      const removed = await withEmbedded(dataDirOf(opts.dataDir), async (_svc, { scores: s }) => {
         const keys = opts.all ? (await s.listBaselines()).map((b) => b.key) : [key as string];
         let n = 0;
         for (const k of keys) if (await s.deleteBaseline(k)) n++;

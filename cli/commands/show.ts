@@ -1,10 +1,8 @@
-import { resolve } from 'node:path';
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { SpecError } from '../../core/errors';
 import type { ArtifactStore } from '../../core/ports';
 import { TranscriptEvent } from '../../core/transcript';
-import { storesFromEnv } from '../../lambdas/aws/clients';
-import { startEmbedded } from '../local/embedded';
+import { dataDirOf, dataDirOption, withEmbedded } from '../local/data-dir';
 
 interface Io {
   out(s: string): void;
@@ -184,12 +182,10 @@ export function registerShowCommand(program: Command, io: Io, setExit: (code: nu
     .option('--sweep <sweep-id>', 'the sweep of the run (default: the newest sweep that has it)')
     .option('--full', 'do not shorten long messages and outputs')
     .option('--json', 'print the raw JSONL transcript')
-    .addOption(new Option('--data-dir <dir>', 'where the embedded S3/DynamoDB keep their data (default: $UPLIFT_HOME or ./.uplift)'))
+    .addOption(dataDirOption())
     .action(async (runId: string, opts: { sweep?: string; full?: boolean; json?: boolean; dataDir?: string }) => {
-      const dataDir = resolve(opts.dataDir ?? process.env.UPLIFT_HOME ?? '.uplift');
-      const svc = await startEmbedded(dataDir);
-      try {
-        const store = storesFromEnv(svc.env).artifacts;
+      await withEmbedded(dataDirOf(opts.dataDir), async (_svc, stores) => {
+        const store = stores.artifacts;
         const found = await findTranscript(store, runId, opts.sweep);
         const text = (await store.getText(found.key)) ?? '';
         // Everything printed goes through an escape: transcripts hold model and agent text.
@@ -200,8 +196,6 @@ export function registerShowCommand(program: Command, io: Io, setExit: (code: nu
         }
         if (found.others.length) io.err(escapeForTerminal(`(run ${runId} is also in sweep(s) ${found.others.join(', ')}; pass --sweep to pick one)\n`));
         setExit(0);
-      } finally {
-        await svc.stop();
-      }
+      });
     });
 }
