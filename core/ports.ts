@@ -4,7 +4,7 @@
  */
 import type { BaselineRecord, BudgetLedger, RunRecord, SweepMeta } from './records';
 
-/** Object storage with the S3 layout of DESIGN.md (keys are relative to the artifacts bucket). */
+/** Object storage with the S3 layout of the README (Architecture) (keys are relative to the artifacts bucket). */
 export abstract class ArtifactStore {
   /** Human-readable URI of a key, e.g. `s3://bucket/key`. */
   abstract uri(key: string): string;
@@ -31,7 +31,7 @@ export type BaselineClaim = { status: 'claimed' } | { status: 'pending'; record:
 /** What a reservation did: `reserved` now, already `held` by this run, or `insufficient` budget left. */
 export type ReserveOutcome = 'reserved' | 'held' | 'insufficient';
 
-/** Scores, statuses, the budget ledger and the baseline cache (the DynamoDB items of DESIGN.md). */
+/** Scores, statuses, the budget ledger and the baseline cache (the DynamoDB items of the README, Architecture). */
 export abstract class ScoreStore {
   /** Creates the META item unless it exists; returns what is stored. */
   abstract createSweep(meta: SweepMeta): Promise<SweepMeta>;

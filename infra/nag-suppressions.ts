@@ -13,7 +13,7 @@ function ack(scope: IConstruct, ids: string[], reason: string): void {
 
 const S3_GRANT_ACTIONS = ['s3:GetBucket*', 's3:GetObject*', 's3:List*', 's3:Abort*'].map((a) => `AwsSolutions-IAM5[Action::${a}]`);
 const S3_GRANT_REASON =
-  'Bucket.grantRead/grantPut: the action wildcards are CDK grant sets (GetObject*, List*, …) and each resource wildcard is one key prefix of the artifacts bucket (DESIGN.md S3 layout) this role needs; no other bucket and no other prefix.';
+  'Bucket.grantRead/grantPut: the action wildcards are CDK grant sets (GetObject*, List*, …) and each resource wildcard is one key prefix of the artifacts bucket (README, S3 layout) this role needs; no other bucket and no other prefix.';
 const XRAY_REASON = 'Resource::* is required by xray:PutTraceSegments/PutTelemetryRecords (tracing is on), which support no resource scoping.';
 
 /**
@@ -42,7 +42,7 @@ export function addNagSuppressions(stack: UpliftStack): void {
   }
   for (const fn of Object.values(stack.steps)) {
     ack(fn.role as IConstruct, [...S3_GRANT_ACTIONS, ...prefixes('datasets', 'sweeps')], `${S3_GRANT_REASON} Pipeline steps read datasets/ and sweeps/ and write sweeps/.`);
-    ack(fn.role as IConstruct, [tableIndex], 'Table.grantReadWriteData includes the table\'s indexes: the byCbm leaderboard GSI of DESIGN.md is queried through it.');
+    ack(fn.role as IConstruct, [tableIndex], 'Table.grantReadWriteData includes the table\'s indexes: the byCbm leaderboard GSI (README, Architecture) is queried through it.');
   }
   const upload = stack.modelUploads.function.role as IConstruct;
   ack(upload, [...S3_GRANT_ACTIONS, ...prefixes('models', 'templates', 'sweeps')], `${S3_GRANT_REASON} The model-upload Lambda reads manifests under models/ and templates under templates/, and stages sweeps/<id>/spec.json.`);

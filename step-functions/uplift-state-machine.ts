@@ -113,7 +113,7 @@ export interface UpliftStateMachineProps {
 }
 
 /**
- * The Uplift flow of DESIGN.md, defined once:
+ * The Uplift flow of the README (Architecture), defined once:
  * PlanSweep → DistributedMap(runs from S3){ PlanRun → NextStep → [BaselineShards → RecordBaseline]
  * → TlaSandbox → MraShards → ScoreRun; any error → MarkRunFailed [→ RunFailureUnrecorded] } → FinalizeSweep.
  * Failing well: every Lambda step retries the Lambda service's errors and storage throttling

@@ -1,5 +1,5 @@
 import { SpecError } from '../errors';
-import type { ModelSpec } from '../spec';
+import { DEFAULT_OPENAI_BASE_URL, type ModelSpec } from '../spec';
 import { HttpUpstream, OfflineUpstream, type Upstream } from './gateway';
 
 /** Environment the vLLM launcher hands the job: the loopback server's URL and its per-job key (the gateway's, never an agent's). */
@@ -19,5 +19,5 @@ export function upstreamFor(model: ModelSpec, env: Record<string, string | undef
   }
   const key = env[model.apiKeyEnv];
   if (!key) throw new SpecError([`model ${model.name}: environment variable ${model.apiKeyEnv} is not set. Fix: export ${model.apiKeyEnv}=<key> (the gateway holds it; agents only get a per-job token)`]);
-  return new HttpUpstream(model.baseUrl ?? env.OPENAI_BASE_URL ?? 'https://api.openai.com/v1', key, model.name);
+  return new HttpUpstream(model.baseUrl ?? env.OPENAI_BASE_URL ?? DEFAULT_OPENAI_BASE_URL, key, model.name);
 }

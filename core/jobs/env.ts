@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { SpecError } from '../errors';
 import type { RetryOptions } from '../gateway/gateway';
 
-/** The Batch job environment contract (DESIGN.md): the same in AWS Batch and in the local pool. */
+/** The Batch job environment contract (README, Architecture): the same in AWS Batch and in the local pool. */
 export const JobEnv = z.object({
   UPLIFT_RUN_ID: z.string().min(1, { error: 'UPLIFT_RUN_ID is required' }),
   UPLIFT_ROLE: z.enum(['baseline', 'tla', 'mra'], { error: 'UPLIFT_ROLE must be baseline, tla or mra' }),
@@ -16,6 +16,7 @@ export const JobEnv = z.object({
   /** Set by AWS Batch: the job id, which names its CloudWatch log stream. */
   AWS_BATCH_JOB_ID: z.string().optional(),
 });
+export type JobEnv = z.infer<typeof JobEnv>;
 
 /** Where a user finds a job's log, in words: the local pool's file, or the AWS Batch job id. */
 export function jobLogLocation(env: Pick<JobEnv, 'UPLIFT_JOB_LOG' | 'AWS_BATCH_JOB_ID'>): string {
@@ -23,7 +24,6 @@ export function jobLogLocation(env: Pick<JobEnv, 'UPLIFT_JOB_LOG' | 'AWS_BATCH_J
   if (env.AWS_BATCH_JOB_ID) return `AWS Batch job ${env.AWS_BATCH_JOB_ID} (its CloudWatch log stream in the stack's job log group)`;
   return 'the job log (stderr of the ra-shard job)';
 }
-export type JobEnv = z.infer<typeof JobEnv>;
 
 /** Bucket and sweep id from `s3://<bucket>/sweeps/<sweep>/plan.json`. */
 export function parsePlanUri(uri: string): { bucket: string; sweepId: string } {

@@ -7,7 +7,7 @@ import { ArtifactStore } from '../ports';
 import { ModelSpec } from '../spec';
 import { expandPlan, StagedSweep, stagedSpecKey } from '../sweep/plan';
 
-/** Uploads under this prefix can start sweeps (DESIGN.md, S3 layout). */
+/** Uploads under this prefix can start sweeps (README, "Start sweeps by uploading a model"). */
 export const MODELS_PREFIX = 'models/';
 /** The marker a model upload ends with: `models/<…>/uplift-model.json`, next to the weights it describes. */
 export const MODEL_MANIFEST = 'uplift-model.json';

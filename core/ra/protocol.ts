@@ -42,7 +42,7 @@ export interface ShardRunResult {
 }
 
 /**
- * Runs an RA bundle's entrypoint once over tasks (DESIGN.md, RA protocol): task inputs as JSON
+ * Runs an RA bundle's entrypoint once over tasks (README, "RA bundles and the RA protocol"): task inputs as JSON
  * lines on stdin, one `{"id","output"}` line per task on stdout, logs on stderr. Missing and
  * malformed lines never throw: they become failed tasks, reported in `rejectedLines`.
  */

@@ -12,13 +12,14 @@ export const StoredOutcome = z.union([
   z.object({ id: z.string(), error: z.enum(['agent_error', 'infra_error']), cause: z.string() }),
 ]);
 
-
+/** A role's tasks by outcome (`scored`: an output to score). */
 export function countOutcomes(outcomes: readonly TaskOutcome[]): OutcomeCounts {
   const c = { scored: 0, agent_error: 0, infra_error: 0 };
   for (const o of outcomes) c['output' in o ? 'scored' : o.error]++;
   return c;
 }
 
+/** Outcome counts of several shards together. */
 export function addCounts(...cs: readonly OutcomeCounts[]): OutcomeCounts {
   return cs.reduce((a, c) => ({ scored: a.scored + c.scored, agent_error: a.agent_error + c.agent_error, infra_error: a.infra_error + c.infra_error }), { scored: 0, agent_error: 0, infra_error: 0 });
 }

@@ -122,7 +122,8 @@ export async function planRun(deps: StepDeps, input: z.infer<typeof RunInput>): 
     await deps.scores.putRun({ ...rec, status: 'budget_exhausted', updatedAt: now, error: `could not reserve its worst case of $${run.worstCaseUsd.toFixed(4)}: the sweep budget is committed` });
     return { action: 'skip', ...jobShape(plan, run), reason: 'budget_exhausted' };
   }
-  const reserved = (await deps.scores.getBudget(sweepId))?.holds[runId] ?? run.worstCaseUsd;
+  // What the run holds is always its worst case (a plan never changes), whether reserved now or before.
+  const reserved = run.worstCaseUsd;
   const lease = plan.budgets.shardWallSeconds * 2 + 600;
   const claim = await deps.scores.claimBaseline(
     { key: run.baselineKey, status: 'computing', ownerSweep: sweepId, ownerRun: runId, claimedAt: now, outputsPrefix: roleOutputPrefix(sweepId, runId, 'baseline') },
@@ -360,11 +361,14 @@ export async function finalizeSweep(deps: StepDeps, input: z.infer<typeof SweepI
   const { sweepId } = SweepInput.parse(input);
   const meta = await deps.scores.getSweep(sweepId);
   if (!meta) throw new CorruptRecordError(`sweep ${sweepId} has no META item`);
-  let runs = await deps.scores.listRuns(sweepId);
   // Runs this execution left unfinished (a MarkRunFailed that kept failing, a Map that failed) say why; their ledger holds stay for a resume.
   const unfinishedNote = 'did not finish in this execution (the runs Map or MarkRunFailed failed after their retries): resume the sweep to run it';
-  for (const r of runs.filter((x) => (x.status === 'pending' || x.status === 'running') && x.error !== unfinishedNote)) await deps.scores.putRun({ ...r, error: unfinishedNote, updatedAt: nowIso(deps) });
-  runs = await deps.scores.listRuns(sweepId);
+  const runs: RunRecordT[] = [];
+  for (const r of await deps.scores.listRuns(sweepId)) {
+    const noted = (r.status === 'pending' || r.status === 'running') && r.error !== unfinishedNote ? { ...r, error: unfinishedNote, updatedAt: nowIso(deps) } : r;
+    if (noted !== r) await deps.scores.putRun(noted);
+    runs.push(noted);
+  }
   const counts: Record<string, number> = {};
   for (const r of runs) counts[r.status] = (counts[r.status] ?? 0) + 1;
   const unfinished = runs.some((r) => r.status === 'pending' || r.status === 'running');

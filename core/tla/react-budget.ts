@@ -13,7 +13,7 @@ export interface CheckpointRecord {
 }
 
 /**
- * The bundle a TLA had at a token budget (DESIGN.md, "Token-budget curves"): the last accepted
+ * The bundle a TLA had at a token budget (README, "Checkpoints and scores at token budgets"): the last accepted
  * checkpoint taken within `budget` tokens, i.e. what it would have submitted had its budget been
  * `budget`. Null when none was accepted by then: it had the RA as given (an uplift of 0).
  */

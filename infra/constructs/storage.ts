@@ -28,7 +28,7 @@ export interface UpliftStorageProps {
 }
 
 /**
- * The artifacts bucket and the table of DESIGN.md: S3-managed encryption, versioning, public
+ * The artifacts bucket and the table of the README's Architecture: S3-managed encryption, versioning, public
  * access blocked, TLS enforced, access logs, lifecycle rules for sweep outputs, EventBridge
  * notifications (model uploads); DynamoDB on demand with point-in-time recovery, the `byCbm`
  * leaderboard index, and a stream of new images (the budget monitor reads ledger changes).

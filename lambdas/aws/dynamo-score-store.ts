@@ -19,7 +19,7 @@ function parseItem<S extends z.ZodType>(schema: S, item: Record<string, unknown>
 export const LEADERBOARD_INDEX = 'byCbm';
 
 /**
- * ScoreStore on one DynamoDB table (`pk`/`sk`, DESIGN.md). Money is stored in integer
+ * ScoreStore on one DynamoDB table (`pk`/`sk`, README Architecture). Money is stored in integer
  * micro-dollars so the ledger's conditional updates are exact: `availableMicros` is
  * limit − reserved − spent, and a reservation succeeds only if `availableMicros >= amount`.
  */
