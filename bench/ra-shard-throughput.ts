@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { HttpUpstream, ModelGateway, OfflineUpstream } from '../core/gateway/gateway';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { loadDatasetDir, toTaskInput } from '../core/cbm/dataset';
+import { classificationKind, loadClassificationDir } from '../core/cbm/classification';
 import { readManifest } from '../core/ra/bundle';
 import { runAgentOnTasks } from '../core/ra/protocol';
 import { detectIsolation } from '../core/sandbox';
@@ -44,9 +44,9 @@ async function main(): Promise<void> {
   const latencyMs = Number(values.latency);
   const concurrency = Number(values.concurrency);
   const root = join(__dirname, '..');
-  const ds = loadDatasetDir(join(root, 'examples/datasets/tai-safety'));
+  const ds = loadClassificationDir(join(root, 'examples/datasets/tai-safety'));
   const pool = [...ds.dev, ...ds.test];
-  const tasks = Array.from({ length: n }, (_, i) => ({ ...toTaskInput(pool[i % pool.length], ds.labels), id: `t${i}` }));
+  const tasks = Array.from({ length: n }, (_, i) => ({ ...classificationKind.toInput(pool[i % pool.length], ds.meta), id: `t${i}` }));
   const external = process.env.OPENAI_BASE_URL;
   // The endpoint runs in its own process, as a real one would: the harness does not host it.
   const offline = external || values.endpoint === 'job' ? undefined : await startOfflineEndpoint(root, latencyMs);

@@ -1,10 +1,12 @@
+import { hasScores } from '../core/records';
 import '../core/polyfills';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { importRaftTaiSafety } from '../core/cbm/raft-import';
-import { readLabels, readSplit } from '../core/cbm/dataset';
+import { classificationKind } from '../core/cbm/classification';
+import { readMeta, readSplit } from '../core/cbm/dataset';
 import { SpecError, UpliftError } from '../core/errors';
 import { serveOfflineModel } from '../core/gateway/offline-server';
 import { toJsonl } from '../core/jsonl';
@@ -59,7 +61,8 @@ function printResults(io: Io, json: boolean, results: SweepResults, reportPath?:
 }
 
 function exitFor(results: SweepResults): number {
-  return results.runs.every((r) => r.status === 'succeeded') ? EXIT.ok : EXIT.runsFailed;
+  // A guard_violated run finished and is reported as such: the harness did its job.
+  return results.runs.every((r) => hasScores(r.status)) ? EXIT.ok : EXIT.runsFailed;
 }
 
 async function runCommand(io: Io, specFile: string | undefined, opts: { resume?: string; json?: boolean; dataDir?: string; jobs?: number }): Promise<number> {
@@ -83,7 +86,7 @@ async function runCommand(io: Io, specFile: string | undefined, opts: { resume?:
       if (!(await stores.artifacts.exists(stagedSpecKey(sweepId))))
         throw new SpecError([`--resume ${sweepId}: no such sweep in ${dataDir}. Fix: pass a sweep id printed by an earlier \`uplift run\`, with the same --data-dir`]);
       const runs = await stores.scores.listRuns(sweepId);
-      const done = runs.filter((r) => r.status === 'succeeded').length;
+      const done = runs.filter((r) => hasScores(r.status)).length;
       io.err(`Resuming ${sweepId}: ${done} of ${runs.length} runs already succeeded and will not be recomputed.\n`);
     }
     const poolSize = opts.jobs ?? prepared?.loaded.spec.concurrency.shards ?? cpus().length;
@@ -203,9 +206,9 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
         io.out(`Imported ${r.dev} dev + ${r.test} test examples (${r.skipped} rows skipped) to ${stores.artifacts.uri(r.prefix)}/\n`);
         if (opts.out) {
           mkdirSync(opts.out, { recursive: true });
-          writeFileSync(join(opts.out, 'dev.jsonl'), toJsonl(await readSplit(stores.artifacts, r.prefix, 'dev')));
-          writeFileSync(join(opts.out, 'test.jsonl'), toJsonl(await readSplit(stores.artifacts, r.prefix, 'test')));
-          writeFileSync(join(opts.out, 'labels.json'), JSON.stringify(await readLabels(stores.artifacts, r.prefix), null, 2) + '\n');
+          writeFileSync(join(opts.out, 'dev.jsonl'), toJsonl(await readSplit(stores.artifacts, r.prefix, 'dev', classificationKind)));
+          writeFileSync(join(opts.out, 'test.jsonl'), toJsonl(await readSplit(stores.artifacts, r.prefix, 'test', classificationKind)));
+          writeFileSync(join(opts.out, 'labels.json'), JSON.stringify(await readMeta(stores.artifacts, r.prefix, classificationKind), null, 2) + '\n');
           io.out(`Wrote the data set directory ${resolve(opts.out)}\n`);
         }
       });

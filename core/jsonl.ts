@@ -27,6 +27,30 @@ export function parseJsonl<S extends z.ZodType>(text: string, schema: S, source:
   return rows;
 }
 
+/**
+ * Parses JSON lines against a schema and reports every bad line, not only the first: for data a
+ * user hands in. Each problem names the source, the 1-based line and the field, with `fix` appended.
+ */
+export function parseJsonlAll<S extends z.ZodType>(text: string, schema: S, source: string, fix: string): { rows: z.infer<S>[]; problems: string[] } {
+  const rows: z.infer<S>[] = [];
+  const problems: string[] = [];
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === '') return;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (cause) {
+      problems.push(`${source}:${i + 1}: not valid JSON (${(cause as Error).message}). Fix: ${fix}`);
+      return;
+    }
+    const parsed = schema.safeParse(value);
+    if (parsed.success) rows.push(parsed.data);
+    else for (const issue of parsed.error.issues) problems.push(`${source}:${i + 1}: field "${issue.path.join('.') || '(line)'}": ${issue.message}. Fix: ${fix}`);
+  });
+  return { rows, problems };
+}
+
 /** Parses one JSON document against a schema, naming the source on failure. */
 export function parseJson<S extends z.ZodType>(text: string, schema: S, source: string): z.infer<S> {
   let value: unknown;

@@ -31,8 +31,17 @@ export type SweepMeta = z.infer<typeof SweepMeta>;
 export const OutcomeCounts = z.object({ scored: z.number().int().nonnegative(), agent_error: z.number().int().nonnegative(), infra_error: z.number().int().nonnegative() });
 export type OutcomeCounts = z.infer<typeof OutcomeCounts>;
 
-export const RunStatus = z.enum(['pending', 'running', 'succeeded', 'failed', 'budget_exhausted']);
+/**
+ * `guard_violated`: the run finished and has scores, but its guard fell by more than the CBM's
+ * maxGuardDrop (its CI wholly below −maxGuardDrop): shown, and left out of headline aggregates.
+ */
+export const RunStatus = z.enum(['pending', 'running', 'succeeded', 'guard_violated', 'failed', 'budget_exhausted']);
 export type RunStatus = z.infer<typeof RunStatus>;
+
+/** A run that finished with scores: `succeeded`, or `guard_violated` (scored, but left out of headline aggregates). */
+export function hasScores(status: RunStatus | string): boolean {
+  return status === 'succeeded' || status === 'guard_violated';
+}
 
 export const Tokens = z.object({
   tla: z.number().int().nonnegative(),
@@ -40,7 +49,21 @@ export const Tokens = z.object({
   mra: z.number().int().nonnegative(),
   /** MRA evaluations of earlier checkpoints for the budget curve. */
   curve: z.number().int().nonnegative().optional(),
+  /** The judge's tokens scoring this run's shards (a CBM scored by a judge model). */
+  judge: z.number().int().nonnegative().optional(),
 });
+
+/** Baseline and MRA means of a set of tasks, the uplift and its paired-bootstrap 95% CI. */
+export const ScorePair = z.object({ tasks: z.number().int(), baseline: z.number(), mra: z.number(), uplift: z.number(), ci: z.tuple([z.number(), z.number()]) });
+export type ScorePair = z.infer<typeof ScorePair>;
+
+/** The guard of a run: scores on the guard tasks, the fall allowed, and whether it was exceeded. */
+export const GuardResult = ScorePair.extend({ maxDrop: z.number(), violated: z.boolean() });
+export type GuardResult = z.infer<typeof GuardResult>;
+
+/** What a run's numbers mean: its CBM kind's metric names and chance levels. */
+export const RunMetrics = z.object({ kind: z.string(), objective: z.string(), guard: z.string().optional(), chance: z.number().optional(), guardChance: z.number().optional() });
+export type RunMetrics = z.infer<typeof RunMetrics>;
 export type Tokens = z.infer<typeof Tokens>;
 
 /** `SWEEP#<id>` / `RUN#<id>`: one run's status, scores, CI, tokens and cost. */
@@ -70,6 +93,11 @@ export const RunRecord = z.object({
   curve: z.array(z.object({ budget: z.number().int(), step: z.number().int().nullable(), mra: z.number(), uplift: z.number(), ci: z.tuple([z.number(), z.number()]) })).optional(),
   /** Things a reader of the scores must know: tasks without output, agent crashes, refused calls. */
   warnings: z.array(z.string()).optional(),
+  /** The guard (utility that must be kept), for CBMs that have one. `baseline`/`mra`/`uplift`/`ci` above are the objective's. */
+  guard: GuardResult.optional(),
+  /** Objective scores by group (e.g. injection_variant → value → scores). */
+  breakdown: z.record(z.string(), z.record(z.string(), ScorePair)).optional(),
+  metrics: RunMetrics.optional(),
   /** Test tasks by outcome, for the baseline the run used and for its MRA. */
   outcomes: z.object({ baseline: OutcomeCounts.optional(), mra: OutcomeCounts.optional() }).optional(),
 });

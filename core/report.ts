@@ -1,8 +1,8 @@
-import type { BudgetLedger, OutcomeCounts, RunRecord, SweepMeta } from './records';
+import type { BudgetLedger, GuardResult, OutcomeCounts, RunMetrics, RunRecord, ScorePair, SweepMeta } from './records';
 import { summariseAttempts } from './scoring/across-attempts';
 
 /** Shown wherever results of the offline model appear. */
-export const OFFLINE_NOTICE = 'Produced by the offline stand-in model (deterministic nearest-example classifier), not by an LLM.';
+export const OFFLINE_NOTICE = 'Produced by the offline stand-in model (deterministic rules per CBM kind, documented in the README), not by an LLM.';
 
 /** One run in `--json` output (issue contract: tla, ra, cbm, variant, seed, status, baseline, mra, uplift, ci, tokens, costUsd). */
 export interface RunResult {
@@ -27,6 +27,14 @@ export interface RunResult {
   curve?: { budget: number; step: number | null; mra: number; uplift: number; ci: [number, number] }[];
   /** Test tasks by outcome (scored, agent_error, infra_error) for the baseline and the MRA. */
   outcomes?: { baseline?: OutcomeCounts; mra?: OutcomeCounts };
+  /** The guard (utility that must be kept), for CBMs with one; `baseline`/`mra`/`uplift`/`ci` are the objective's. */
+  guard?: GuardResult;
+  /** Objective scores by group (e.g. injection_variant → value). */
+  breakdown?: Record<string, Record<string, ScorePair>>;
+  /** Metric names and chance levels of the run's CBM kind. */
+  metrics?: RunMetrics;
+  /** Tokens the judge spent scoring this run (included in `tokens`). */
+  judgeTokens?: number;
 }
 
 /**
@@ -46,6 +54,8 @@ export interface CellSummary {
   ciMethod: 't' | 'none';
   /** Why there is no interval, e.g. "1 attempt: see the run's CI over tasks". */
   note?: string;
+  /** Mean guard uplift over the attempts, for CBMs with a guard. */
+  meanGuardUplift?: number;
 }
 
 export interface SweepResults {
@@ -75,7 +85,11 @@ export function buildResults(meta: SweepMeta, records: RunRecord[], budget?: Bud
       mra: r.mra ?? null,
       uplift: r.uplift ?? null,
       ci: r.ci ?? null,
-      tokens: r.tokens ? r.tokens.tla + r.tokens.baseline + r.tokens.mra : 0,
+      tokens: r.tokens ? r.tokens.tla + r.tokens.baseline + r.tokens.mra + (r.tokens.curve ?? 0) + (r.tokens.judge ?? 0) : 0,
+      ...(r.tokens?.judge !== undefined ? { judgeTokens: r.tokens.judge } : {}),
+      ...(r.guard ? { guard: r.guard } : {}),
+      ...(r.breakdown ? { breakdown: r.breakdown } : {}),
+      ...(r.metrics ? { metrics: r.metrics } : {}),
       costUsd: r.costUsd ?? 0,
       baselineCached: r.baselineCached ?? false,
       ...(r.error ? { error: r.error } : {}),
@@ -92,7 +106,19 @@ export function buildResults(meta: SweepMeta, records: RunRecord[], budget?: Bud
   }
   const summary = [...cells.values()].map((rs) => {
     const a = summariseAttempts(rs.map((r) => r.uplift as number));
-    return { tla: rs[0].tla, ra: rs[0].ra, cbm: rs[0].cbm, variant: rs[0].variant, attempts: a.attempts, meanUplift: a.mean, ci: a.ci, ciMethod: a.method, ...(a.note ? { note: a.note } : {}) };
+    const guards = rs.flatMap((r) => (r.guard ? [r.guard.uplift] : []));
+    return {
+      tla: rs[0].tla,
+      ra: rs[0].ra,
+      cbm: rs[0].cbm,
+      variant: rs[0].variant,
+      attempts: a.attempts,
+      meanUplift: a.mean,
+      ci: a.ci,
+      ciMethod: a.method,
+      ...(a.note ? { note: a.note } : {}),
+      ...(guards.length ? { meanGuardUplift: guards.reduce((x, y) => x + y, 0) / guards.length } : {}),
+    };
   });
   return {
     sweepId: meta.sweepId,
@@ -147,9 +173,49 @@ function curveTable(res: SweepResults): { head: string[]; rows: string[][] } | u
   };
 }
 
+/** The guard's change as the tables show it: `−2.5 [−6.0, +1.0]`, with `VIOLATED` when it fell by more than allowed. */
+function guardText(g: GuardResult | undefined): string {
+  return g ? `${signed(g.uplift)} ${ciText(g.ci)}${g.violated ? ' VIOLATED' : ''}` : '—';
+}
+
+/**
+ * Per breakdown group (e.g. injection_variant) of each CBM: the objective's baseline and, per TLA,
+ * the mean uplift over its scored runs (seeds and variants), in pp.
+ */
+export function breakdownTables(res: SweepResults): { cbm: string; group: string; head: string[]; rows: string[][] }[] {
+  const out: { cbm: string; group: string; head: string[]; rows: string[][] }[] = [];
+  const scored = res.runs.filter((r) => r.breakdown && r.uplift !== null);
+  for (const cbm of [...new Set(scored.map((r) => r.cbm))]) {
+    const runs = scored.filter((r) => r.cbm === cbm);
+    const tlas = [...new Set(runs.map((r) => r.tla))];
+    for (const group of [...new Set(runs.flatMap((r) => Object.keys(r.breakdown ?? {})))]) {
+      const values = [...new Set(runs.flatMap((r) => Object.keys(r.breakdown?.[group] ?? {})))].sort();
+      const rows = values.map((v) => {
+        const cells = runs.flatMap((r) => (r.breakdown?.[group]?.[v] ? [{ tla: r.tla, p: r.breakdown[group][v] }] : []));
+        const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+        return [v, String(cells[0]?.p.tasks ?? 0), pct(mean(cells.map((c) => c.p.baseline))), ...tlas.map((t) => {
+          const mine = cells.filter((c) => c.tla === t);
+          return mine.length ? signed(mean(mine.map((c) => c.p.uplift))) : '—';
+        })];
+      });
+      out.push({ cbm, group, head: [group, 'tasks', 'baseline %', ...tlas.map((t) => `${t} pp`)], rows });
+    }
+  }
+  return out;
+}
+
+/** One line per CBM kind in the sweep: what its scores mean and the chance level. */
+function metricLines(res: SweepResults): string[] {
+  const seen = new Map<string, RunMetrics>();
+  for (const r of res.runs) if (r.metrics && !seen.has(r.cbm)) seen.set(r.cbm, r.metrics);
+  return [...seen].map(([cbm, m]) => `${cbm} (${m.kind}): scores are ${m.objective}${m.chance !== undefined ? ` (chance ${pct(m.chance)}%)` : ''}${m.guard ? `; guard: ${m.guard}${m.guardChance !== undefined ? ` (chance ${pct(m.guardChance)}%)` : ''}` : ''}`);
+}
+
 /** The terminal table: one row per run, then the per-cell summary across seeds. Scores in % of tasks. */
 export function renderTable(res: SweepResults): string {
-  const head = ['run', 'TLA', 'RA', 'CBM', 'variant', 'seed', 'status', 'baseline %', 'MRA %', 'uplift pp', '95% CI', 'agent/infra err', 'tokens', 'cost'];
+  const hasGuard = res.runs.some((r) => r.guard);
+  const hasJudge = res.runs.some((r) => r.judgeTokens !== undefined);
+  const head = ['run', 'TLA', 'RA', 'CBM', 'variant', 'seed', 'status', 'baseline %', 'MRA %', 'uplift pp', '95% CI', ...(hasGuard ? ['guard Δ pp [95% CI]'] : []), 'agent/infra err', 'tokens', ...(hasJudge ? ['judge tok'] : []), 'cost'];
   const rows = res.runs.map((r) => [
     r.runId,
     r.tla,
@@ -162,24 +228,30 @@ export function renderTable(res: SweepResults): string {
     pct(r.mra),
     r.uplift === null ? '—' : signed(r.uplift),
     ciText(r.ci),
+    ...(hasGuard ? [guardText(r.guard)] : []),
     errorsText(r.outcomes),
     r.tokens.toLocaleString('en-US'),
+    ...(hasJudge ? [r.judgeTokens === undefined ? '—' : r.judgeTokens.toLocaleString('en-US')] : []),
     usd(r.costUsd),
   ]);
   const byStatus = Object.entries(res.runs.reduce<Record<string, number>>((c, r) => ({ ...c, [r.status]: (c[r.status] ?? 0) + 1 }), {}))
     .map(([k, n]) => `${n} ${k}`)
     .join(', ');
   const parts = [`Sweep ${res.sweepId} (${res.name}): ${res.status} — ${res.runs.length} run(s): ${byStatus}`, table(head, rows, 7)];
+  const metrics = metricLines(res);
+  if (metrics.length) parts.push(metrics.join('\n'));
   if (res.summary.length) {
+    const sumGuard = res.summary.some((s) => s.meanGuardUplift !== undefined);
     parts.push(
-      "Across seeds (mean uplift over attempts, Student-t 95% CI over attempts; none with 1 attempt: see that run's CI over tasks; docs/statistics.md):",
+      `Across seeds (mean uplift over attempts, Student-t 95% CI over attempts; none with 1 attempt: see that run's CI over tasks; guard_violated runs left out; docs/statistics.md):`,
       table(
-        ['TLA', 'RA', 'CBM', 'variant', 'attempts', 'mean uplift pp', '95% CI', 'CI method'],
-        res.summary.map((s) => [s.tla, s.ra, s.cbm, s.variant, String(s.attempts), signed(s.meanUplift), ciText(s.ci), s.ciMethod === 't' ? `t, ${s.attempts - 1} df` : 'none']),
+        ['TLA', 'RA', 'CBM', 'variant', 'attempts', 'mean uplift pp', '95% CI', 'CI method', ...(sumGuard ? ['mean guard Δ pp'] : [])],
+        res.summary.map((s) => [s.tla, s.ra, s.cbm, s.variant, String(s.attempts), signed(s.meanUplift), ciText(s.ci), s.ciMethod === 't' ? `t, ${s.attempts - 1} df` : 'none', ...(sumGuard ? [s.meanGuardUplift === undefined ? '—' : signed(s.meanGuardUplift)] : [])]),
         4,
       ),
     );
   }
+  for (const b of breakdownTables(res)) parts.push(`${b.cbm}: objective by ${b.group} (baseline, and mean uplift per TLA over its scored runs):`, table(b.head, b.rows, 1));
   const curve = curveTable(res);
   if (curve) parts.push('Uplift (pp) at TLA token budgets, scored on the test split from the TLA\'s checkpoints:', table(curve.head, curve.rows, 1));
   const failed = res.runs.filter((r) => r.error);
@@ -234,14 +306,17 @@ function forestPlot(items: { label: string; value: number; ci: [number, number] 
 
 /** The sweep report (`sweeps/<id>/report/index.html`): self-contained HTML, tables and plots. */
 export function renderReportHtml(res: SweepResults): string {
+  const hasGuard = res.runs.some((r) => r.guard);
+  const hasJudge = res.runs.some((r) => r.judgeTokens !== undefined);
+  const sumGuard = res.summary.some((s) => s.meanGuardUplift !== undefined);
   const runRows = res.runs
     .map(
       (r) =>
-        `<tr class="${esc(r.status)}"><td>${esc(r.runId)}</td><td>${esc(r.tla)}</td><td>${esc(r.ra)}</td><td>${esc(r.cbm)}</td><td>${esc(r.variant)}</td><td>${r.seed}</td><td>${esc(r.model)}</td><td>${esc(r.status)}${r.error ? `<br><small>${esc(r.error)}</small>` : ''}${(r.warnings ?? []).map((w) => `<br><small class="warn">⚠ ${esc(w)}</small>`).join('')}</td><td class="n">${pct(r.baseline)}</td><td class="n">${pct(r.mra)}</td><td class="n">${r.uplift === null ? '—' : signed(r.uplift)}</td><td class="n">${ciText(r.ci)}</td><td class="n" title="agent errors / infrastructure errors: baseline → MRA">${esc(errorsText(r.outcomes))}</td><td class="n">${r.tokens.toLocaleString('en-US')}</td><td class="n">${usd(r.costUsd)}</td></tr>`,
+        `<tr class="${esc(r.status)}"><td>${esc(r.runId)}</td><td>${esc(r.tla)}</td><td>${esc(r.ra)}</td><td>${esc(r.cbm)}</td><td>${esc(r.variant)}</td><td>${r.seed}</td><td>${esc(r.model)}</td><td>${esc(r.status)}${r.error ? `<br><small>${esc(r.error)}</small>` : ''}${(r.warnings ?? []).map((w) => `<br><small class="warn">⚠ ${esc(w)}</small>`).join('')}</td><td class="n">${pct(r.baseline)}</td><td class="n">${pct(r.mra)}</td><td class="n">${r.uplift === null ? '—' : signed(r.uplift)}</td><td class="n">${ciText(r.ci)}</td>${hasGuard ? `<td class="n${r.guard?.violated ? ' bad' : ''}">${esc(guardText(r.guard))}</td>` : ''}<td class="n" title="agent errors / infrastructure errors: baseline → MRA">${esc(errorsText(r.outcomes))}</td><td class="n">${r.tokens.toLocaleString('en-US')}</td>${hasJudge ? `<td class="n">${r.judgeTokens === undefined ? '—' : r.judgeTokens.toLocaleString('en-US')}</td>` : ''}<td class="n">${usd(r.costUsd)}</td></tr>`,
     )
     .join('\n');
   const sumRows = res.summary
-    .map((s) => `<tr><td>${esc(s.tla)}</td><td>${esc(s.ra)}</td><td>${esc(s.cbm)}</td><td>${esc(s.variant)}</td><td class="n">${s.attempts}</td><td class="n">${signed(s.meanUplift)}</td><td class="n">${ciText(s.ci)}</td><td>${s.ciMethod === 't' ? `Student t, ${s.attempts - 1} df` : esc(s.note ?? 'none')}</td></tr>`)
+    .map((s) => `<tr><td>${esc(s.tla)}</td><td>${esc(s.ra)}</td><td>${esc(s.cbm)}</td><td>${esc(s.variant)}</td><td class="n">${s.attempts}</td><td class="n">${signed(s.meanUplift)}</td><td class="n">${ciText(s.ci)}</td><td>${s.ciMethod === 't' ? `Student t, ${s.attempts - 1} df` : esc(s.note ?? 'none')}</td>${sumGuard ? `<td class="n">${s.meanGuardUplift === undefined ? '—' : signed(s.meanGuardUplift)}</td>` : ''}</tr>`)
     .join('\n');
   const scored = res.runs.filter((r) => r.uplift !== null && r.ci !== null);
   return `<!doctype html>
@@ -249,16 +324,17 @@ export function renderReportHtml(res: SweepResults): string {
 <style>
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem;color:#1f2328;max-width:1200px}
 table{border-collapse:collapse;margin:1rem 0;font-size:13px}th,td{border-bottom:1px solid #d0d7de;padding:4px 8px;text-align:left}
-td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}tr.failed td,tr.budget_exhausted td{color:#cf222e}
+td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}tr.failed td,tr.budget_exhausted td,td.bad{color:#cf222e}tr.guard_violated td{color:#9a6700}
 .warn{color:#9a6700}.notice{background:#fff8c5;border:1px solid #d4a72c;padding:.6rem 1rem;border-radius:6px}
 </style></head><body>
 <h1>Uplift sweep <code>${esc(res.name)}</code></h1>
 <p>Sweep <code>${esc(res.sweepId)}</code> · status <b>${esc(res.status)}</b> · models: ${res.models.map(esc).join(', ')}${res.budget ? ` · spent ${usd(res.budget.spentUsd)} of ${usd(res.budget.limitUsd)}` : ''}</p>
 ${res.notice ? `<p class="notice"><b>Offline stand-in.</b> ${esc(res.notice)}</p>` : ''}
-<p>Scores are accuracy on the held-out test split (%). Uplift = MRA − baseline in percentage points, with a paired bootstrap 95% CI over tasks (2000 resamples, fixed seed).</p>
+<p>Scores are the CBM's objective on the held-out test split (% of tasks; see below). Uplift = MRA − baseline in percentage points, with a paired bootstrap 95% CI over tasks (2000 resamples, fixed seed). A CBM with a guard (utility that must be kept) also shows the guard's change; a run whose guard CI lies wholly below −maxGuardDrop is <b>guard_violated</b> and left out of the across-seeds summary.</p>
+${metricLines(res).length ? `<ul>${metricLines(res).map((l) => `<li>${esc(l)}</li>`).join('')}</ul>` : ''}
 <h2>Uplift by TLA, across seeds</h2>
 ${res.summary.some((s) => s.ci) ? forestPlot(res.summary.flatMap((s) => (s.ci ? [{ label: `${s.tla} · ${s.ra} · ${s.cbm} · ${s.variant} (n=${s.attempts})`, value: s.meanUplift, ci: s.ci }] : []))) : '<p>No cell has 2 or more scored attempts, so there is no interval across seeds: see each run\'s CI over tasks below.</p>'}
-<table><thead><tr><th>TLA</th><th>RA</th><th>CBM</th><th>variant</th><th>attempts</th><th>mean uplift pp</th><th>95% CI</th><th>interval across attempts</th></tr></thead><tbody>
+<table><thead><tr><th>TLA</th><th>RA</th><th>CBM</th><th>variant</th><th>attempts</th><th>mean uplift pp</th><th>95% CI</th><th>interval across attempts</th>${sumGuard ? '<th>mean guard Δ pp</th>' : ''}</tr></thead><tbody>
 ${sumRows}
 </tbody></table>
 <h2>Uplift per run</h2>
@@ -271,8 +347,14 @@ ${(() => {
 ${c.rows.map((r) => `<tr>${r.map((v, i) => `<td${i ? ' class="n"' : ''}>${esc(v)}</td>`).join('')}</tr>`).join('\n')}
 </tbody></table>`;
   })()}
+${breakdownTables(res)
+    .map((b) => `<h2>${esc(b.cbm)}: objective by ${esc(b.group)}</h2><p>Baseline score, and each TLA's mean uplift (pp) over its scored runs, per ${esc(b.group)}.</p>
+<table><thead><tr>${b.head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>
+${b.rows.map((r) => `<tr>${r.map((v, i) => `<td${i ? ' class="n"' : ''}>${esc(v)}</td>`).join('')}</tr>`).join('\n')}
+</tbody></table>`)
+    .join('\n')}
 <h2>Runs</h2>
-<table><thead><tr><th>run</th><th>TLA</th><th>RA</th><th>CBM</th><th>variant</th><th>seed</th><th>model</th><th>status</th><th>baseline %</th><th>MRA %</th><th>uplift pp</th><th>95% CI</th><th>agent/infra errors (baseline → MRA)</th><th>tokens</th><th>cost</th></tr></thead><tbody>
+<table><thead><tr><th>run</th><th>TLA</th><th>RA</th><th>CBM</th><th>variant</th><th>seed</th><th>model</th><th>status</th><th>baseline %</th><th>MRA %</th><th>uplift pp</th><th>95% CI</th>${hasGuard ? '<th>guard Δ pp [95% CI]</th>' : ''}<th>agent/infra errors (baseline → MRA)</th><th>tokens</th>${hasJudge ? '<th>judge tokens</th>' : ''}<th>cost</th></tr></thead><tbody>
 ${runRows}
 </tbody></table>
 </body></html>

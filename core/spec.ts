@@ -2,75 +2,42 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
+import { CBM_KINDS } from './cbm/registry';
 import { SpecError } from './errors';
 
 const kebab = /^[a-z0-9][a-z0-9-]{0,47}$/;
 const Name = z.string().regex(kebab, { error: 'must be kebab-case: lowercase letters, digits and "-", at most 48 characters, e.g. "tai-demo"' });
 
-/** A model endpoint. `offline` is the built-in deterministic stand-in (see core/gateway/offline-model.ts). */
-export const ModelSpec = z.discriminatedUnion(
-  'provider',
-  [
-    z.strictObject({
-      provider: z.literal('offline'),
-      /** Added latency per call in ms (benchmarks). @default 0 */
-      latencyMs: z.number().int().min(0).max(60000).default(0),
-    }),
-    z.strictObject({
-      provider: z.literal('openai'),
-      name: z.string().min(1, { error: 'is the model name the endpoint expects, e.g. "gpt-4o-mini"' }),
-      /** OpenAI-compatible base URL. @default $OPENAI_BASE_URL, else https://api.openai.com/v1 */
-      baseUrl: z.url().optional(),
-      /** Environment variable that holds the real API key (handed to the gateway only). @default OPENAI_API_KEY */
-      apiKeyEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).default('OPENAI_API_KEY'),
-    }),
-    /** Weights in S3, served by vLLM on the job's GPU (batch-images/vllm/launcher.ts); runs of it go to the GPU queue. */
-    z.strictObject({
-      provider: z.literal('vllm'),
-      /** Served model name: what agents see as UPLIFT_MODEL. */
-      name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$/, { error: 'is the served model name: letters, digits and "._/-", e.g. "llama-3.1-8b-instruct"' }),
-      /** S3 prefix holding the weights directory (config.json, tokenizer, *.safetensors), e.g. s3://<artifacts-bucket>/models/llama-3.1-8b/ */
-      weightsUri: z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/.+$/, { error: 'must be an S3 prefix, s3://<bucket>/<prefix>/, e.g. s3://my-uplift-artifacts/models/llama-3.1-8b/' }),
-      /** vLLM --max-model-len. @default the model's own context length */
-      maxModelLen: z.number().int().min(256).max(1048576).optional(),
-      /** How long the launcher waits for vLLM to answer /health before failing the job. @default 900 */
-      startupTimeoutSeconds: z.number().int().min(10).max(7200).default(900),
-      /** Further `vllm serve` arguments, e.g. ["--dtype", "bfloat16"]. @default [] */
-      extraArgs: z.array(z.string().regex(/^[A-Za-z0-9._=:,/+-]+$/, { error: 'vLLM arguments are plain words such as "--dtype" or "bfloat16"' })).max(40).default([]),
-    }),
-  ],
-  { error: 'provider must be one of: offline, openai, vllm' },
-);
-export type ModelSpec = z.infer<typeof ModelSpec>;
+export { ModelSpec, modelName, DEFAULT_OPENAI_BASE_URL, resolveModel } from './model-spec';
+import { ModelSpec } from './model-spec';
 
-/**
- * Model name as the baseline cache, the price table and results key it. Agents see the
- * upstream's name in UPLIFT_MODEL (the same, except `vllm:<name>` is served as `<name>`).
- */
-export function modelName(m: ModelSpec): string {
-  if (m.provider === 'offline') return 'offline';
-  return m.provider === 'vllm' ? `vllm:${m.name}` : m.name;
-}
+/** Largest fall of a CBM's guard score (MRA − RA, as a fraction) a run may show before it is `guard_violated`, when the spec sets none. */
+export const DEFAULT_MAX_GUARD_DROP = 0.05;
 
-/** Where an `openai` model without `baseUrl` and without $OPENAI_BASE_URL is served. */
-export const DEFAULT_OPENAI_BASE_URL = 'https://api.openai.com/v1';
-
-/**
- * The model spec as jobs will use it: an `openai` model's base URL fixed at staging (its own, else
- * $OPENAI_BASE_URL, else OpenAI's), so the jobs, the baseline key and the results name one endpoint.
- */
-export function resolveModel(m: ModelSpec, env: Record<string, string | undefined>): ModelSpec {
-  return m.provider === 'openai' ? { ...m, baseUrl: m.baseUrl ?? env.OPENAI_BASE_URL ?? DEFAULT_OPENAI_BASE_URL } : m;
-}
-
-export const CbmSpec = z.strictObject({
+const cbmBase = {
   id: Name,
-  /** The adapter. Only `classification` exists so far; `tai-safety` is its first instance. @default classification */
-  kind: z.literal('classification', { error: 'kind must be "classification"' }).default('classification'),
-  /** Directory with dev.jsonl, test.jsonl and labels.json (relative to the spec file). */
+  /** Data set directory (relative to the spec file); what it holds depends on the kind. */
   dataset: z.string().min(1),
-});
-export type CbmSpec = z.infer<typeof CbmSpec>;
+  /**
+   * For kinds with a guard (utility that must be kept): the largest fall of the guard score a run
+   * may show. A run whose guard CI lies wholly below −maxGuardDrop is `guard_violated`. @default 0.05
+   */
+  maxGuardDrop: z.number().min(0, { error: 'must be between 0 and 1, e.g. 0.05' }).max(1, { error: 'must be between 0 and 1, e.g. 0.05' }).optional(),
+};
+
+/**
+ * A CBM entry: `id`, `kind` (a kind registered in core/cbm/registry.ts; @default classification),
+ * `dataset`, `maxGuardDrop`, plus the kind's own fields.
+ */
+export const CbmSpec = z.preprocess(
+  (v) => (v && typeof v === 'object' && !Array.isArray(v) && !('kind' in v) ? { ...v, kind: 'classification' } : v),
+  z.discriminatedUnion(
+    'kind',
+    Object.values(CBM_KINDS).map((k) => z.strictObject({ ...cbmBase, kind: z.literal(k.kind), ...k.specShape })) as unknown as [z.ZodObject<typeof cbmBase & { kind: z.ZodString }>],
+    { error: `kind must be one of: ${Object.keys(CBM_KINDS).join(', ')}` },
+  ),
+);
+export type CbmSpec = { id: string; kind: string; dataset: string; maxGuardDrop?: number } & Record<string, unknown>;
 
 export const RaSpec = z.strictObject({
   name: Name,
@@ -94,6 +61,24 @@ export const TlaSpec = z.discriminatedUnion(
       /** Dev tasks each candidate is evaluated on (a fixed sample; all when larger than dev). @default 60 */
       evalTasks: z.number().int().min(2).max(100000).default(60),
     }),
+    /** Non-LLM baseline for prompt-injection: searches a library of known defences on dev (core/tla/defense-search.ts). */
+    z.strictObject({
+      kind: z.literal('defense-search'),
+      /** Dev tasks (attacks and benign guard tasks) each candidate is evaluated on (a fixed sample; all when larger than dev). @default 80 */
+      evalTasks: z.number().int().min(2).max(100000).default(80),
+      /** Largest fall of the guard score on dev a kept defence may cause. @default 0.05 */
+      maxGuardDrop: z.number().min(0).max(1).default(0.05),
+    }),
+    /** Non-LLM baseline for multiple-choice `unlearn`: searches forget-topic keywords for the prompt's directive on dev (core/tla/unlearn-search.ts). */
+    z.strictObject({
+      kind: z.literal('unlearn-search'),
+      /** Dev tasks (forget and retain) each candidate is evaluated on (a fixed sample; all when larger than dev). @default 80 */
+      evalTasks: z.number().int().min(2).max(100000).default(80),
+      /** Largest fall of the guard (retain accuracy) on dev a kept change may cause. @default 0.05 */
+      maxGuardDrop: z.number().min(0).max(1).default(0.05),
+      /** Most topic keywords it may place in the directive. @default 12 */
+      maxKeywords: z.number().int().min(1).max(200).default(12),
+    }),
     /** An LLM ReAct agent with bash/python/file tools (core/tla/react.ts); its model's calls count toward budgets.tlaTokens. */
     z.strictObject({
       kind: z.literal('react'),
@@ -115,7 +100,7 @@ export const TlaSpec = z.discriminatedUnion(
       commandTimeoutSeconds: z.number().int().min(1).max(86400).default(120),
     }),
   ],
-  { error: 'kind must be one of: noop, fixed, fewshot-search, react' },
+  { error: 'kind must be one of: noop, fixed, fewshot-search, defense-search, unlearn-search, react' },
 );
 export type TlaSpec = z.infer<typeof TlaSpec>;
 
@@ -255,7 +240,7 @@ export function parseSpec(raw: unknown, file: string): LoadedSpec {
   };
   spec.cbms.forEach((c, i) => {
     c.dataset = abs(c.dataset);
-    if (!isDir(c.dataset)) problems.push(`${file}: cbms.${i}.dataset: directory not found (received "${c.dataset}"). Fix: a directory with dev.jsonl, test.jsonl and labels.json`);
+    if (!isDir(c.dataset)) problems.push(`${file}: cbms.${i}.dataset: directory not found (received "${c.dataset}"). Fix: ${CBM_KINDS[c.kind].datasetHelp}`);
   });
   spec.ras.forEach((r, i) => {
     r.bundle = abs(r.bundle);

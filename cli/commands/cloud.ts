@@ -4,6 +4,7 @@
  * in the stack's outputs, stages with the same code as `uplift run`, and talks to AWS through the
  * SDK v3 clients. `results` without --stack stays the local command.
  */
+import { hasScores } from '../../core/records';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { BatchClient } from '@aws-sdk/client-batch';
@@ -257,7 +258,7 @@ async function status(io: Io, sweepId: string, opts: CloudOptions): Promise<numb
       const lines = [`Sweep ${sweepId}${meta ? ` (${meta.name})` : ''}: execution ${exec.status}${execution.startDate ? `, started ${execution.startDate}` : ''}${execution.stopDate ? `, stopped ${execution.stopDate}` : ''}`];
       if (exec.error || exec.cause) lines.push(`  Error: ${exec.error ?? ''}${exec.cause ? `: ${exec.cause.slice(0, 500)}` : ''}`);
       if (meta) {
-        const order = ['succeeded', 'failed', 'budget_exhausted', 'running', 'pending'];
+        const order = ['succeeded', 'guard_violated', 'failed', 'budget_exhausted', 'running', 'pending'];
         lines.push(`  Runs: ${runs.length} of ${meta.runCount}: ${order.filter((s) => counts[s]).map((s) => `${counts[s]} ${s}`).join(', ') || 'none recorded yet'}`);
         if (meta.offlineOnly) lines.push('  Models: the offline stand-in only (not an LLM)');
       } else lines.push('  Runs: not planned yet (PlanSweep has not run)');
@@ -300,7 +301,7 @@ async function results(io: Io, sweepId: string, opts: CloudOptions & { download?
     io.out(renderTable(res) + '\n');
     io.out(report ? `\nReport: ${report}\n` : `\nReport: not written yet (the sweep has not finished: uplift status ${sweepId} --stack ${stack.name})\n`);
   }
-  return res.runs.every((r) => r.status === 'succeeded') ? EXIT.ok : EXIT.runsFailed;
+  return res.runs.every((r) => hasScores(r.status)) ? EXIT.ok : EXIT.runsFailed;
 }
 
 async function cancel(io: Io, sweepId: string, opts: CloudOptions): Promise<number> {

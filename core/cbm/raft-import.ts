@@ -8,7 +8,8 @@
 import { parse } from 'csv-parse/sync';
 import { SpecError } from '../errors';
 import type { ArtifactStore } from '../ports';
-import { stageDataset, validateDataset, type Example, type LabelSet } from './dataset';
+import { validateDataset, type Example, type LabelSet } from './classification';
+import { stageDataset } from './dataset';
 import { mulberry32 } from '../scoring/bootstrap';
 
 /** labels.json of the TAI-safety task, shared by the sample data set and this importer. */
@@ -149,13 +150,13 @@ export async function importRaftTaiSafety(opts: RaftImportOptions): Promise<Raft
   });
   const byRow = (a: LabelledRow, b: LabelledRow): number => a.index - b.index;
   const ds = {
-    labels: TAI_SAFETY_LABEL_SET,
+    meta: TAI_SAFETY_LABEL_SET,
     dev: dev.sort(byRow).map((r) => r.example),
     test: test.sort(byRow).map((r) => r.example),
   };
   const problems = validateDataset(ds, `${source} (imported)`);
   if (problems.length) throw new SpecError(problems);
 
-  const { prefix, version } = await stageDataset(opts.store, cbmId, ds);
+  const { prefix, version } = await stageDataset(opts.store, cbmId, 'classification', ds);
   return { prefix, version, dev: ds.dev.length, test: ds.test.length, skipped };
 }

@@ -313,6 +313,17 @@ export class ModelGateway {
     return server;
   }
 
+  /**
+   * The most a call of `request` with completion limit `maxTokens` can hold on the ledger: its
+   * prompt reservation (as forward() computes it) plus `maxTokens`, plus the tolerated overrun.
+   * The judge client checks a call against its per-task allowance with it before sending it.
+   */
+  holdFor(request: ChatRequest, maxTokens: number): number {
+    const upstream = this.opts.upstream;
+    const reservation = (upstream.promptReserve ? upstream.promptReserve(request) : promptUpperBound(request)) + this.promptSlack + maxTokens;
+    return reservation + (upstream.exactUsage === true ? 0 : usageTolerance(reservation));
+  }
+
   /** Environment an agent gets: the gateway URL, the per-job key, the model name. Nothing else. */
   agentEnv(baseUrl: string): Record<string, string> {
     return { OPENAI_BASE_URL: baseUrl, OPENAI_API_KEY: this.jobToken, UPLIFT_MODEL: this.opts.upstream.model };

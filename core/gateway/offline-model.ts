@@ -1,118 +1,45 @@
 import { createHash } from 'node:crypto';
+import { classificationKind } from '../cbm/classification';
+import { offlineAnswer as classificationOffline } from '../cbm/classification/offline';
+import { CBM_KINDS } from '../cbm/registry';
 import { ChatRequest, contentText, estimateTokens, promptTokens } from './chat';
 
 /**
  * The `offline` model: a deterministic stand-in for an LLM, so demos and tests run without a
  * network. Its whole behaviour:
  *
- * 1. It reads the last user message. Labelled examples are paragraphs followed by a line
- *    `Label: <label>`; the query is the paragraph before a final empty `Label:` line (or, without
- *    one, the whole message). A paragraph is read from its last `Field:` line (e.g.
- *    `Abstract: …`), and that prefix is ignored.
- * 2. Allowed labels come from a line `... one of these labels: A | B | C`.
- * 3. It answers with the label of the most similar example (cosine similarity of TF-IDF bags of
- *    lowercase words of 3+ characters, stopwords removed; ties go to the earlier example).
- * 4. With no labelled example it answers the first allowed label, or `unknown`.
- * 5. Usage: prompt tokens = ceil(characters ÷ 4) of all messages + 4 per message; completion
+ * 1. It reads the request's last user message and asks each CBM kind in the registry's order
+ *    (core/cbm/registry.ts) whether the request has that kind's shape; the first kind that
+ *    recognises it answers (each kind documents its rules: classification in
+ *    core/cbm/classification/offline.ts, the others in their folders and docs/). A request no
+ *    other kind claims is read as a classification prompt.
+ * 2. Usage: prompt tokens = ceil(characters ÷ 4) of all messages + 4 per message; completion
  *    tokens = ceil(answer characters ÷ 4) + 1.
- * 6. Like a real endpoint it stops at `max_completion_tokens` (or `max_tokens`): an answer that
+ * 3. Like a real endpoint it stops at `max_completion_tokens` (or `max_tokens`): an answer that
  *    would take more is cut to (limit − 1) × 4 characters, with `finish_reason: "length"` and
  *    completion tokens = the limit.
  *
- * So a prompt edit that would help a real model (better or more examples) changes its answers
- * too: an uplift measured with it is computed, never scripted.
+ * So a prompt edit that would help a real model changes its answers too: an uplift measured with
+ * it is computed, never scripted.
  */
 export const OFFLINE_MODEL_NAME = 'offline';
 
-const STOPWORDS = new Set(
-  'the and for are but not you all any can had her was one our out has have this that with from they will would there their what about which when make like into than them these some could other then its also more most such only over very just been were being does did done each how who why where your yours while using used use based via new two three our ours within without between both through upon onto under per show shows shown paper propose proposes proposed present presents study studies approach method methods results result work we weve ours'.split(' '),
-);
-
-export function tokenize(text: string): string[] {
-  return (text.toLowerCase().match(/[a-z0-9]+/g) ?? []).filter((w) => w.length >= 3 && !STOPWORDS.has(w));
-}
-
-interface Parsed {
-  labels: string[];
-  examples: { text: string; label: string }[];
-  query: string;
-}
-
-const FIELD_PREFIX = /^[A-Z][A-Za-z ]{0,30}:\s*/;
-
-/** Splits a prompt into allowed labels, labelled examples and the query (rules 1–2 above). */
-export function parseClassificationPrompt(prompt: string): Parsed {
-  const lines = prompt.split(/\r?\n/);
-  const labelsLine = lines.find((l) => /one of these labels:/i.test(l));
-  const labels = labelsLine ? labelsLine.replace(/^.*one of these labels:\s*/i, '').split('|').map((s) => s.trim()).filter(Boolean) : [];
-  const examples: { text: string; label: string }[] = [];
-  let query: string | undefined;
-  for (let i = 0; i < lines.length; i++) {
-    const m = /^\s*Label:\s*(.*)$/.exec(lines[i]);
-    if (!m) continue;
-    const para: string[] = [];
-    for (let j = i - 1; j >= 0 && lines[j].trim() !== '' && !/^\s*Label:/.test(lines[j]); j--) para.unshift(lines[j]);
-    // From the last `Field:` line on, so an instruction line above the query does not count.
-    let from = 0;
-    para.forEach((l, k) => {
-      if (FIELD_PREFIX.test(l)) from = k;
-    });
-    const text = para.slice(from).join(' ').replace(FIELD_PREFIX, '').trim();
-    const label = m[1].trim();
-    if (label === '') query = text;
-    else if (text !== '') examples.push({ text, label });
-  }
-  return { labels, examples, query: query ?? prompt };
-}
-
-function tfidf(docs: string[][]): Map<string, number>[] {
-  const df = new Map<string, number>();
-  for (const d of docs) for (const w of new Set(d)) df.set(w, (df.get(w) ?? 0) + 1);
-  const n = docs.length;
-  return docs.map((d) => {
-    const v = new Map<string, number>();
-    for (const w of d) v.set(w, (v.get(w) ?? 0) + 1);
-    for (const [w, tf] of v) v.set(w, tf * (Math.log((n + 1) / ((df.get(w) ?? 0) + 1)) + 1));
-    return v;
-  });
-}
-
-function cosine(a: Map<string, number>, b: Map<string, number>): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (const [w, x] of a) {
-    na += x * x;
-    const y = b.get(w);
-    if (y !== undefined) dot += x * y;
-  }
-  for (const y of b.values()) nb += y * y;
-  return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
-}
-
-/** The offline model's answer to a prompt (rules 3–4). */
-export function offlineAnswer(prompt: string): string {
-  const p = parseClassificationPrompt(prompt);
-  if (p.examples.length === 0) return p.labels[0] ?? 'unknown';
-  const vecs = tfidf([...p.examples.map((e) => tokenize(e.text)), tokenize(p.query)]);
-  const q = vecs[vecs.length - 1];
-  let best = 0;
-  let bestSim = -1;
-  p.examples.forEach((_, i) => {
-    const s = cosine(vecs[i], q);
-    if (s > bestSim) {
-      bestSim = s;
-      best = i;
-    }
-  });
-  return p.examples[best].label;
-}
-
-/** A full chat.completion response in the OpenAI wire format, usage included (rule 5). */
-export function offlineChatCompletion(req: ChatRequest): Record<string, unknown> {
+/** The offline model's answer to a request (rule 1). */
+export function offlineReply(req: ChatRequest): string {
   const userMessages = req.messages.filter((m) => m.role === 'user');
   const last = userMessages.length ? contentText(userMessages[userMessages.length - 1].content) : '';
-  const full = offlineAnswer(last);
+  const kinds = Object.values(CBM_KINDS);
+  for (const k of kinds) {
+    if (k.kind === classificationKind.kind) continue;
+    const answer = k.offlineAnswer?.(req, last);
+    if (answer !== undefined) return answer;
+  }
+  return classificationOffline(last);
+}
+
+/** A full chat.completion response in the OpenAI wire format, usage included (rule 2). */
+export function offlineChatCompletion(req: ChatRequest): Record<string, unknown> {
+  const full = offlineReply(req);
   const limit = req.max_completion_tokens ?? req.max_tokens ?? Number.MAX_SAFE_INTEGER;
   const needed = estimateTokens(full) + 1;
   const cut = needed > limit;

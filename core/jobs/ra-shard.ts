@@ -1,7 +1,10 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readLabels, readSplit, toTaskInput } from '../cbm/dataset';
+import { readMeta, readSplit } from '../cbm/dataset';
+import { gatewayJudge } from '../cbm/judge';
+import { cbmKind } from '../cbm/registry';
+import { scoreOutcomes } from '../cbm/scoring';
 import { CorruptRecordError, InfraFailureError } from '../errors';
 import { ModelGateway } from '../gateway/gateway';
 import { upstreamFor } from '../gateway/upstream';
@@ -12,7 +15,9 @@ import { runAgentOnTasks, type TaskOutcome } from '../ra/protocol';
 import { allowTraversal, detectIsolation, removeTree } from '../sandbox';
 import { TranscriptWriter } from '../transcript';
 import { shardRange } from '../sweep/plan';
-import { countOutcomes, CurvePlan, curvePrefix, describeInfraFailure, hadInfraFailure, readRun, readShardUsage, roleOutputPrefix, shardSpend, shardTranscriptKey, tlaKey, writeShard } from '../sweep/outputs';
+import type { CbmKind, CbmTask } from '../cbm/types';
+import type { RunCbm } from '../sweep/plan';
+import { countOutcomes, CurvePlan, type InfraFailure, curvePrefix, describeInfraFailure, hadInfraFailure, readRun, readShardUsage, roleOutputPrefix, shardSpend, shardTranscriptKey, tlaKey, writeShard } from '../sweep/outputs';
 import { parseJson } from '../jsonl';
 import { jobLogLocation, parsePlanUri, type JobEnv, type JobSummary } from './env';
 
@@ -66,10 +71,12 @@ export async function runRaShard(store: ArtifactStore, env: JobEnv, processEnv: 
       unpackBundle(bytes, bundleDir);
     }
     const manifest = readManifest(bundleDir);
-    const labels = await readLabels(store, run.cbm.datasetPrefix);
+    const kind = cbmKind(run.cbm.kind);
+    const meta = await readMeta(store, run.cbm.datasetPrefix, kind);
     const [start, end] = shardRange(run, shard);
-    // Targets stay here, in the harness: the agent gets inputs only.
-    const tasks = (await readSplit(store, run.cbm.datasetPrefix, 'test')).slice(start, end).map((ex) => toTaskInput(ex, labels));
+    // Targets stay here, in the harness: the agent gets inputs only, and its outputs are scored here.
+    const targets = (await readSplit(store, run.cbm.datasetPrefix, 'test', kind)).slice(start, end);
+    const tasks = targets.map((t) => kind.toInput(t, meta));
     const transcriptPath = join(own, 'transcript.jsonl');
     const transcript = new TranscriptWriter(transcriptPath);
     // A shard run again after infrastructure errors gets what its earlier attempts left of the shard budget, never a fresh one.
@@ -91,21 +98,31 @@ export async function runRaShard(store: ArtifactStore, env: JobEnv, processEnv: 
       });
     } finally {
       await gateway.stop();
+    }
+    // Scoring, in this process: a CBM with a judge asks it through its own gateway and budget
+    // (tasks × judge.tokensPerTask, less what earlier attempts spent); its key never reaches the agent.
+    let judged: { outcomes: TaskOutcome[]; gateway?: ModelGateway };
+    try {
+      judged = await scoreShard(run.cbm, kind, meta, targets, result.outcomes, transcript, processEnv, plan.concurrency.requests, earlier?.judgeTokens ?? 0);
+    } finally {
       await transcript.close();
     }
     const { retries, upstreamFailures, ...usage } = gateway.usage;
+    const judgeUsage = judged.gateway ? { model: run.cbm.judge?.modelName ?? judged.gateway.model, ...judged.gateway.usage } : undefined;
+    const judgeInfra = judged.gateway ? judgeFailure(judged.gateway, judged.outcomes) : undefined;
     // A shard run again after infrastructure errors may find its budget spent by the failed attempts:
     // tasks it then leaves unanswered are the endpoint's doing, never the agent's, and never scored.
     const budgetLostToInfra = earlier !== undefined && usage.rejected > 0;
     const infraFailure =
       gateway.infraFailure ??
+      judgeInfra ??
       (budgetLostToInfra
         ? { endpoint: gateway.endpoint, status: null, message: `the earlier attempts of this shard, cut short by the endpoint's failures, spent ${earlier.totalTokens} of the shard's ${plan.budgets.shardTokens} tokens, so this attempt could not answer every task`, calls: usage.rejected }
         : undefined);
     // Tasks left without output while the endpoint kept failing were never answered: infrastructure, not the agent.
     const outcomes: TaskOutcome[] = infraFailure
-      ? result.outcomes.map((o) => ('output' in o ? o : { id: o.id, error: 'infra_error' as const, cause: describeInfraFailure(infraFailure) }))
-      : result.outcomes;
+      ? judged.outcomes.map((o) => ('output' in o ? o : { id: o.id, error: 'infra_error' as const, cause: describeInfraFailure(infraFailure) }))
+      : judged.outcomes;
     const counts = countOutcomes(outcomes);
     await store.putBytes(shardTranscriptKey(prefix, shard), readFileSync(transcriptPath), 'application/x-ndjson');
     await writeShard(store, prefix, shard, outcomes, {
@@ -121,6 +138,7 @@ export async function runRaShard(store: ArtifactStore, env: JobEnv, processEnv: 
       counts,
       retries,
       upstreamFailures,
+      ...(judgeUsage ? { judge: judgeUsage } : {}),
       ...(infraFailure ? { infraFailure } : {}),
       stderrTail: result.stderrTail.slice(-2000),
       log: jobLogLocation(env),
@@ -132,7 +150,7 @@ export async function runRaShard(store: ArtifactStore, env: JobEnv, processEnv: 
     // The job fails, so Batch runs the shard again; if the endpoint stays down the run fails with this cause.
     if (infraFailure)
       throw new InfraFailureError(
-        `${role} shard ${shard} of run ${run.runId}: ${upstreamFailures} model call(s) failed after retries (${counts.infra_error} of ${tasks.length} tasks got no answer) because ${describeInfraFailure(infraFailure)}`,
+        `${role} shard ${shard} of run ${run.runId}: ${upstreamFailures + (judgeUsage?.upstreamFailures ?? 0)} model call(s) failed after retries (${counts.infra_error} of ${tasks.length} tasks got no answer) because ${describeInfraFailure(infraFailure)}`,
       );
     return summary(false, usage.totalTokens, tasks.length);
   } finally {
@@ -140,4 +158,37 @@ export async function runRaShard(store: ArtifactStore, env: JobEnv, processEnv: 
     removeTree(scratch);
     rmSync(socketDir, { recursive: true, force: true });
   }
+}
+
+/** Scores a shard's outcomes with its kind's scorer; a CBM with a judge gets one, behind a gateway on the judge's shard budget. */
+async function scoreShard(
+  cbm: RunCbm,
+  kind: CbmKind,
+  meta: unknown,
+  targets: CbmTask[],
+  outcomes: TaskOutcome[],
+  transcript: TranscriptWriter,
+  processEnv: Record<string, string | undefined>,
+  concurrency: number,
+  judgeSpentBefore: number,
+): Promise<{ outcomes: TaskOutcome[]; gateway?: ModelGateway }> {
+  if (!cbm.judge) return { outcomes: await scoreOutcomes({ kind, spec: cbm.spec, meta, tasks: targets, outcomes, concurrency }) };
+  const budget = Math.max(0, targets.length * cbm.judge.tokensPerTask - judgeSpentBefore);
+  const gateway = new ModelGateway({ upstream: upstreamFor(cbm.judge.model, processEnv), tokenBudget: budget, transcript, name: 'judge', retry: upstreamRetryFromEnv(processEnv) });
+  const url = await gateway.start();
+  try {
+    const judge = gatewayJudge(gateway, url, cbm.judge.tokensPerTask);
+    return { outcomes: await scoreOutcomes({ kind, spec: cbm.spec, meta, tasks: targets, outcomes, judge, concurrency }), gateway };
+  } finally {
+    await gateway.stop();
+  }
+}
+
+/** The judge's failure, when tasks could not be judged: its endpoint's last failure, else the first cause a task recorded. */
+function judgeFailure(gateway: ModelGateway, outcomes: readonly TaskOutcome[]): InfraFailure | undefined {
+  const failed = outcomes.filter((o) => 'error' in o && o.error === 'infra_error');
+  if (!failed.length) return undefined;
+  if (gateway.infraFailure) return { ...gateway.infraFailure, message: `judge: ${gateway.infraFailure.message}` };
+  const first = failed[0] as { cause: string };
+  return { endpoint: gateway.endpoint, status: null, message: `judge: ${first.cause}`, calls: failed.length };
 }

@@ -1,8 +1,11 @@
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readLabels, readSplit, toTaskInput, type Example } from '../cbm/dataset';
-import { scoreTask } from '../cbm/classification';
+import { readMeta, readSplit } from '../cbm/dataset';
+import { gatewayJudge } from '../cbm/judge';
+import { cbmKind } from '../cbm/registry';
+import { scoreOutcomes, taskScore } from '../cbm/scoring';
+import type { CbmTask, Judge } from '../cbm/types';
 import { CorruptRecordError } from '../errors';
 import { ModelGateway, TokenLedger } from '../gateway/gateway';
 import { upstreamFor } from '../gateway/upstream';
@@ -71,13 +74,14 @@ export async function runTlaSandbox(store: ArtifactStore, env: JobEnv, processEn
       fixedBundleDir = join(own, 'fixed');
       await fetchBundle(store, run.tla.bundleHash, fixedBundleDir);
     }
-    const labels = await readLabels(store, run.cbm.datasetPrefix);
-    const dev = await readSplit(store, run.cbm.datasetPrefix, 'dev');
-    // The dev split (labels allowed) is the only data a TLA command can read.
+    const kind = cbmKind(run.cbm.kind);
+    const meta = await readMeta(store, run.cbm.datasetPrefix, kind);
+    const dev = await readSplit(store, run.cbm.datasetPrefix, 'dev', kind);
+    // The dev split (targets allowed) and the kind's data files are the only data a TLA command can read.
     mkdirSync(dataDir, { mode: 0o755 });
     chmodSync(dataDir, 0o755);
     writeFileSync(join(dataDir, 'dev.jsonl'), toJsonl(dev), { mode: 0o644 });
-    writeFileSync(join(dataDir, 'labels.json'), JSON.stringify(labels, null, 2) + '\n', { mode: 0o644 });
+    for (const [name, content] of Object.entries(kind.tlaTexts(meta, run.cbm.spec).dataFiles)) writeFileSync(join(dataDir, name), content, { mode: 0o644 });
     const readOnly = [{ host: dataDir, path: DATA_INSIDE }];
     const view = sandboxView(isolation.level, workspace, readOnly);
     const dataSeen = view.readOnly[dataDir];
@@ -92,6 +96,14 @@ export async function runTlaSandbox(store: ArtifactStore, env: JobEnv, processEn
     await raGateway.listenUnix(socketPath);
     const sandboxGateway = { baseUrl: raUrl, socketPath };
     const agentEnv = { ...raGateway.agentEnv(raUrl), UPLIFT_CONCURRENCY: String(plan.concurrency.requests) };
+    // A CBM scored by a judge: dev evaluations ask it too, in this process, on the same budget.
+    let judge: Judge | undefined;
+    let judgeGateway: ModelGateway | undefined;
+    if (run.cbm.judge) {
+      judgeGateway = new ModelGateway({ upstream: upstreamFor(run.cbm.judge.model, processEnv), ledger, transcript, recordBodies: false, name: 'judge', retry: upstreamRetryFromEnv(processEnv) });
+      gateways.push(judgeGateway);
+      judge = gatewayJudge(judgeGateway, await judgeGateway.start(), run.cbm.judge.tokensPerTask);
+    }
     let tlaModel: TlaRuntime['model'];
     let tlaGateway: ModelGateway | undefined;
     if (run.tla.spec.kind === 'react') {
@@ -103,6 +115,7 @@ export async function runTlaSandbox(store: ArtifactStore, env: JobEnv, processEn
     usageNow = () => [
       { gateway: 'ra', model: run.ra.modelName, ...raGateway.usage },
       ...(tlaGateway && run.tla.spec.kind === 'react' ? [{ gateway: 'tla' as const, model: modelName(run.tla.spec.model), ...tlaGateway.usage }] : []),
+      ...(judgeGateway && run.cbm.judge ? [{ gateway: 'judge' as const, model: run.cbm.judge.modelName, ...judgeGateway.usage }] : []),
     ];
     const checkpoints: TlaResult['checkpoints'] = [];
     const snapshots = new Map<number, Uint8Array>();
@@ -125,21 +138,26 @@ export async function runTlaSandbox(store: ArtifactStore, env: JobEnv, processEn
       if (removed.length) transcript.write('tla_step', { type: 'sandbox_violation', after, note: 'removed symbolic links or special files from the workspace (they could point the harness outside it)', removed: removed.slice(0, 50) });
     };
 
-    const evaluate = async (tasks: readonly Example[]): Promise<Evaluation> => {
+    const evaluate = async (tasks: readonly CbmTask[]): Promise<Evaluation> => {
       const rejectedBefore = raGateway.usage.rejected;
       sanitize('before evaluation');
       const manifest = readManifest(workspace);
       const res = await runAgentOnTasks({
         bundleDir: workspace,
         entrypoint: manifest.entrypoint,
-        tasks: tasks.map((t) => toTaskInput(t, labels)),
+        tasks: tasks.map((t) => kind.toInput(t, meta)),
         env: agentEnv,
         limits: limits(deadline - Date.now()),
         sandbox: { gateway: sandboxGateway, readOnly, level: isolation.level },
       });
       sanitize('evaluation');
-      const byId = new Map(res.outcomes.map((o) => [o.id, o]));
-      const scores = tasks.map((t) => scoreTask(t, byId.get(t.id)));
+      const scored = await scoreOutcomes({ kind, spec: run.cbm.spec, meta, tasks, outcomes: res.outcomes, judge, concurrency: plan.concurrency.requests });
+      const byId = new Map(scored.map((o) => [o.id, o]));
+      const scores = tasks.map((t) => taskScore(byId.get(t.id)));
+      const mean = (idx: number[]) => idx.reduce((a, i) => a + scores[i], 0) / Math.max(1, idx.length);
+      const all = tasks.map((_, i) => i);
+      const guardIdx = all.filter((i) => kind.setOf(tasks[i]) === 'guard');
+      const objectiveIdx = all.filter((i) => kind.setOf(tasks[i]) === 'objective');
       const step = checkpoints.length;
       const key = `${runPrefix(sweepId, run.runId)}/tla/checkpoints/${step}.tar.gz`;
       const bytes = packBundle(workspace);
@@ -147,15 +165,16 @@ export async function runTlaSandbox(store: ArtifactStore, env: JobEnv, processEn
       await store.putBytes(key, bytes, 'application/gzip');
       const ev: Evaluation = {
         step,
-        score: scores.reduce((a, b) => a + b, 0) / Math.max(1, scores.length),
+        score: mean(objectiveIdx.length ? objectiveIdx : all),
+        ...(guardIdx.length ? { guardScore: mean(guardIdx) } : {}),
         tasks: tasks.length,
         budgetExhausted: raGateway.usage.rejected > rejectedBefore,
         failures: tasks
-          .filter((_, i) => scores[i] === 0)
+          .filter((_, i) => scores[i] < 1)
           .slice(0, 5)
           .map((t) => {
             const o = byId.get(t.id);
-            return { id: t.id, expected: t.label, got: o && 'output' in o ? o.output : null };
+            return { id: t.id, expected: kind.describeTarget(t, meta), got: o && 'output' in o ? o.output : null };
           }),
         tokensUsed: ledger.spent,
       };
@@ -220,7 +239,7 @@ export async function runTlaSandbox(store: ArtifactStore, env: JobEnv, processEn
       workspace,
       manifest: readManifest(workspace),
       dev,
-      labels,
+      cbm: { kind: run.cbm.kind, spec: run.cbm.spec, meta, setOf: (t) => kind.setOf(t), describeTarget: (t) => kind.describeTarget(t, meta) },
       spec: run.tla.spec,
       variant: run.variant,
       seed: run.seed,
@@ -236,7 +255,7 @@ export async function runTlaSandbox(store: ArtifactStore, env: JobEnv, processEn
         restore,
         model: tlaModel,
         tokens: () => ({ spent: ledger.spent, budget: ledger.budget }),
-        paths: { workspace: view.workspace, dev: `${dataSeen}/dev.jsonl`, labels: `${dataSeen}/labels.json` },
+        paths: { workspace: view.workspace, dev: `${dataSeen}/dev.jsonl`, data: dataSeen },
         isolation: isolation.level,
       },
     };

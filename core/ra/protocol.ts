@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { TaskInput } from '../cbm/dataset';
+import type { AgentInput } from '../cbm/types';
 import { loopbackRelay, spawnSandboxed, type IsolationLevel, type SandboxExit, type SandboxLimits, type SandboxOptions } from '../sandbox';
 
 /** Longest stdout line read from an agent; longer ones are rejected. */
@@ -15,8 +15,11 @@ export const OutputLine = z.object({ id: z.string(), output: z.string() });
  */
 export type TaskErrorKind = 'agent_error' | 'infra_error';
 
-/** Per task: the agent's output, or why there is none (with its cause, in words). */
-export type TaskOutcome = { id: string; output: string } | { id: string; error: TaskErrorKind; cause: string };
+/**
+ * Per task: the agent's output (with its score once the harness scored it), or why there is none
+ * (with its cause, in words).
+ */
+export type TaskOutcome = { id: string; output: string; score?: number } | { id: string; error: TaskErrorKind; cause: string };
 
 /** Why the tasks of a finished agent process that got no output have none, in words. */
 export function missingOutputCause(r: Pick<ShardRunResult, 'exitCode' | 'killedFor' | 'rejectedLines'>): string {
@@ -49,7 +52,7 @@ export interface ShardRunResult {
 export async function runAgentOnTasks(opts: {
   bundleDir: string;
   entrypoint: string[];
-  tasks: TaskInput[];
+  tasks: AgentInput[];
   env: Record<string, string>;
   limits?: Partial<SandboxLimits>;
   /** Gateway socket, read-only inputs and level of the sandbox (see core/sandbox.ts). */

@@ -7,12 +7,13 @@ import { modelName } from '../spec';
  * outcome rules, the shard harness and the sandbox's fixed limits. Bump it when they change, so no
  * baseline computed under the old rules is reused.
  */
-export const BASELINE_PROTOCOL_VERSION = 3;
+export const BASELINE_PROTOCOL_VERSION = 4;
 
 /** Everything that changes a baseline's scores, as the plan knows it. */
 export interface BaselineInputs {
   bundleHash: string;
-  cbm: { id: string; kind: string; datasetVersion: string };
+  /** The CBM: its data, its kind, the kind's spec fields (e.g. a goal) and the judge that scores it (model and allowance). */
+  cbm: { id: string; kind: string; datasetVersion: string; fields: Record<string, unknown>; judge: { model: ModelSpec; tokensPerTask: number } | null };
   /** The RA's model spec as the jobs will use it (an `openai` model's base URL resolved). */
   model: ModelSpec;
   shards: number;
@@ -35,7 +36,7 @@ export function baselineDescription(i: BaselineInputs): Record<string, unknown> 
   return {
     protocol: BASELINE_PROTOCOL_VERSION,
     bundle: i.bundleHash,
-    cbm: { id: i.cbm.id, kind: i.cbm.kind, dataVersion: i.cbm.datasetVersion },
+    cbm: { id: i.cbm.id, kind: i.cbm.kind, dataVersion: i.cbm.datasetVersion, fields: i.cbm.fields, judge: i.cbm.judge ? { model: modelIdentity(i.cbm.judge.model), tokensPerTask: i.cbm.judge.tokensPerTask } : null },
     model: modelIdentity(i.model),
     shards: { count: i.shards, tasksPerShard: i.tasksPerShard, tokens: i.shardTokens, wallSeconds: i.shardWallSeconds, requests: i.requests },
   };

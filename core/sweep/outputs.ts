@@ -8,7 +8,7 @@ import { runPrefix, SweepPlan, planKey, type RunPlan } from './plan';
 
 /** A stored per-task outcome line of `shard-<i>.jsonl`: the agent's output, or an error with its cause. */
 export const StoredOutcome = z.union([
-  z.object({ id: z.string(), output: z.string() }),
+  z.object({ id: z.string(), output: z.string(), score: z.number().min(0).max(1).optional() }),
   z.object({ id: z.string(), error: z.enum(['agent_error', 'infra_error']), cause: z.string() }),
 ]);
 
@@ -52,6 +52,8 @@ export const ShardUsage = z.object({
   /** Upstream attempts the gateway retried, and calls that still failed after retries. */
   retries: z.number().int().default(0),
   upstreamFailures: z.number().int().default(0),
+  /** The judge's usage, for a CBM scored by a judge model (priced at the judge's price). */
+  judge: z.object({ model: z.string(), calls: z.number().int(), rejected: z.number().int(), promptTokens: z.number().int(), completionTokens: z.number().int(), totalTokens: z.number().int(), retries: z.number().int(), upstreamFailures: z.number().int() }).optional(),
   /** The last persistent upstream failure, if any: its tasks are `infra_error`. */
   infraFailure: InfraFailure.optional(),
   killedFor: z.string().optional(),
@@ -60,7 +62,18 @@ export const ShardUsage = z.object({
   /** Where the job's log is (a local file, or the AWS Batch job). */
   log: z.string().optional(),
   /** What earlier attempts of this shard spent (retried after infrastructure errors): added to the run's cost. */
-  earlier: z.object({ attempts: z.number().int(), promptTokens: z.number().int(), completionTokens: z.number().int(), totalTokens: z.number().int(), wallMs: z.number() }).optional(),
+  earlier: z
+    .object({
+      attempts: z.number().int(),
+      promptTokens: z.number().int(),
+      completionTokens: z.number().int(),
+      totalTokens: z.number().int(),
+      wallMs: z.number(),
+      judgePromptTokens: z.number().int().default(0),
+      judgeCompletionTokens: z.number().int().default(0),
+      judgeTokens: z.number().int().default(0),
+    })
+    .optional(),
 });
 export type ShardUsage = z.infer<typeof ShardUsage>;
 
@@ -74,10 +87,29 @@ export function hadInfraFailure(u: ShardUsage): boolean {
   return u.counts.infra_error > 0 || u.upstreamFailures > 0 || u.infraFailure !== undefined;
 }
 
+/** What a shard spent including its earlier attempts: the RA model's tokens, the judge's tokens, job time. */
+export interface ShardSpend {
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+  wallMs: number;
+  judgePromptTokens: number;
+  judgeCompletionTokens: number;
+  judgeTokens: number;
+}
+
 /** A shard's spend including its earlier attempts: what the run pays for it. */
-export function shardSpend(u: ShardUsage): { promptTokens: number; completionTokens: number; totalTokens: number; wallMs: number } {
+export function shardSpend(u: ShardUsage): ShardSpend {
   const e = u.earlier;
-  return { promptTokens: u.promptTokens + (e?.promptTokens ?? 0), completionTokens: u.completionTokens + (e?.completionTokens ?? 0), totalTokens: u.totalTokens + (e?.totalTokens ?? 0), wallMs: u.wallMs + (e?.wallMs ?? 0) };
+  return {
+    promptTokens: u.promptTokens + (e?.promptTokens ?? 0),
+    completionTokens: u.completionTokens + (e?.completionTokens ?? 0),
+    totalTokens: u.totalTokens + (e?.totalTokens ?? 0),
+    wallMs: u.wallMs + (e?.wallMs ?? 0),
+    judgePromptTokens: (u.judge?.promptTokens ?? 0) + (e?.judgePromptTokens ?? 0),
+    judgeCompletionTokens: (u.judge?.completionTokens ?? 0) + (e?.judgeCompletionTokens ?? 0),
+    judgeTokens: (u.judge?.totalTokens ?? 0) + (e?.judgeTokens ?? 0),
+  };
 }
 
 /** `tla/result.json`: written last by the TLA job. */
@@ -89,8 +121,8 @@ export const TlaResult = z.object({
   isolation: z.string(),
   wallMs: z.number(),
   changedFiles: z.array(z.string()),
-  /** Usage per gateway: `ra` (evaluations of the bundle, on the RA's model) and `tla` (the TLA's own model). */
-  usageByModel: z.array(z.object({ gateway: z.enum(['ra', 'tla']), model: z.string(), calls: z.number().int(), rejected: z.number().int(), promptTokens: z.number().int(), completionTokens: z.number().int(), totalTokens: z.number().int() })).default([]),
+  /** Usage per gateway: `ra` (evaluations of the bundle, on the RA's model), `tla` (the TLA's own model) and `judge` (scoring dev evaluations). */
+  usageByModel: z.array(z.object({ gateway: z.enum(['ra', 'tla', 'judge']), model: z.string(), calls: z.number().int(), rejected: z.number().int(), promptTokens: z.number().int(), completionTokens: z.number().int(), totalTokens: z.number().int() })).default([]),
   /** Stronger sandbox levels that were not available, and why. */
   isolationFallbacks: z.array(z.string()).default([]),
   /** Model endpoints that kept failing after retries during the TLA's work (its dev evaluations may be off; test scores are not). */

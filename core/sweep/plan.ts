@@ -2,7 +2,14 @@ import { z } from 'zod';
 import { SpecError } from '../errors';
 import { ComputeTargets, jobUsdPerHour, LOCAL_COMPUTE, priceOf, worstCaseUsd } from '../pricing';
 import { baselineDescription, baselineKey, type BaselineInputs } from './baseline-key';
-import { ModelSpec, modelName, SweepSpec, TlaSpec, tlaLabel, type SweepSpec as SweepSpecT } from '../spec';
+import { cbmKind } from '../cbm/registry';
+import { DEFAULT_MAX_GUARD_DROP, ModelSpec, modelName, SweepSpec, TlaSpec, tlaLabel, type CbmSpec as CbmSpecT, type SweepSpec as SweepSpecT } from '../spec';
+
+/** The kind's own fields of a CBM spec entry (what changes scoring besides the data): all but id, dataset and maxGuardDrop. */
+function kindFields(c: CbmSpecT): Record<string, unknown> {
+  const { id: _id, dataset: _dataset, maxGuardDrop: _drop, kind: _kind, ...rest } = c;
+  return rest;
+}
 
 /** What the client stages to `sweeps/<id>/spec.json` before an execution starts: the spec plus S3 references. */
 export const StagedSweep = z.object({
@@ -11,9 +18,19 @@ export const StagedSweep = z.object({
   specFile: z.string(),
   spec: SweepSpec,
   cbms: z.array(
-    z.object({ id: z.string(), datasetPrefix: z.string(), datasetVersion: z.string(), labels: z.array(z.string()), devCount: z.number().int(), testCount: z.number().int() }),
+    z.object({
+      id: z.string(),
+      kind: z.string(),
+      datasetPrefix: z.string(),
+      datasetVersion: z.string(),
+      devCount: z.number().int(),
+      testCount: z.number().int(),
+      /** Test tasks that count toward the guard (the rest toward the objective). */
+      guardCount: z.number().int().default(0),
+    }),
   ),
-  ras: z.array(z.object({ name: z.string(), bundleHash: z.string(), model: ModelSpec })),
+  /** Each RA with the CBM kind its manifest speaks: it is paired only with CBMs of that kind. */
+  ras: z.array(z.object({ name: z.string(), bundleHash: z.string(), model: ModelSpec, speaks: z.string().default('classification') })),
   /** Bundle hash of each `fixed` TLA, by its label. */
   fixedBundles: z.record(z.string(), z.string()),
   /** Where jobs run, for pricing job time: local for `uplift run`, the stack's for `uplift submit`. */
@@ -21,12 +38,29 @@ export const StagedSweep = z.object({
 });
 export type StagedSweep = z.infer<typeof StagedSweep>;
 
+/** A run's CBM as jobs and steps read it: where its data is, its kind and the kind's spec fields, its judge and guard. */
+export const RunCbm = z.object({
+  id: z.string(),
+  kind: z.string().default('classification'),
+  datasetPrefix: z.string(),
+  datasetVersion: z.string(),
+  testCount: z.number().int(),
+  guardCount: z.number().int().default(0),
+  /** The CBM's spec entry (id, kind, dataset, the kind's fields). */
+  spec: z.record(z.string(), z.unknown()).default({}),
+  /** Largest guard fall allowed (fraction); null when the CBM has no guard. */
+  maxGuardDrop: z.number().nullable().default(null),
+  /** The judge the kind scores with, if any: its model, name (prices) and token allowance per scored task. */
+  judge: z.object({ model: ModelSpec, modelName: z.string(), tokensPerTask: z.number().int().positive() }).optional(),
+});
+export type RunCbm = z.infer<typeof RunCbm>;
+
 /** One run of the matrix, as every step and job reads it from `plan.json`. */
 export const RunPlan = z.object({
   runId: z.string(),
   tla: z.object({ label: z.string(), spec: TlaSpec, bundleHash: z.string().optional() }),
   ra: z.object({ name: z.string(), bundleHash: z.string(), model: ModelSpec, modelName: z.string() }),
-  cbm: z.object({ id: z.string(), datasetPrefix: z.string(), datasetVersion: z.string(), testCount: z.number().int() }),
+  cbm: RunCbm,
   variant: z.string(),
   seed: z.number().int(),
   shards: z.number().int().min(2),
@@ -91,16 +125,21 @@ export function shardRange(run: Pick<RunPlan, 'tasksPerShard' | 'cbm'>, index: n
 /**
  * Worst-case dollars of one run: its TLA budget plus baseline and MRA shard budgets, every token
  * at the dearer of its input and output price. A TLA with its own model (`react`) spends its budget
- * on that model and on the RA it evaluates, so TLA tokens are priced at the dearer of the two
- * models; without `tla`, at the dearest TLA model of the spec.
+ * on that model and on the RA it evaluates, and a CBM with a judge scores its dev evaluations on
+ * the same budget, so TLA tokens are priced at the dearest of those models; without `tla`, at the
+ * dearest TLA model of the spec. A judge's shard allowance (tokensPerTask × tasks per shard, per
+ * shard job) is added at the judge's price.
  */
-export function runWorstCase(spec: SweepSpecT, model: ModelSpec, shards: number, tla?: TlaSpec): number {
+export function runWorstCase(spec: SweepSpecT, model: ModelSpec, shards: number, tla?: TlaSpec, judge?: { model: ModelSpec; tokensPerShard: number }): number {
   const raPrice = priceOf(modelName(model), spec.prices);
-  const shardTokens = shardJobsAtMost(spec.budgetCurve, shards) * spec.budgets.shardTokens;
+  const jobs = shardJobsAtMost(spec.budgetCurve, shards);
+  const shardTokens = jobs * spec.budgets.shardTokens;
   const ownModels = (t: TlaSpec): ModelSpec[] => (t.kind === 'react' ? [t.model] : []);
-  const tlaUsd = Math.max(...(tla ? ownModels(tla) : spec.tlas.flatMap(ownModels)).map((m) => worstCaseUsd(spec.budgets.tlaTokens, priceOf(modelName(m), spec.prices))), 0);
-  if (tlaUsd <= worstCaseUsd(spec.budgets.tlaTokens, raPrice)) return worstCaseUsd(spec.budgets.tlaTokens + shardTokens, raPrice);
-  return tlaUsd + worstCaseUsd(shardTokens, raPrice);
+  const tlaModels = [...(tla ? ownModels(tla) : spec.tlas.flatMap(ownModels)), ...(judge ? [judge.model] : [])];
+  const tlaUsd = Math.max(...tlaModels.map((m) => worstCaseUsd(spec.budgets.tlaTokens, priceOf(modelName(m), spec.prices))), 0);
+  const judgeUsd = judge ? worstCaseUsd(jobs * judge.tokensPerShard, priceOf(modelName(judge.model), spec.prices)) : 0;
+  if (tlaUsd <= worstCaseUsd(spec.budgets.tlaTokens, raPrice)) return worstCaseUsd(spec.budgets.tlaTokens + shardTokens, raPrice) + judgeUsd;
+  return tlaUsd + worstCaseUsd(shardTokens, raPrice) + judgeUsd;
 }
 
 /** The queue a model's jobs use: `gpu` for models served on the job's GPU (vllm), else `cpu`. */
@@ -148,17 +187,31 @@ export function expandPlan(staged: StagedSweep): SweepPlan {
   const runs: RunPlan[] = [];
   const hourly = { cpu: jobUsdPerHour(staged.compute.cpu, spec.prices), gpu: jobUsdPerHour(staged.compute.gpu, spec.prices) };
   for (const cbm of staged.cbms)
-    for (const ra of staged.ras)
+    for (const ra of staged.ras.filter((r) => r.speaks === cbm.kind))
       for (const tla of spec.tlas)
         for (const variant of spec.variants) {
           const label = tlaLabel(tla);
           const shards = shardCount(cbm.testCount, spec.shardSize);
           const tasksPerShard = Math.ceil(cbm.testCount / shards);
           const name = modelName(ra.model);
-          const kind = spec.cbms.find((c) => c.id === cbm.id)?.kind ?? 'classification';
+          const cbmSpec = spec.cbms.find((c) => c.id === cbm.id) as CbmSpecT;
+          const kind = cbmKind(cbm.kind);
+          const judgeOf = kind.judge?.(cbmSpec);
+          const judge = judgeOf ? { model: judgeOf.model, modelName: modelName(judgeOf.model), tokensPerTask: judgeOf.tokensPerTask } : undefined;
+          const runCbm: RunCbm = {
+            id: cbm.id,
+            kind: cbm.kind,
+            datasetPrefix: cbm.datasetPrefix,
+            datasetVersion: cbm.datasetVersion,
+            testCount: cbm.testCount,
+            guardCount: cbm.guardCount,
+            spec: cbmSpec,
+            maxGuardDrop: cbm.guardCount > 0 ? (cbmSpec.maxGuardDrop ?? DEFAULT_MAX_GUARD_DROP) : null,
+            ...(judge ? { judge } : {}),
+          };
           const baselineInputs: BaselineInputs = {
             bundleHash: ra.bundleHash,
-            cbm: { id: cbm.id, kind, datasetVersion: cbm.datasetVersion },
+            cbm: { id: cbm.id, kind: cbm.kind, datasetVersion: cbm.datasetVersion, fields: kindFields(cbmSpec), judge: judge ? { model: judge.model, tokensPerTask: judge.tokensPerTask } : null },
             model: ra.model,
             shards,
             tasksPerShard,
@@ -166,14 +219,14 @@ export function expandPlan(staged: StagedSweep): SweepPlan {
             shardWallSeconds: spec.budgets.shardWallSeconds,
             requests: spec.concurrency.requests,
           };
-          const tokensUsd = runWorstCase(spec, ra.model, shards, tla);
+          const tokensUsd = runWorstCase(spec, ra.model, shards, tla, judge ? { model: judge.model, tokensPerShard: judge.tokensPerTask * tasksPerShard } : undefined);
           const computeUsd = runWorstCaseHours(spec, shards, ra.model) * hourly[queueFor(ra.model)];
           for (let seed = 1; seed <= spec.seeds; seed++)
             runs.push({
               runId: `${label}-${ra.name}-${cbm.id}-${variant}-s${seed}`,
               tla: { label, spec: tla, bundleHash: staged.fixedBundles[label] },
               ra: { name: ra.name, bundleHash: ra.bundleHash, model: ra.model, modelName: name },
-              cbm: { id: cbm.id, datasetPrefix: cbm.datasetPrefix, datasetVersion: cbm.datasetVersion, testCount: cbm.testCount },
+              cbm: runCbm,
               variant,
               seed,
               shards,

@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { loadDatasetDir, stageDataset, datasetVersion, datasetPrefix, type Dataset } from '../cbm/dataset';
+import { stageDataset, datasetVersion, datasetPrefix } from '../cbm/dataset';
+import { cbmKind } from '../cbm/registry';
+import type { KindDataset } from '../cbm/types';
+import { TLAS } from '../tla/registry';
 import { SpecError } from '../errors';
 import type { ArtifactStore } from '../ports';
 import { LOCAL_COMPUTE, type ComputeTargets } from '../pricing';
@@ -10,7 +13,9 @@ import { expandPlan, stagedSpecKey, type StagedSweep, type SweepPlan } from './p
 /** A validated sweep, ready to stage: every check that can fail has run, nothing was written. */
 export interface PreparedSweep {
   loaded: LoadedSpec;
-  datasets: Map<string, Dataset>;
+  datasets: Map<string, KindDataset>;
+  /** The CBM kind each RA speaks (its agent.yaml), by RA name. */
+  manifests: Map<string, string>;
   /** The plan as PlanSweep will compute it (with a placeholder id), for `plan` output and checks. */
   preview: SweepPlan;
   /** Where the jobs will run (priced into the worst case). */
@@ -25,7 +30,7 @@ export function newSweepId(name: string, now = new Date()): string {
   return `${name}-${ts}-${randomBytes(2).toString('hex')}`;
 }
 
-function stagedFrom(loaded: LoadedSpec, datasets: Map<string, Dataset>, sweepId: string, createdAt: string, compute: ComputeTargets, openaiBaseUrl: string | undefined): StagedSweep {
+function stagedFrom(loaded: LoadedSpec, datasets: Map<string, KindDataset>, manifests: Map<string, string>, sweepId: string, createdAt: string, compute: ComputeTargets, openaiBaseUrl: string | undefined): StagedSweep {
   const { spec } = loaded;
   return {
     sweepId,
@@ -33,11 +38,13 @@ function stagedFrom(loaded: LoadedSpec, datasets: Map<string, Dataset>, sweepId:
     specFile: loaded.file,
     spec,
     cbms: spec.cbms.map((c) => {
-      const ds = datasets.get(c.id) as Dataset;
-      const version = datasetVersion(ds);
-      return { id: c.id, datasetPrefix: datasetPrefix(c.id, version), datasetVersion: version, labels: ds.labels.labels, devCount: ds.dev.length, testCount: ds.test.length };
+      const ds = datasets.get(c.id) as KindDataset;
+      const kind = cbmKind(c.kind);
+      const version = datasetVersion(c.kind, ds);
+      const guardCount = ds.test.filter((t) => kind.setOf(t) === 'guard').length;
+      return { id: c.id, kind: c.kind, datasetPrefix: datasetPrefix(c.id, version), datasetVersion: version, devCount: ds.dev.length, testCount: ds.test.length, guardCount };
     }),
-    ras: spec.ras.map((r) => ({ name: r.name, bundleHash: bundleHash(r.bundle), model: resolveModel(r.model, { OPENAI_BASE_URL: openaiBaseUrl }) })),
+    ras: spec.ras.map((r) => ({ name: r.name, bundleHash: bundleHash(r.bundle), model: resolveModel(r.model, { OPENAI_BASE_URL: openaiBaseUrl }), speaks: manifests.get(r.name) as string })),
     compute,
     fixedBundles: Object.fromEntries(spec.tlas.flatMap((t) => (t.kind === 'fixed' ? [[tlaLabel(t), bundleHash(t.bundle)]] : []))),
   };
@@ -50,7 +57,8 @@ function stagedFrom(loaded: LoadedSpec, datasets: Map<string, Dataset>, sweepId:
  */
 export function prepareSweep(loaded: LoadedSpec, env: Record<string, string | undefined>, compute: ComputeTargets = LOCAL_COMPUTE): PreparedSweep {
   const problems: string[] = [];
-  const datasets = new Map<string, Dataset>();
+  const datasets = new Map<string, KindDataset>();
+  const manifests = new Map<string, string>();
   const collect = (f: () => void) => {
     try {
       f();
@@ -59,9 +67,40 @@ export function prepareSweep(loaded: LoadedSpec, env: Record<string, string | un
       else throw e;
     }
   };
-  loaded.spec.cbms.forEach((c) => collect(() => datasets.set(c.id, loadDatasetDir(c.dataset))));
-  loaded.spec.ras.forEach((r) => collect(() => readManifest(r.bundle)));
-  loaded.spec.tlas.forEach((t) => t.kind === 'fixed' && collect(() => readManifest(t.bundle)));
+  const { file, spec } = loaded;
+  spec.cbms.forEach((c, i) =>
+    collect(() => {
+      const kind = cbmKind(c.kind);
+      const ds = kind.load(c.dataset, c);
+      datasets.set(c.id, ds);
+      problems.push(...(kind.checkSpec?.(c, ds, `${file}: cbms.${i}`) ?? []));
+      const guard = ds.test.some((t) => kind.setOf(t) === 'guard');
+      if (c.maxGuardDrop !== undefined && !guard) problems.push(`${file}: cbms.${i}.maxGuardDrop: the data set ${c.dataset} has no guard tasks, so there is no guard to keep. Fix: remove maxGuardDrop, or add guard tasks to the data set`);
+      if (guard && !ds.test.some((t) => kind.setOf(t) === 'objective')) problems.push(`${file}: cbms.${i}.dataset: ${c.dataset}/test.jsonl has guard tasks only. Fix: add the objective's tasks`);
+    }),
+  );
+  spec.ras.forEach((r) => collect(() => manifests.set(r.name, readManifest(r.bundle).cbm)));
+  spec.tlas.forEach((t) => t.kind === 'fixed' && collect(() => readManifest(t.bundle)));
+  // The matrix pairs each RA with the CBMs of the kind it speaks: each must have a partner.
+  spec.cbms.forEach((c, i) => {
+    if (manifests.size === spec.ras.length && ![...manifests.values()].includes(c.kind))
+      problems.push(`${file}: cbms.${i}: no RA speaks kind ${c.kind} (the RAs speak ${[...new Set(manifests.values())].join(', ')}). Fix: add an RA whose agent.yaml says cbm: ${c.kind}, or remove this CBM`);
+  });
+  spec.ras.forEach((r, i) => {
+    const speaks = manifests.get(r.name);
+    if (speaks && !spec.cbms.some((c) => c.kind === speaks))
+      problems.push(`${file}: ras.${i}.bundle: ${r.name} speaks CBM kind ${speaks} (agent.yaml cbm), but no CBM of the spec is of that kind. Fix: add a CBM of kind ${speaks}, or use an RA for ${[...new Set(spec.cbms.map((c) => c.kind))].join(', ')}`);
+  });
+  spec.tlas.forEach((t, i) => {
+    const kinds = TLAS[t.kind].kinds;
+    const bad = kinds ? [...new Set(spec.cbms.map((c) => c.kind))].filter((k) => !kinds.includes(k)) : [];
+    if (bad.length) problems.push(`${file}: tlas.${i}: ${t.kind} works on CBM kind(s) ${kinds?.join(', ')} only, and this spec has ${bad.join(', ')}. Fix: run it in a sweep of ${kinds?.join(', ')} CBMs, or pick another TLA (noop, fixed and react work on every kind)`);
+  });
+  spec.cbms.forEach((c, i) => {
+    const judge = cbmKind(c.kind).judge?.(c);
+    if (judge?.model.provider === 'openai' && !env[judge.model.apiKeyEnv])
+      problems.push(`${file}: cbms.${i}.judge.model.apiKeyEnv: environment variable ${judge.model.apiKeyEnv} is not set. Fix: export ${judge.model.apiKeyEnv}=<key> (only the scoring harness holds it; agents never see it)`);
+  });
   loaded.spec.ras.forEach((r, i) => {
     if (r.model.provider === 'openai' && !env[r.model.apiKeyEnv])
       problems.push(`${loaded.file}: ras.${i}.model.apiKeyEnv: environment variable ${r.model.apiKeyEnv} is not set. Fix: export ${r.model.apiKeyEnv}=<key> (the gateway holds it; agents only get a per-job token)`);
@@ -72,17 +111,17 @@ export function prepareSweep(loaded: LoadedSpec, env: Record<string, string | un
   });
   if (problems.length) throw new SpecError(problems);
   const openaiBaseUrl = env.OPENAI_BASE_URL || undefined;
-  const preview = expandPlan(stagedFrom(loaded, datasets, 'preview', new Date().toISOString(), compute, openaiBaseUrl));
-  return { loaded, datasets, preview, compute, openaiBaseUrl };
+  const preview = expandPlan(stagedFrom(loaded, datasets, manifests, 'preview', new Date().toISOString(), compute, openaiBaseUrl));
+  return { loaded, datasets, manifests, preview, compute, openaiBaseUrl };
 }
 
 /** Uploads data sets and bundles (content-addressed, idempotent) and writes `sweeps/<id>/spec.json`. */
 export async function stageSweep(store: ArtifactStore, prepared: PreparedSweep, sweepId: string): Promise<StagedSweep> {
   const { spec } = prepared.loaded;
-  for (const c of spec.cbms) await stageDataset(store, c.id, prepared.datasets.get(c.id) as Dataset);
+  for (const c of spec.cbms) await stageDataset(store, c.id, c.kind, prepared.datasets.get(c.id) as KindDataset);
   for (const r of spec.ras) await stageBundle(store, r.bundle);
   for (const t of spec.tlas) if (t.kind === 'fixed') await stageBundle(store, t.bundle);
-  const staged = stagedFrom(prepared.loaded, prepared.datasets, sweepId, new Date().toISOString(), prepared.compute, prepared.openaiBaseUrl);
+  const staged = stagedFrom(prepared.loaded, prepared.datasets, prepared.manifests, sweepId, new Date().toISOString(), prepared.compute, prepared.openaiBaseUrl);
   await store.putText(stagedSpecKey(sweepId), JSON.stringify(staged, null, 2), 'application/json');
   return staged;
 }

@@ -1,15 +1,19 @@
 import { z } from 'zod';
-import { readSplit, type Example } from '../cbm/dataset';
-import { scoreSplit } from '../cbm/classification';
+import { readMeta, readSplit } from '../cbm/dataset';
+import { cbmKind } from '../cbm/registry';
+import { taskScore } from '../cbm/scoring';
+import type { CbmTask } from '../cbm/types';
+import type { TaskOutcome } from '../ra/protocol';
 import { AgentBrokenError, BaselinePendingError, CorruptRecordError, InfraFailureError, UpliftError } from '../errors';
 import { parseJson } from '../jsonl';
 import type { ArtifactStore, ScoreStore } from '../ports';
 import { jobUsdPerHour, meteredUsd, priceOf } from '../pricing';
-import { RunRecord, type RunRecord as RunRecordT, type SweepId, type RunId } from '../records';
+import { hasScores, RunRecord, type GuardResult, type RunRecord as RunRecordT, type ScorePair, type SweepId, type RunId } from '../records';
 import { pairedBootstrap } from '../scoring/bootstrap';
 import { buildResults, renderReportHtml } from '../report';
 import { expandPlan, itemsKey, jobStartupSeconds, planKey, queueFor, runPrefix, sweepPrefix, StagedSweep, stagedSpecKey, type RunPlan, type SweepPlan } from './plan';
-import { countOutcomes, CurvePlan, curvePrefix, describeInfraFailure, hadInfraFailure, isWithoutNetworkIsolation, readFailedTlaAttempts, readFinishedShardUsage, readPlan, readRun, readShards, roleOutputPrefix, shardSpend, shardWarnings, TlaResult, tlaKey, type FailedTlaAttempt, type Role, type ShardUsage } from './outputs';
+import { countOutcomes, CurvePlan, curvePrefix, describeInfraFailure, hadInfraFailure, isWithoutNetworkIsolation, readFailedTlaAttempts, readFinishedShardUsage, readPlan, readRun, readShards, roleOutputPrefix, shardSpend, shardWarnings, TlaResult, tlaKey, type FailedTlaAttempt, type Role, type ShardSpend, type ShardUsage } from './outputs';
+import { DEFAULT_MAX_GUARD_DROP } from '../spec';
 
 /** What the pipeline steps need: the two stores and a clock. */
 export interface StepDeps {
@@ -115,7 +119,7 @@ export async function planRun(deps: StepDeps, input: z.infer<typeof RunInput>): 
   const { plan, run } = await readRun(deps.artifacts, sweepId, runId);
   const now = nowIso(deps);
   const rec = (await deps.scores.getRun(sweepId, runId)) ?? baseRecord(plan, run, now);
-  if (rec.status === 'succeeded') return { action: 'skip', ...jobShape(plan, run), reason: 'already succeeded' };
+  if (hasScores(rec.status)) return { action: 'skip', ...jobShape(plan, run), reason: 'already finished' };
   // Idempotent: a retried or resumed PlanRun finds the run's hold on the ledger and reserves nothing more.
   const reservation = await deps.scores.reserveBudget(sweepId, runId, run.worstCaseUsd);
   if (reservation === 'insufficient') {
@@ -148,8 +152,49 @@ function jobShape(plan: SweepPlan, run: RunPlan): Pick<PlanRunOutput, 'shards' |
 
 
 
-async function testTargets(deps: StepDeps, run: RunPlan) {
-  return readSplit(deps.artifacts, run.cbm.datasetPrefix, 'test');
+async function testTargets(deps: StepDeps, run: RunPlan): Promise<CbmTask[]> {
+  return readSplit(deps.artifacts, run.cbm.datasetPrefix, 'test', cbmKind(run.cbm.kind));
+}
+
+/** Per-task scores in target order, from the scores the shard jobs gave (a task without output scores 0). */
+function scoresOf(targets: readonly CbmTask[], outcomes: readonly TaskOutcome[]): number[] {
+  const byId = new Map(outcomes.map((o) => [o.id, o]));
+  return targets.map((t) => taskScore(byId.get(t.id)));
+}
+
+/** Indices of the objective's and the guard's tasks among the targets. */
+function taskSets(run: RunPlan, targets: readonly CbmTask[]): { objective: number[]; guard: number[] } {
+  const kind = cbmKind(run.cbm.kind);
+  const sets = { objective: [] as number[], guard: [] as number[] };
+  targets.forEach((t, i) => sets[kind.setOf(t)].push(i));
+  return sets;
+}
+
+const pick = (xs: readonly number[], idx: readonly number[]) => idx.map((i) => xs[i]);
+const meanOf = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+
+/** Baseline vs MRA on a subset of tasks: means, uplift and the paired-bootstrap CI. */
+function pairOn(base: readonly number[], mra: readonly number[], idx: readonly number[]): ScorePair {
+  const r = pairedBootstrap(pick(base, idx), pick(mra, idx), { seed: BOOTSTRAP_SEED });
+  return { tasks: idx.length, baseline: r.baseline, mra: r.mra, uplift: r.uplift, ci: r.ci };
+}
+
+/**
+ * The guard of a run: violated when the guard's CI lies wholly below −maxDrop, i.e. the data show
+ * a fall larger than allowed (a fall within the CI's reach of the allowance is not enough).
+ */
+export function guardOf(pair: ScorePair, maxDrop: number): GuardResult {
+  return { ...pair, maxDrop, violated: pair.ci[1] < -maxDrop };
+}
+
+/** Objective scores by each breakdown group of the kind (e.g. injection_variant), objective tasks only. */
+function breakdownOf(run: RunPlan, targets: readonly CbmTask[], objective: readonly number[], base: readonly number[], mra: readonly number[]): RunRecordT['breakdown'] {
+  const kind = cbmKind(run.cbm.kind);
+  if (!kind.groupsOf) return undefined;
+  const groups: Record<string, Record<string, number[]>> = {};
+  for (const i of objective)
+    for (const [key, value] of Object.entries(kind.groupsOf(targets[i]))) ((groups[key] ??= {})[value] ??= []).push(i);
+  return Object.fromEntries(Object.entries(groups).map(([key, values]) => [key, Object.fromEntries(Object.keys(values).sort().map((v) => [v, pairOn(base, mra, values[v])]))]));
 }
 
 /**
@@ -184,11 +229,12 @@ export async function recordBaseline(deps: StepDeps, input: z.infer<typeof RunIn
         `Fix: run the RA by hand on a few tasks (see README, RA bundles) and repair it; nothing was cached`,
     );
   }
-  const scores = scoreSplit(await testTargets(deps, run), outcomes);
+  const targets = await testTargets(deps, run);
+  const scores = scoresOf(targets, outcomes);
   const spend = usage.map(shardSpend);
   const prompt = spend.reduce((s, u) => s + u.promptTokens, 0);
   const completion = spend.reduce((s, u) => s + u.completionTokens, 0);
-  const score = scores.reduce((a, b) => a + b, 0) / scores.length;
+  const score = meanOf(pick(scores, taskSets(run, targets).objective));
   const now = nowIso(deps);
   await deps.scores.completeBaseline({
     key: run.baselineKey,
@@ -200,7 +246,7 @@ export async function recordBaseline(deps: StepDeps, input: z.infer<typeof RunIn
     outputsPrefix: prefix,
     score,
     tokens: prompt + completion,
-    costUsd: meteredUsd({ promptTokens: prompt, completionTokens: completion }, priceOf(run.ra.modelName, plan.prices)),
+    costUsd: meteredUsd({ promptTokens: prompt, completionTokens: completion }, priceOf(run.ra.modelName, plan.prices)) + judgeUsd(plan, run, spend),
     counts,
     describes: run.baselineInputs,
   });
@@ -234,10 +280,15 @@ export async function scoreRun(deps: StepDeps, input: z.infer<typeof RunInput>):
   refuseInfraErrors('baseline', runId, base.usage);
   refuseInfraErrors('mra', runId, mra.usage);
   // An MRA's agent errors score 0: the TLA broke the agent. They are counted and flagged.
-  const baseScores = scoreSplit(targets, base.outcomes);
-  const mraScores = scoreSplit(targets, mra.outcomes);
-  const result = pairedBootstrap(baseScores, mraScores, { seed: BOOTSTRAP_SEED });
-  const curve = plan.budgetCurve ? await scoreCurve(deps, sweepId, run, targets, baseScores, mraScores) : undefined;
+  const baseScores = scoresOf(targets, base.outcomes);
+  const mraScores = scoresOf(targets, mra.outcomes);
+  const sets = taskSets(run, targets);
+  const result = pairOn(baseScores, mraScores, sets.objective);
+  const guard = sets.guard.length ? guardOf(pairOn(baseScores, mraScores, sets.guard), run.cbm.maxGuardDrop ?? DEFAULT_MAX_GUARD_DROP) : undefined;
+  const breakdown = breakdownOf(run, targets, sets.objective, baseScores, mraScores);
+  const kind = cbmKind(run.cbm.kind);
+  const metricInfo = kind.metrics(run.cbm.spec, await readMeta(deps.artifacts, run.cbm.datasetPrefix, kind));
+  const curve = plan.budgetCurve ? await scoreCurve(deps, sweepId, run, targets, sets.objective, baseScores, mraScores) : undefined;
   const owner = cached.ownerSweep === sweepId && cached.ownerRun === runId;
   const total = (us: readonly ShardUsage[]) => us.reduce((s, u) => s + shardSpend(u).totalTokens, 0);
   // TLA job attempts that failed before this one succeeded spent too.
@@ -252,17 +303,21 @@ export async function scoreRun(deps: StepDeps, input: z.infer<typeof RunInput>):
     baseline: owner ? total(base.usage) : 0,
     mra: total(mra.usage),
     ...(curve ? { curve: total(curve.usage) } : {}),
+    ...(run.cbm.judge ? { judge: judgeTotal([...(owner ? base.usage : []), ...mra.usage, ...(curve?.usage ?? [])]) } : {}),
   };
   await deps.scores.putRun({
     ...rec,
-    status: 'succeeded',
+    status: guard?.violated ? 'guard_violated' : 'succeeded',
     updatedAt: nowIso(deps),
     baseline: result.baseline,
     mra: result.mra,
     uplift: result.uplift,
     ci: result.ci,
-    tasks: targets.length,
+    tasks: result.tasks,
     tokens,
+    guard,
+    breakdown,
+    metrics: { kind: run.cbm.kind, objective: metricInfo.objective.name, guard: metricInfo.guard?.name, chance: metricInfo.objective.chance, guardChance: metricInfo.guard?.chance },
     costUsd: cost,
     reservedUsd: undefined,
     baselineCached: !owner,
@@ -272,13 +327,14 @@ export async function scoreRun(deps: StepDeps, input: z.infer<typeof RunInput>):
     warnings: [
       ...tla.infraFailures.map((f) => `tla: ${describeInfraFailure(f)} during the TLA's work: its dev evaluations may be off (the test scores are not)`),
       ...(isWithoutNetworkIsolation(tla.isolation) ? [`tla: the TLA's commands ran at sandbox level ${tla.isolation}, which does not isolate the network or the filesystem: services on this machine's network and world-readable files (a data set's test split among them) were within their reach`] : []),
+      ...(guard?.violated ? [`guard: ${metricInfo.guard?.name ?? 'the guard'} fell from ${guard.baseline.toFixed(3)} to ${guard.mra.toFixed(3)} (CI of the change [${guard.ci[0].toFixed(3)}, ${guard.ci[1].toFixed(3)}] wholly below −${guard.maxDrop}): the MRA bought its objective with the utility it had to keep, so this run is guard_violated and left out of the across-seeds summary`] : []),
       ...(mraCounts.agent_error ? [`mra: the TLA broke the agent on ${mraCounts.agent_error} of ${targets.length} test tasks (agent errors, scored 0)`] : []),
       ...shardWarnings('baseline', base.usage),
       ...shardWarnings('mra', mra.usage),
       ...(curve?.warnings ?? []),
     ],
   });
-  return { uplift: result.uplift, costUsd: cost, tokens: tokens.tla + tokens.baseline + tokens.mra + (tokens.curve ?? 0) };
+  return { uplift: result.uplift, costUsd: cost, tokens: tokens.tla + tokens.baseline + tokens.mra + (tokens.curve ?? 0) + (tokens.judge ?? 0) };
 }
 
 /**
@@ -286,17 +342,17 @@ export async function scoreRun(deps: StepDeps, input: z.infer<typeof RunInput>):
  * test split — the RA's and the MRA's scores reused, other checkpoints from the MRA array job's
  * extra children — with a paired bootstrap CI against the baseline.
  */
-async function scoreCurve(deps: StepDeps, sweepId: string, run: RunPlan, targets: Example[], baseScores: number[], mraScores: number[]) {
+async function scoreCurve(deps: StepDeps, sweepId: string, run: RunPlan, targets: CbmTask[], objective: number[], baseScores: number[], mraScores: number[]) {
   const key = tlaKey(sweepId, run.runId, 'curve.json');
   const text = await deps.artifacts.getText(key);
   if (text === undefined) throw new CorruptRecordError(`${deps.artifacts.uri(key)} is missing: the sweep asked for a budget curve and the TLA job wrote none`);
   const curve = parseJson(text, CurvePlan, deps.artifacts.uri(key));
   const bundles = await Promise.all(curve.bundles.map((_, b) => readShards(deps.artifacts, curvePrefix(sweepId, run.runId, b), run.shards)));
   for (const b of bundles) refuseInfraErrors('mra', run.runId, b.usage);
-  const bundleScores = bundles.map((b) => scoreSplit(targets, b.outcomes));
+  const bundleScores = bundles.map((b) => scoresOf(targets, b.outcomes));
   const points = curve.points.map((p) => {
     const scores = p.source === 'ra' ? baseScores : p.source === 'mra' ? mraScores : bundleScores[p.bundle as number];
-    const r = pairedBootstrap(baseScores, scores, { seed: BOOTSTRAP_SEED });
+    const r = pairOn(baseScores, scores, objective);
     return { budget: p.budget, step: p.step, mra: r.mra, uplift: r.uplift, ci: r.ci };
   });
   const usage = bundles.flatMap((b) => b.usage);
@@ -314,10 +370,22 @@ function runCostUsd(plan: SweepPlan, run: RunPlan, shards: readonly ShardUsage[]
   const jobMs = spend.reduce((s, u) => s + u.wallMs, 0) + (tla?.wallMs ?? 0) + failedTla.reduce((s, a) => s + a.wallMs, 0);
   return (
     meteredUsd(tokens, priceOf(run.ra.modelName, plan.prices)) +
+    judgeUsd(plan, run, spend) +
     (tla ? tlaCostUsd(tla, run, plan) : 0) +
     failedTla.reduce((s, a) => s + a.usageByModel.reduce((t, u) => t + meteredUsd(u, priceOf(u.model, plan.prices)), 0), 0) +
     (jobMs / 3_600_000) * jobUsdPerHour(plan.compute[queueFor(run.ra.model)], plan.prices)
   );
+}
+
+/** The judge's tokens of a run's shards. */
+function judgeTotal(shards: readonly ShardUsage[]): number {
+  return shards.reduce((s, u) => s + shardSpend(u).judgeTokens, 0);
+}
+
+/** What the judge's tokens of some shards cost at the judge model's price (0 for a CBM without a judge). */
+function judgeUsd(plan: SweepPlan, run: RunPlan, spend: readonly ShardSpend[]): number {
+  if (!run.cbm.judge) return 0;
+  return meteredUsd({ promptTokens: spend.reduce((s, u) => s + u.judgePromptTokens, 0), completionTokens: spend.reduce((s, u) => s + u.judgeCompletionTokens, 0) }, priceOf(run.cbm.judge.modelName, plan.prices));
 }
 
 /** Metered dollars of a TLA job: each gateway's tokens at its own model's price (a `react` TLA's model and the RA's). */

@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Example } from '../cbm/dataset';
+import type { Example, LabelSet } from '../cbm/classification';
 import { mulberry32 } from '../scoring/bootstrap';
 import { readExamples, writeExamples, type PromptExample } from './prompt-examples';
 import type { Tla, TlaContext } from './types';
@@ -27,13 +27,17 @@ function shuffle<T>(xs: readonly T[], rand: () => number): T[] {
  * evaluations without gain, or after MAX_STEPS, and leaves the best prompt in the workspace.
  */
 export const fewshotSearchTla: Tla = {
+  kinds: ['classification'],
   async run(ctx: TlaContext) {
     if (ctx.spec.kind !== 'fewshot-search') throw new Error(`fewshot-search got a ${ctx.spec.kind} spec`);
     const { maxExamples, evalTasks } = ctx.spec;
+    if (ctx.cbm.kind !== 'classification') throw new Error(`fewshot-search works on classification CBMs only (got ${ctx.cbm.kind})`);
+    const labels = ctx.cbm.meta as LabelSet;
+    const dev = ctx.dev as Example[];
     const rand = mulberry32(0x5eed + ctx.seed * 7919);
     const promptPath = join(ctx.workspace, ctx.manifest.prompt);
     const template = readFileSync(promptPath, 'utf8');
-    const order = shuffle(ctx.dev, rand);
+    const order = shuffle(dev, rand);
     const nEval = Math.min(evalTasks, Math.max(1, Math.floor(order.length / 2)));
     const evalSet = order.slice(0, nEval);
     const pool: Example[] = order.slice(nEval);
@@ -68,9 +72,9 @@ export const fewshotSearchTla: Tla = {
       if (move === 'add') {
         // One example of a label says nothing to a nearest-example reader: a label that is
         // missing gets an example first (all missing labels at once), then the scarcest label.
-        const counts = new Map(ctx.labels.labels.map((l) => [l, best.filter((b) => b.label === l).length]));
+        const counts = new Map(labels.labels.map((l) => [l, best.filter((b) => b.label === l).length]));
         const fewest = Math.min(...counts.values());
-        const scarce = ctx.labels.labels.filter((l) => counts.get(l) === fewest);
+        const scarce = labels.labels.filter((l) => counts.get(l) === fewest);
         const wanted = fewest === 0 ? scarce : [scarce[Math.floor(rand() * scarce.length)]];
         candidate = [...best];
         for (const want of wanted) {

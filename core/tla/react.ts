@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import OpenAI from 'openai';
 import type { ChatCompletionCreateParamsNonStreaming, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
-import type { Example } from '../cbm/dataset';
+import { cbmKind, kindPromptsDir } from '../cbm/registry';
+import type { CbmTask } from '../cbm/types';
 import { UpliftError } from '../errors';
 import { bundleHash } from '../ra/bundle';
 import { mulberry32 } from '../scoring/bootstrap';
@@ -26,15 +27,15 @@ const KEEP_TURNS = 4;
 /** Retries of a model call that failed for a transient reason (connection, 5xx, rate limit other than the budget). */
 const MAX_RETRIES = 3;
 
-/** Fills `{{name}}` placeholders of a prompt template file in PROMPTS_DIR. */
-export function loadPrompt(name: string, vars: Record<string, string>): string {
-  const file = join(PROMPTS_DIR, `${name}.md`);
-  if (!existsSync(file)) throw new UpliftError(`prompt template ${file} is missing: the react TLA needs core/tla/prompts/ next to its code (ship it with the job image)`);
+/** Fills `{{name}}` placeholders of a prompt template file in `dir` (PROMPTS_DIR, or a CBM kind's prompts). */
+export function loadPrompt(name: string, vars: Record<string, string>, dir = PROMPTS_DIR): string {
+  const file = join(dir, `${name}.md`);
+  if (!existsSync(file)) throw new UpliftError(`prompt template ${file} is missing: the react TLA needs core/tla/prompts/ and core/cbm/<kind>/prompts/ next to its code (ship them with the job image)`);
   return readFileSync(file, 'utf8').replace(/\{\{(\w+)\}\}/g, (m, k: string) => vars[k] ?? m);
 }
 
 /** Seeded sample of dev tasks that `evaluate` always uses, so scores are comparable. */
-export function evalSample(dev: readonly Example[], n: number, seed: number): Example[] {
+export function evalSample<T extends CbmTask>(dev: readonly T[], n: number, seed: number): T[] {
   const rand = mulberry32(0x7eac7 + seed * 7919);
   const a = [...dev];
   for (let i = a.length - 1; i > 0; i--) {
@@ -77,7 +78,7 @@ export const reactTla: Tla = {
 
 class ReactLoop {
   private readonly client: OpenAI;
-  private readonly evalSet: Example[];
+  private readonly evalSet: CbmTask[];
   private readonly checkpoints: Checkpoint[] = [];
   private readonly head: Message[] = [];
   private turns: Message[][] = [];
@@ -99,19 +100,19 @@ class ReactLoop {
     const { ctx, spec, rt } = this;
     const vars = {
       workspace: rt.paths.workspace,
+      // The kind's variables first (task, labels, goal, …): the harness's own below cannot be overridden.
+      ...cbmKind(ctx.cbm.kind).tlaTexts(ctx.cbm.meta, ctx.cbm.spec).vars,
       dev_path: rt.paths.dev,
-      labels_path: rt.paths.labels,
+      data_path: rt.paths.data,
       prompt_file: ctx.manifest.prompt,
       entrypoint: ctx.manifest.entrypoint.join(' '),
-      task: ctx.labels.task,
-      labels: ctx.labels.labels.join(' | '),
       eval_tasks: String(this.evalSet.length),
       dev_count: String(ctx.dev.length),
       token_budget: rt.tokens().budget.toLocaleString('en-US'),
       max_turns: String(spec.maxTurns),
     };
     const system = loadPrompt('react-system', vars);
-    const task = loadPrompt(`react-${ctx.variant}`, vars);
+    const task = loadPrompt(`react-${ctx.variant}`, vars, kindPromptsDir(ctx.cbm.kind));
     ctx.log({ type: 'start', variant: ctx.variant, model: this.model.name, evalTasks: this.evalSet.length, isolation: rt.isolation });
     const first = await this.evaluate();
     const user = `${task}\n\nThe agent as given was evaluated first:\n${this.describe(first)}`;

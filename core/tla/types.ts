@@ -1,4 +1,4 @@
-import type { Example, LabelSet } from '../cbm/dataset';
+import type { CbmTask, TaskSet } from '../cbm/types';
 import type { AgentManifest } from '../ra/bundle';
 import type { SandboxExit } from '../sandbox';
 import type { TlaSpec } from '../spec';
@@ -7,7 +7,10 @@ import type { TlaSpec } from '../spec';
 export interface Evaluation {
   /** Checkpoint number (0, 1, …): the bundle was snapshotted under it. */
   step: number;
+  /** Objective: mean score of the objective tasks evaluated (of all, when none is a guard task). */
   score: number;
+  /** Guard: mean score of the guard tasks evaluated, when the kind has a guard and some were given. */
+  guardScore?: number;
   tasks: number;
   /** The gateway refused calls: the TLA's token budget is spent and this score is not trustworthy. */
   budgetExhausted: boolean;
@@ -16,21 +19,34 @@ export interface Evaluation {
   tokensUsed: number;
 }
 
+/** What a TLA knows of its CBM (see core/cbm/types.ts). */
+export interface TlaCbm {
+  kind: string;
+  /** The CBM's spec entry (its kind's fields included). */
+  spec: Record<string, unknown>;
+  /** The data set's meta (shown to agents): classification's label set, … */
+  meta: unknown;
+  setOf(task: CbmTask): TaskSet;
+  /** The target of a dev task in words. */
+  describeTarget(task: CbmTask): string;
+}
+
 /** What a TLA gets inside the `tla-sandbox` job. */
 export interface TlaContext {
   /** Editable copy of the RA bundle; what it holds at the end is the MRA. */
   workspace: string;
   manifest: AgentManifest;
-  /** The dev split, labels included (the test split never reaches a TLA). */
-  dev: Example[];
-  labels: LabelSet;
+  /** The dev split, targets included (the test split never reaches a TLA). */
+  dev: CbmTask[];
+  /** The CBM this run improves on: its kind, spec fields and data-set meta (classification: the label set). */
+  cbm: TlaCbm;
   spec: TlaSpec;
   variant: string;
   seed: number;
   /** Epoch ms after which the TLA must stop. */
   deadline: number;
   /** Runs the workspace bundle on `tasks` (dev examples) through the gateway; snapshots it as a checkpoint. */
-  evaluate(tasks: readonly Example[]): Promise<Evaluation>;
+  evaluate(tasks: readonly CbmTask[]): Promise<Evaluation>;
   /** Marks a checkpoint as the one the TLA kept. */
   accept(step: number): void;
   /** Records a step in the transcript. */
@@ -65,8 +81,8 @@ export interface TlaRuntime {
   model?: { baseUrl: string; apiKey: string; name: string };
   /** Tokens the job has spent (own model + evaluations + commands) and its budget (budgets.tlaTokens). */
   tokens(): { spent: number; budget: number };
-  /** Where sandboxed commands see the workspace, the dev split and the label set. */
-  paths: { workspace: string; dev: string; labels: string };
+  /** Where sandboxed commands see the workspace, the dev split and the kind's data folder (dev.jsonl and its data files). */
+  paths: { workspace: string; dev: string; data: string };
   /** How sandboxed commands are isolated (core/sandbox.ts). */
   isolation: string;
 }
@@ -79,4 +95,6 @@ export interface TlaOutcome {
 /** A top-level agent: edits `ctx.workspace` in place. */
 export interface Tla {
   run(ctx: TlaContext): Promise<TlaOutcome>;
+  /** CBM kinds it can work on; absent = every kind. A spec pairing it with another kind is refused before anything runs. */
+  kinds?: readonly string[];
 }

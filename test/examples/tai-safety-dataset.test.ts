@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadDatasetDir, type Example } from '../../core/cbm/dataset';
+import { loadClassificationDir, type Example } from '../../core/cbm/classification';
 import { generateTaiSafety, renderTaiSafetyFiles } from '../../examples/datasets/tai-safety/generate';
 
 const DIR = join(__dirname, '../../examples/datasets/tai-safety');
@@ -27,14 +27,14 @@ function share(examples: Example[], label: string): number {
 }
 
 describe('the tai-safety sample data set', () => {
-  const ds = loadDatasetDir(DIR);
+  const ds = loadClassificationDir(DIR);
   const all = [...ds.dev, ...ds.test];
 
   it('loads as a valid data set with the RAFT-style labels', () => {
-    // GIVEN the committed directory  WHEN it is loaded (loadDatasetDir validates ids and labels)
+    // GIVEN the committed directory  WHEN it is loaded (loadClassificationDir validates ids and labels)
     // THEN the label set is the two TAI-safety labels and a task sentence
-    expect(ds.labels.labels).toEqual([SAFETY, OTHER]);
-    expect(ds.labels.task).toMatch(/TAI/);
+    expect(ds.meta.labels).toEqual([SAFETY, OTHER]);
+    expect(ds.meta.task).toMatch(/TAI/);
   });
 
   it('has enough examples in each split, with both classes roughly balanced', () => {

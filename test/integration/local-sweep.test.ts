@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EmbeddedServices } from '../../cli/local/embedded';
 import { executeSweep, type Progress } from '../../cli/local/runner';
-import { scoreSplit } from '../../core/cbm/classification';
-import { readSplit } from '../../core/cbm/dataset';
+import { classificationKind, type Example, type LabelSet } from '../../core/cbm/classification';
+import { readMeta, readSplit } from '../../core/cbm/dataset';
+import type { TaskOutcome } from '../../core/ra/protocol';
 import { loadSpec } from '../../core/spec';
 import { readShards, roleOutputPrefix } from '../../core/sweep/outputs';
 import { newSweepId, prepareSweep, stageSweep } from '../../core/sweep/stage';
@@ -18,6 +19,20 @@ let dataDir: string;
 let sweepId: string;
 const progress: Progress[] = [];
 let jobs: { event: string; runId: string; role: string; index: number | null }[];
+
+/** Each target's score: the classification scorer applied to its stored output (0 without one); the score stored with the outcome must be that. */
+async function scoresOf(targets: readonly Example[], meta: LabelSet, outcomes: readonly TaskOutcome[]): Promise<number[]> {
+  const byId = new Map(outcomes.map((o) => [o.id, o]));
+  return Promise.all(
+    targets.map(async (t) => {
+      const o = byId.get(t.id);
+      if (!o || !('output' in o)) return 0;
+      const score = await classificationKind.score(t, o.output, {}, {}, meta);
+      expect({ id: t.id, stored: o.score }).toEqual({ id: t.id, stored: score });
+      return score;
+    }),
+  );
+}
 
 beforeAll(async () => {
   ({ svc, stores, dataDir } = await embeddedForTest());
@@ -65,6 +80,7 @@ describe('a full local sweep on the embedded services', () => {
     for (const f of ['transcript.jsonl', 'mra.tar.gz', 'mra.diff', 'result.json']) expect(keys).toContain(`sweeps/${sweepId}/runs/${run}/tla/${f}`);
     for (const i of [0, 1]) expect(keys).toContain(`sweeps/${sweepId}/runs/${run}/mra/shard-${i}.jsonl`);
     expect(keys.filter((k) => /^datasets\/tai-safety\/[0-9a-f]{64}\/(dev|test)\.jsonl$/.test(k))).toHaveLength(2);
+    expect(keys.filter((k) => /^datasets\/tai-safety\/[0-9a-f]{64}\/meta\.json$/.test(k))).toHaveLength(1);
     expect(keys.filter((k) => /^agents\/[0-9a-f]{64}\.tar\.gz$/.test(k))).toHaveLength(1);
     const diff = (await stores.artifacts.getText(`sweeps/${sweepId}/runs/${run}/tla/mra.diff`)) as string;
     expect(diff).toMatch(/^\+\+\+ mra\/prompt.txt/m);
@@ -74,11 +90,12 @@ describe('a full local sweep on the embedded services', () => {
   test('the stored scores are the scorer applied to the stored outputs and the test targets', async () => {
     const runs = await stores.scores.listRuns(sweepId);
     const plan = JSON.parse((await stores.artifacts.getText(`sweeps/${sweepId}/plan.json`)) as string) as { runs: { runId: string; baselineKey: string; cbm: { datasetPrefix: string } }[] };
-    const targets = await readSplit(stores.artifacts, plan.runs[0].cbm.datasetPrefix, 'test');
+    const targets = await readSplit(stores.artifacts, plan.runs[0].cbm.datasetPrefix, 'test', classificationKind);
+    const meta = await readMeta(stores.artifacts, plan.runs[0].cbm.datasetPrefix, classificationKind);
     const baseline = await stores.scores.getBaseline(plan.runs[0].baselineKey);
-    const base = scoreSplit(targets, (await readShards(stores.artifacts, baseline?.outputsPrefix as string, 2)).outcomes);
+    const base = await scoresOf(targets, meta, (await readShards(stores.artifacts, baseline?.outputsPrefix as string, 2)).outcomes);
     for (const r of runs) {
-      const mra = scoreSplit(targets, (await readShards(stores.artifacts, roleOutputPrefix(sweepId, r.runId, 'mra'), 2)).outcomes);
+      const mra = await scoresOf(targets, meta, (await readShards(stores.artifacts, roleOutputPrefix(sweepId, r.runId, 'mra'), 2)).outcomes);
       expect(r.baseline).toBeCloseTo(base.reduce((a, b) => a + b, 0) / base.length, 12);
       expect(r.mra).toBeCloseTo(mra.reduce((a, b) => a + b, 0) / mra.length, 12);
     }

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { scoreSplit } from '../../core/cbm/classification';
+import { classificationKind } from '../../core/cbm/classification';
 import { runRaShard } from '../../core/jobs/ra-shard';
 import { packBundle } from '../../core/ra/bundle';
 import { readShards, roleOutputPrefix, tlaKey } from '../../core/sweep/outputs';
@@ -186,10 +186,11 @@ print("SCORE: 1.0 (all correct)", file=sys.stderr)
 
     const prefix = roleOutputPrefix(sweepId, run.runId, 'mra');
     const { outcomes, usage } = await readShards(store, prefix, run.shards);
-    // Every task has only the forged answer it printed; the extra fields are gone and it scores 0.
+    // Every task has only the forged answer it printed and the harness's score of it (0), never the score it claimed; the extra fields are gone.
     expect(outcomes).toHaveLength(dataset.test.length);
-    expect(outcomes.every((o) => 'output' in o && o.output === 'forged [] ')).toBe(true);
-    expect(scoreSplit(dataset.test, outcomes).reduce((a, b) => a + b, 0)).toBe(0);
+    for (const o of outcomes) expect(o).toEqual({ id: o.id, output: 'forged [] ', score: 0 });
+    const rescored = await Promise.all(dataset.test.map((t) => classificationKind.score(t, 'forged [] ', {}, {}, dataset.meta)));
+    expect(rescored.reduce((a, b) => a + b, 0)).toBe(0);
     // The forged summary, scores and answers for ids it was not given were rejected, not counted.
     expect(usage.every((u) => u.tasks === 10 && u.answered === 10 && u.isolation === 'bwrap')).toBe(true);
     expect(usage[0].rejectedLines.map((l) => l.reason)).toEqual([

@@ -12,7 +12,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TAI_SAFETY_LABEL_SET } from '../../../core/cbm/raft-import';
-import type { Example, LabelSet } from '../../../core/cbm/dataset';
+import type { Example, LabelSet } from '../../../core/cbm/classification';
 import { toJsonl } from '../../../core/jsonl';
 import { mulberry32 } from '../../../core/scoring/bootstrap';
 

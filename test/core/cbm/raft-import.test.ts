@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readLabels, readSplit } from '../../../core/cbm/dataset';
+import { classificationKind } from '../../../core/cbm/classification';
+import { readMeta, readSplit } from '../../../core/cbm/dataset';
 import { importRaftTaiSafety, TAI_SAFETY_LABEL_SET } from '../../../core/cbm/raft-import';
 import { SpecError } from '../../../core/errors';
 import { MemoryArtifactStore } from '../../support/memory-store';
@@ -19,7 +20,7 @@ async function specErrorOf(csvText: string): Promise<SpecError> {
 }
 
 describe('importRaftTaiSafety', () => {
-  it('stages dev.jsonl, test.jsonl and labels.json under datasets/tai-safety-raft/<version>', async () => {
+  it('stages dev.jsonl, test.jsonl and meta.json (the label set) under datasets/tai-safety-raft/<version>', async () => {
     // GIVEN the 12-row fixture shaped like RAFT's train.csv
     const store = new MemoryArtifactStore();
     // WHEN it is imported with the defaults
@@ -28,11 +29,11 @@ describe('importRaftTaiSafety', () => {
     expect(res.prefix).toBe(`datasets/tai-safety-raft/${res.version}`);
     expect(await store.list('datasets/')).toEqual([
       `${res.prefix}/dev.jsonl`,
-      `${res.prefix}/labels.json`,
+      `${res.prefix}/meta.json`,
       `${res.prefix}/test.jsonl`,
     ]);
     expect(res).toMatchObject({ dev: 4, test: 8, skipped: 0 });
-    expect(await readLabels(store, res.prefix)).toEqual(TAI_SAFETY_LABEL_SET);
+    expect(await readMeta(store, res.prefix, classificationKind)).toEqual(TAI_SAFETY_LABEL_SET);
   });
 
   it('builds examples from ID, Title and Abstract Note with labels from the Label code', async () => {
@@ -40,7 +41,7 @@ describe('importRaftTaiSafety', () => {
     const store = new MemoryArtifactStore();
     // WHEN it is imported
     const res = await importRaftTaiSafety({ csvText: FIXTURE, store });
-    const all = [...(await readSplit(store, res.prefix, 'dev')), ...(await readSplit(store, res.prefix, 'test'))];
+    const all = [...(await readSplit(store, res.prefix, 'dev', classificationKind)), ...(await readSplit(store, res.prefix, 'test', classificationKind))];
     // THEN ids are raft-<ID>, text is title + blank line + abstract, and 1/2 map to the two labels
     expect(all.map((e) => e.id).sort()).toEqual(Array.from({ length: 12 }, (_, i) => `raft-${i}`).sort());
     const first = all.find((e) => e.id === 'raft-0');
@@ -55,8 +56,8 @@ describe('importRaftTaiSafety', () => {
     // GIVEN 6 rows per class  WHEN imported with devFraction 0.5
     const store = new MemoryArtifactStore();
     const res = await importRaftTaiSafety({ csvText: FIXTURE, store, devFraction: 0.5 });
-    const dev = await readSplit(store, res.prefix, 'dev');
-    const test = await readSplit(store, res.prefix, 'test');
+    const dev = await readSplit(store, res.prefix, 'dev', classificationKind);
+    const test = await readSplit(store, res.prefix, 'test', classificationKind);
     // THEN each split holds 3 of each class
     for (const split of [dev, test]) {
       expect(split.filter((e) => e.label === SAFETY)).toHaveLength(3);
@@ -97,7 +98,7 @@ describe('importRaftTaiSafety', () => {
     const store = new MemoryArtifactStore();
     // WHEN it is imported
     const res = await importRaftTaiSafety({ csvText: csv, store });
-    const ids = [...(await readSplit(store, res.prefix, 'dev')), ...(await readSplit(store, res.prefix, 'test'))].map((e) => e.id);
+    const ids = [...(await readSplit(store, res.prefix, 'dev', classificationKind)), ...(await readSplit(store, res.prefix, 'test', classificationKind))].map((e) => e.id);
     // THEN ids are derived from the 1-based data row
     expect(ids.sort()).toEqual(['raft-row-1', 'raft-row-2', 'raft-row-3', 'raft-row-4', 'raft-row-5', 'raft-row-6']);
   });

@@ -1,4 +1,5 @@
-import { offlineAnswer, offlineChatCompletion, parseClassificationPrompt } from '../../../core/gateway/offline-model';
+import { offlineAnswer, parseClassificationPrompt } from '../../../core/cbm/classification/offline';
+import { offlineChatCompletion, offlineReply } from '../../../core/gateway/offline-model';
 
 describe('offline model', () => {
   const header = 'Answer with exactly one of these labels: TAI safety research | not TAI safety research\n\nExamples:\n\n';
@@ -21,6 +22,19 @@ describe('offline model', () => {
     expect(p.query).toBe('the query text');
     expect(p.examples).toEqual([{ text: 'a b c', label: 'x' }]);
     expect(p.labels).toEqual(['TAI safety research', 'not TAI safety research']);
+  });
+
+  test('the chat endpoint answers a classification request from its last user message', () => {
+    const ex = (t: string, l: string) => `Abstract: ${t}\nLabel: ${l}\n\n`;
+    const prompt = header + ex('reward hacking by deceptive policies', 'TAI safety research') + ex('retinal image segmentation', 'not TAI safety research') + query('segmentation of retinal images');
+    const messages = [
+      { role: 'system' as const, content: 'You are a classifier.' },
+      { role: 'user' as const, content: 'no labels here' },
+      { role: 'assistant' as const, content: 'unknown' },
+      { role: 'user' as const, content: prompt },
+    ];
+    expect(offlineReply({ model: 'offline', messages })).toBe(offlineAnswer(prompt));
+    expect(offlineReply({ model: 'offline', messages })).toBe('not TAI safety research');
   });
 
   test('stops at max_tokens like a real endpoint: the answer is cut and finish_reason is length', () => {

@@ -1,7 +1,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { scoreSplit } from '../../../core/cbm/classification';
+import { classificationKind } from '../../../core/cbm/classification';
+import { scoreOutcomes, taskScore } from '../../../core/cbm/scoring';
 import { runAgentOnTasks } from '../../../core/ra/protocol';
 
 /** A throwaway agent whose stdout is written by the test. */
@@ -38,7 +39,8 @@ describe('RA protocol', () => {
     expect(r.exitCode).toBe(0);
     expect(r.stderrTail).toContain('log line');
     // AND scoring counts the missing ones as failures (normalised label match for c)
-    expect(scoreSplit(targets, r.outcomes)).toEqual([1, 0, 1, 0]);
+    const scored = await scoreOutcomes({ kind: classificationKind, spec: {}, meta: { labels: ['x', 'y'], task: 'classify' }, tasks: targets, outcomes: r.outcomes, concurrency: 2 });
+    expect(targets.map((t) => taskScore(scored.find((o) => o.id === t.id)))).toEqual([1, 0, 1, 0]);
   });
 
   test('an agent that crashes midway keeps the lines it printed', async () => {

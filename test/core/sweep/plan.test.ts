@@ -29,8 +29,8 @@ function staged(over: Record<string, unknown> = {}, compute = LOCAL_COMPUTE): St
     createdAt: '2026-01-01T00:00:00Z',
     specFile: 'plan-test.yaml',
     spec,
-    cbms: spec.cbms.map((c) => ({ id: c.id, datasetPrefix: `datasets/${c.id}/v1`, datasetVersion: 'v1', labels: ['x', 'y'], devCount: 10, testCount: 180 })),
-    ras: spec.ras.map((r, i) => ({ name: r.name, bundleHash: `h${i}`, model: r.model })),
+    cbms: spec.cbms.map((c) => ({ id: c.id, kind: 'classification', datasetPrefix: `datasets/${c.id}/v1`, datasetVersion: 'v1', devCount: 10, testCount: 180, guardCount: 0 })),
+    ras: spec.ras.map((r, i) => ({ name: r.name, bundleHash: `h${i}`, model: r.model, speaks: 'classification' })),
     fixedBundles: {},
     compute,
   };

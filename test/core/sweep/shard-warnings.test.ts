@@ -32,7 +32,7 @@ describe('shard warnings: what a reader of the scores must know', () => {
   });
 
   test('agent errors, retries and re-run shards are each said, with counts', () => {
-    const w = shardWarnings('mra', [usage({ counts: { scored: 7, agent_error: 3, infra_error: 0 }, retries: 4, earlier: { attempts: 1, promptTokens: 1, completionTokens: 1, totalTokens: 2, wallMs: 5 } })]);
+    const w = shardWarnings('mra', [usage({ counts: { scored: 7, agent_error: 3, infra_error: 0 }, retries: 4, earlier: { attempts: 1, promptTokens: 1, completionTokens: 1, totalTokens: 2, wallMs: 5, judgePromptTokens: 0, judgeCompletionTokens: 0, judgeTokens: 0 } })]);
     expect(w).toEqual([
       'mra: 3 of 10 tasks ended in agent errors (no or malformed output, crash, own limit), scored as failures',
       'mra: the gateway retried 4 failed upstream attempt(s); every call it retried then succeeded',

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readExamples, writeExamples } from '../../../core/tla/prompt-examples';
-import { parseClassificationPrompt } from '../../../core/gateway/offline-model';
+import { parseClassificationPrompt } from '../../../core/cbm/classification/offline';
 
 const template = readFileSync(join(__dirname, '../../../examples/agents/classifier/prompt.txt'), 'utf8');
 

@@ -1,7 +1,8 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { loadDatasetDir, stageDataset, type Dataset, type Example } from '../../../core/cbm/dataset';
+import { loadClassificationDir, type ClassificationDataset, type Example } from '../../../core/cbm/classification';
+import { stageDataset } from '../../../core/cbm/dataset';
 import type { JobSummary } from '../../../core/jobs/env';
 import { runTlaSandbox } from '../../../core/jobs/tla-sandbox';
 import { stageBundle, unpackBundle } from '../../../core/ra/bundle';
@@ -15,7 +16,7 @@ import { LOCAL_COMPUTE } from '../../../core/pricing';
 
 export const EXAMPLES = resolve(__dirname, '../../../examples');
 export const CLASSIFIER = join(EXAMPLES, 'agents/classifier');
-export const DATASET = loadDatasetDir(join(EXAMPLES, 'datasets/tai-safety'));
+export const DATASET = loadClassificationDir(join(EXAMPLES, 'datasets/tai-safety'));
 /** The real key of the scripted endpoint: only the gateway holds it. */
 export const REAL_KEY = 'sk-scripted-real-key-never-in-a-sandbox';
 
@@ -26,7 +27,7 @@ export function examplesBlock(examples: readonly Example[]): string {
 
 /** An edit_file call that adds `n` dev examples of each label to prompt.txt's examples block. */
 export function helpfulEdit(n = 4): { name: string; arguments: Record<string, unknown> } {
-  const picks = DATASET.labels.labels.flatMap((l) => DATASET.dev.filter((e) => e.label === l).slice(0, n));
+  const picks = DATASET.meta.labels.flatMap((l) => DATASET.dev.filter((e) => e.label === l).slice(0, n));
   return { name: 'edit_file', arguments: { path: 'prompt.txt', old_str: 'Examples:\n', new_str: `Examples:\n\n${examplesBlock(picks)}` } };
 }
 
@@ -50,9 +51,9 @@ let seq = 0;
 export async function stageTestPlan(
   store: MemoryArtifactStore,
   opts: { tla: Record<string, unknown>; variant?: 'simple' | 'hard'; devCount?: number; tlaTokens?: number; tlaWallSeconds?: number },
-): Promise<{ plan: SweepPlan; sweepId: string; dataset: Dataset }> {
-  const ds: Dataset = { labels: DATASET.labels, dev: DATASET.dev.slice(0, opts.devCount ?? 24), test: DATASET.test.slice(0, 20) };
-  const { prefix, version } = await stageDataset(store, 'tai-safety', ds);
+): Promise<{ plan: SweepPlan; sweepId: string; dataset: ClassificationDataset }> {
+  const ds: ClassificationDataset = { meta: DATASET.meta, dev: DATASET.dev.slice(0, opts.devCount ?? 24), test: DATASET.test.slice(0, 20) };
+  const { prefix, version } = await stageDataset(store, 'tai-safety', 'classification', ds);
   const { hash } = await stageBundle(store, CLASSIFIER);
   const sweepId = `react-test-${process.pid}-${++seq}`;
   const spec = SweepSpec.parse({
@@ -71,8 +72,8 @@ export async function stageTestPlan(
     specFile: 'react-test.yaml',
     compute: LOCAL_COMPUTE,
     spec,
-    cbms: [{ id: 'tai-safety', datasetPrefix: prefix, datasetVersion: version, labels: ds.labels.labels, devCount: ds.dev.length, testCount: ds.test.length }],
-    ras: [{ name: 'classifier', bundleHash: hash, model: { provider: 'offline', latencyMs: 0 } }],
+    cbms: [{ id: 'tai-safety', kind: 'classification', datasetPrefix: prefix, datasetVersion: version, devCount: ds.dev.length, testCount: ds.test.length, guardCount: 0 }],
+    ras: [{ name: 'classifier', bundleHash: hash, model: { provider: 'offline', latencyMs: 0 }, speaks: 'classification' }],
     fixedBundles: {},
   });
   await store.putText(planKey(sweepId), JSON.stringify(plan));

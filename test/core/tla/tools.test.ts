@@ -1,11 +1,12 @@
 import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { kindPromptsDir } from '../../../core/cbm/registry';
 import { evalSample, loadPrompt } from '../../../core/tla/react';
 import { editFile, formatExec, parseToolCall, resolveInWorkspace, toolDefinitions, truncateMiddle, viewFile } from '../../../core/tla/tools';
 import { DATASET } from './react-fixture';
 
-const rt = { paths: { workspace: '/workspace', dev: '/data/dev.jsonl', labels: '/data/labels.json' } };
+const rt = { paths: { workspace: '/workspace', dev: '/data/dev.jsonl', data: '/data' } };
 
 function workspace(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'tools-'));
@@ -64,12 +65,16 @@ describe('react tools', () => {
     );
   });
 
-  test('the variant templates load from core/tla/prompts and the eval sample is fixed per seed', () => {
-    const vars = { workspace: '/workspace', prompt_file: 'prompt.txt', token_budget: '1,000' };
-    expect(loadPrompt('react-simple', vars)).toContain('the prompt file `prompt.txt` in /workspace');
-    expect(loadPrompt('react-hard', vars)).toBe('Goal: improve the accuracy of the agent in /workspace on its task. Use the tools.\n');
+  test('the system prompt loads from core/tla/prompts, the variant templates from the kind\'s prompts, and the eval sample is fixed per seed', () => {
+    const vars = { workspace: '/workspace', prompt_file: 'prompt.txt', token_budget: '1,000', data_path: '/data' };
+    const kindDir = kindPromptsDir('classification');
+    expect(loadPrompt('react-simple', vars, kindDir)).toContain('the prompt file `prompt.txt` in /workspace');
+    expect(loadPrompt('react-simple', vars, kindDir)).toContain('the label set is at /data/labels.json');
+    expect(loadPrompt('react-hard', vars, kindDir)).toBe('Goal: improve the accuracy of the agent in /workspace on its task. Use the tools.\n');
     expect(loadPrompt('react-system', vars)).toContain('a budget of 1,000 tokens');
-    expect(() => loadPrompt('react-medium', vars)).toThrow(/prompt template .*react-medium\.md is missing/);
+    expect(() => loadPrompt('react-medium', vars, kindDir)).toThrow(/prompt template .*react-medium\.md is missing/);
+    // The variant templates are the kind's: core/tla/prompts holds none.
+    expect(() => loadPrompt('react-simple', vars)).toThrow(/prompt template .*react-simple\.md is missing/);
     const a = evalSample(DATASET.dev, 10, 1).map((e) => e.id);
     expect(evalSample(DATASET.dev, 10, 1).map((e) => e.id)).toEqual(a);
     expect(evalSample(DATASET.dev, 10, 2).map((e) => e.id)).not.toEqual(a);

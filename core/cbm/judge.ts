@@ -1,0 +1,45 @@
+import type { ModelGateway } from '../gateway/gateway';
+import { JudgeUnavailableError, type Judge } from './types';
+
+/** A response whose judge call would not fit the CBM's per-task judge allowance: the agent's doing (scored 0), never the judge's. */
+export class JudgeAllowanceError extends Error {}
+
+/** Completion tokens a judge call asks for when the kind sets none: a one-word verdict. */
+export const JUDGE_MAX_TOKENS = 8;
+
+/**
+ * The judge a scorer asks, in the harness (never in an agent's sandbox): calls go through
+ * `gateway` — metered, on the judge's own budget, retried on transient failures — at `baseUrl`
+ * with the gateway's job token. A call that could hold more than `tokensPerTask` on the ledger is
+ * refused before it is sent ({@link JudgeAllowanceError}), so the budget (tasks × tokensPerTask)
+ * always covers every task. An endpoint that failed after retries, or a refused or malformed
+ * answer, rejects with {@link JudgeUnavailableError}: the task is an infra_error, never a score.
+ */
+export function gatewayJudge(gateway: ModelGateway, baseUrl: string, tokensPerTask: number): Judge {
+  return {
+    async ask(messages, opts = {}) {
+      const maxTokens = opts.maxTokens ?? JUDGE_MAX_TOKENS;
+      const request = { model: gateway.model, messages, max_tokens: maxTokens, temperature: 0 };
+      const hold = gateway.holdFor(request, maxTokens);
+      if (hold > tokensPerTask)
+        throw new JudgeAllowanceError(`the response is too long to judge within the CBM's judge.tokensPerTask (${tokensPerTask} tokens; this call could take ${hold})`);
+      let res: Response;
+      try {
+        res = await fetch(`${baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${gateway.jobToken}` }, body: JSON.stringify(request) });
+      } catch (e) {
+        throw new JudgeUnavailableError(`the judge's gateway did not answer (${(e as Error).message})`);
+      }
+      const text = await res.text();
+      let body: { choices?: { message?: { content?: string | null } }[]; error?: { message?: string } } = {};
+      try {
+        body = JSON.parse(text) as typeof body;
+      } catch {
+        /* reported below */
+      }
+      if (!res.ok) throw new JudgeUnavailableError(`the judge ${gateway.endpoint} failed: HTTP ${res.status}: ${(body.error?.message ?? text).slice(0, 300)}`);
+      const content = body.choices?.[0]?.message?.content;
+      if (typeof content !== 'string') throw new JudgeUnavailableError(`the judge ${gateway.endpoint} answered without a message: ${text.slice(0, 200)}`);
+      return content;
+    },
+  };
+}

@@ -1,0 +1,21 @@
+import { join } from 'node:path';
+import { SpecError } from '../errors';
+import { classificationKind } from './classification';
+import type { CbmKind } from './types';
+
+/** The CBM kinds by name: adding a kind is its folder plus one line here. */
+export const CBM_KINDS: Record<string, CbmKind> = {
+  classification: classificationKind as unknown as CbmKind,
+};
+
+/** The kind named `name`; a CorruptRecord-style error for a staged record naming an unknown kind. */
+export function cbmKind(name: string): CbmKind {
+  const k = CBM_KINDS[name];
+  if (!k) throw new SpecError([`CBM kind "${name}" is not known to this version of Uplift (known: ${Object.keys(CBM_KINDS).join(', ')})`]);
+  return k;
+}
+
+/** Where a kind's react prompts are (`react-<variant>.md`, read at run time; they ship with core/). */
+export function kindPromptsDir(kind: string): string {
+  return join(__dirname, kind, 'prompts');
+}

@@ -1,0 +1,103 @@
+import type { z } from 'zod';
+import type { ChatRequest } from '../gateway/chat';
+import type { ModelSpec } from '../spec';
+
+/**
+ * The CBM port (README, "CBM kinds"). A kind lives in its own folder under `core/cbm/` and is
+ * registered in `core/cbm/registry.ts`; the pipeline (staging, plan, jobs, steps, report) asks
+ * the registry and never names a kind.
+ */
+
+/** Which metric a task counts toward: the objective, or the guard (utility that must be kept). */
+export type TaskSet = 'objective' | 'guard';
+
+/** Every task of every kind has an id, unique across dev and test. */
+export interface CbmTask {
+  id: string;
+}
+
+/** What an agent reads on stdin for one task (RA protocol): never a target. */
+export type AgentInput = { id: string } & Record<string, unknown>;
+
+/** A data set as a kind loads it: data shown to agents and TLAs (`meta`), and both splits. */
+export interface KindDataset<T extends CbmTask = CbmTask, M = unknown> {
+  meta: M;
+  dev: T[];
+  test: T[];
+}
+
+/**
+ * The judge a scorer may ask: a model behind a metered, budgeted gateway in the harness (never
+ * inside an agent's sandbox). `ask` rejects with {@link JudgeUnavailableError} when the judge's
+ * endpoint failed after retries or its budget is spent: the task is then an `infra_error`.
+ */
+export interface Judge {
+  ask(messages: { role: 'system' | 'user'; content: string }[], opts?: { maxTokens?: number }): Promise<string>;
+}
+
+export class JudgeUnavailableError extends Error {}
+
+export interface ScoreContext {
+  /** Present when the kind declared a judge for this CBM (see CbmKind.judge). */
+  judge?: Judge;
+}
+
+/** A metric as tables and reports show it. */
+export interface MetricInfo {
+  /** e.g. "accuracy", "attack failure rate", "forget drop". */
+  name: string;
+  /** One line on what a task's 1 means. */
+  describe: string;
+  /** The score a model guessing at random would get, when the kind knows it (shown next to scores). */
+  chance?: number;
+}
+
+export interface KindMetrics {
+  objective: MetricInfo;
+  guard?: MetricInfo;
+}
+
+/** Texts and variables the react TLA's prompts take from the kind, per hand-holding variant. */
+export interface TlaTexts {
+  /** Files written next to dev.jsonl in the TLA's read-only data folder (name → content). */
+  dataFiles: Record<string, string>;
+  /** `{{name}}` variables of the kind's react prompts (`prompts/react-<variant>.md` in the kind's folder). */
+  vars: Record<string, string>;
+}
+
+export interface CbmKind<T extends CbmTask = CbmTask, M = unknown, S extends Record<string, unknown> = Record<string, unknown>> {
+  kind: string;
+  /** One line for `uplift --help`, errors and docs. */
+  summary: string;
+  /** The kind's own spec fields (besides `id`, `kind`, `dataset`), as a zod shape. */
+  specShape: z.ZodRawShape;
+  /** What a data set directory of this kind holds, with the fix for a wrong one. */
+  datasetHelp: string;
+  /** Staged task and meta schemas (staged splits are JSONL of tasks, meta.json is the meta). */
+  task: z.ZodType<T>;
+  meta: z.ZodType<M>;
+  /** Reads and validates a data set directory; throws SpecError listing every problem (file:line and a fix). */
+  load(dir: string, spec: S): KindDataset<T, M>;
+  /** Further spec checks that need the data (e.g. a guard the data set lacks); problems as lines. */
+  checkSpec?(spec: S, ds: KindDataset<T, M>, field: string): string[];
+  /** Objective or guard. */
+  setOf(task: T): TaskSet;
+  /** Breakdown groups of a task (e.g. injection_variant → "ignore_previous_instructions"). */
+  groupsOf?(task: T): Record<string, string>;
+  /** What the agent sees of a task: never the target. */
+  toInput(task: T, meta: M): AgentInput;
+  /** A task's score in [0, 1] from the agent's output (the judge's failures reject, see Judge). */
+  score(task: T, output: string, ctx: ScoreContext, spec: S, meta: M): Promise<number>;
+  /** The target in words, for TLAs that learn from failures (dev only). */
+  describeTarget(task: T, meta: M): string;
+  metrics(spec: S, meta: M): KindMetrics;
+  /** The judge model, its token allowance per scored task, and its prompt, when the kind uses one. */
+  judge?(spec: S): { model: ModelSpec; tokensPerTask: number } | undefined;
+  /** Texts the react TLA is given. */
+  tlaTexts(meta: M, spec: S): TlaTexts;
+  /**
+   * The offline stand-in's behaviour for this kind's prompts: an answer when the request is one
+   * this kind recognises (its RA's or its judge's prompt shape), else undefined.
+   */
+  offlineAnswer?(req: ChatRequest, lastUser: string): string | undefined;
+}
