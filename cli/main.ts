@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { importRaftTaiSafety } from '../core/cbm/raft-import';
 import { classificationKind } from '../core/cbm/classification';
+import { addCyberSecEvalPiImport } from './commands/import-cyberseceval';
 import { readMeta, readSplit } from '../core/cbm/dataset';
 import { SpecError, UpliftError } from '../core/errors';
 import { serveOfflineModel } from '../core/gateway/offline-server';
@@ -214,6 +215,10 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       });
       setExit(EXIT.ok);
     });
+
+  // `uplift import <format>`: turn a benchmark's official file into a data-set directory (one subcommand per format).
+  const importCmd = program.command('import').description("turn a benchmark's official files into a data-set directory for cbms[].dataset");
+  addCyberSecEvalPiImport(importCmd, io, setExit);
 
   program
     .command('offline-model')

@@ -1,11 +1,13 @@
 import { join } from 'node:path';
 import { SpecError } from '../errors';
 import { classificationKind } from './classification';
+import { promptInjectionKind } from './prompt-injection';
 import type { CbmKind } from './types';
 
 /** The CBM kinds by name: adding a kind is its folder plus one line here. */
 export const CBM_KINDS: Record<string, CbmKind> = {
   classification: classificationKind as unknown as CbmKind,
+  'prompt-injection': promptInjectionKind as unknown as CbmKind,
 };
 
 /** The kind named `name`; a CorruptRecord-style error for a staged record naming an unknown kind. */

@@ -1,4 +1,5 @@
 import type { TlaSpec } from '../spec';
+import { defenseSearchTla } from './defense-search';
 import { fewshotSearchTla } from './fewshot-search';
 import { fixedTla } from './fixed';
 import { noopTla } from './noop';
@@ -10,5 +11,6 @@ export const TLAS: Record<TlaSpec['kind'], Tla> = {
   noop: noopTla,
   fixed: fixedTla,
   'fewshot-search': fewshotSearchTla,
+  'defense-search': defenseSearchTla,
   react: reactTla,
 };
