@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { importRaftTaiSafety } from '../core/cbm/raft-import';
 import { classificationKind } from '../core/cbm/classification';
 import { addCyberSecEvalPiImport } from './commands/import-cyberseceval';
+import { addMultipleChoiceImport } from './commands/import-mcq';
 import { readMeta, readSplit } from '../core/cbm/dataset';
 import { SpecError, UpliftError } from '../core/errors';
 import { serveOfflineModel } from '../core/gateway/offline-server';
@@ -219,6 +220,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   // `uplift import <format>`: turn a benchmark's official file into a data-set directory (one subcommand per format).
   const importCmd = program.command('import').description("turn a benchmark's official files into a data-set directory for cbms[].dataset");
   addCyberSecEvalPiImport(importCmd, io, setExit);
+  addMultipleChoiceImport(importCmd, io, setExit);
 
   program
     .command('offline-model')

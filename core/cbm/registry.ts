@@ -1,12 +1,14 @@
 import { join } from 'node:path';
 import { SpecError } from '../errors';
 import { classificationKind } from './classification';
+import { multipleChoiceKind } from './multiple-choice';
 import { promptInjectionKind } from './prompt-injection';
 import type { CbmKind } from './types';
 
 /** The CBM kinds by name: adding a kind is its folder plus one line here. */
 export const CBM_KINDS: Record<string, CbmKind> = {
   classification: classificationKind as unknown as CbmKind,
+  'multiple-choice': multipleChoiceKind as unknown as CbmKind,
   'prompt-injection': promptInjectionKind as unknown as CbmKind,
 };
 

@@ -4,6 +4,7 @@ import { fewshotSearchTla } from './fewshot-search';
 import { fixedTla } from './fixed';
 import { noopTla } from './noop';
 import { reactTla } from './react';
+import { unlearnSearchTla } from './unlearn-search';
 import type { Tla } from './types';
 
 /** The built-in TLAs by kind. */
@@ -12,5 +13,6 @@ export const TLAS: Record<TlaSpec['kind'], Tla> = {
   fixed: fixedTla,
   'fewshot-search': fewshotSearchTla,
   'defense-search': defenseSearchTla,
+  'unlearn-search': unlearnSearchTla,
   react: reactTla,
 };
