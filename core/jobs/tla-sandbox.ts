@@ -15,6 +15,7 @@ import { diffBundles, fetchBundle, packBundle, readManifest, unpackBundle } from
 import { runAgentOnTasks } from '../ra/protocol';
 import { allowTraversal, detectIsolation, ISOLATION_GUARANTEES, removeTree, removeUnsafeEntries, sandboxView, spawnSandboxed, type SandboxLimits } from '../sandbox';
 import { modelName } from '../spec';
+import { packBundleWithWeights } from '../models/bundle-weights';
 import { TLAS } from '../tla/registry';
 import type { Evaluation, ExecResult, TlaContext, TlaRuntime } from '../tla/types';
 import { TranscriptWriter } from '../transcript';
@@ -287,7 +288,8 @@ export async function runTlaSandbox(store: ArtifactStore, env: JobEnv, processEn
       isolationFallbacks: isolation.fallbacks,
       infraFailures: gateways.flatMap((g) => (g.infraFailure ? [g.infraFailure] : [])),
     };
-    const mraBytes = packBundle(workspace);
+    // An MRA that names weights (agent.yaml `weights:`) has them staged apart, content-addressed, and referenced from the tarball (docs/mra-weights.md).
+    const { bytes: mraBytes } = await packBundleWithWeights(store, workspace);
     await store.putBytes(tlaKey(sweepId, run.runId, 'mra.tar.gz'), mraBytes, 'application/gzip');
     if (plan.budgetCurve) {
       const curve = curvePlanFor(checkpoints, plan.budgetCurve, sha256(packBundle(raDir)), sha256(mraBytes));

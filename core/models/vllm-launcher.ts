@@ -5,6 +5,7 @@ import { VLLM_ENV } from '../gateway/upstream';
 import { JobEnv, parsePlanUri } from '../jobs/env';
 import type { ArtifactStore } from '../ports';
 import { readPlan } from '../sweep/outputs';
+import { ArtifactWeightsSource, verifiedWeightsSource, weightsForRun, type StagedWeights } from './bundle-weights';
 import { startVllm, type VllmServer } from './vllm';
 import { parseS3Prefix, syncWeights, type WeightsSource } from './weights';
 
@@ -55,10 +56,24 @@ function runJobProcess(o: ModelServerLaunch, env: Record<string, string | undefi
 }
 
 /**
+ * Where staged weights (`weights/<sha256>/` of the artifacts store) are read from: streamed from
+ * the artifacts bucket through `weightsSource` when the store is an S3 bucket, else through the
+ * store itself; either way checked against the upload's marker.
+ */
+function stagedWeightsSource(o: ModelServerLaunch, marker: StagedWeights): { source: WeightsSource; root: string } {
+  const m = /^s3:\/\/([^/]+)\/(.*)$/.exec(o.store.uri(marker.key));
+  const inner = m && m[2] === marker.key ? o.weightsSource(m[1]) : new ArtifactWeightsSource(o.store, marker);
+  return { source: verifiedWeightsSource(inner, marker), root: m ? m[1] : 'artifacts' };
+}
+
+/**
  * The GPU job's launcher: for a run whose model is `vllm`, sync the weights from S3 to local
  * disk, start vLLM on loopback, wait for it to be ready (failing clearly if it never is), and run
  * the job with the model gateway pointed at it (UPLIFT_VLLM_BASE_URL / UPLIFT_VLLM_API_KEY, which
  * only the gateway reads: agents get a clean environment). Any other run executes the job as is.
+ * The weights are the RA model's `weightsUri`, except for an MRA shard whose bundle names
+ * `weights`: then its staged weights (core/models/bundle-weights.ts), under the same served name;
+ * a missing or incomplete upload fails the job (never the base weights in their place).
  * Resolves with the exit code the container should exit with.
  */
 export async function runJobWithModelServer(o: ModelServerLaunch): Promise<number> {
@@ -72,10 +87,31 @@ export async function runJobWithModelServer(o: ModelServerLaunch): Promise<numbe
 
   let server: VllmServer | undefined;
   try {
-    const { bucket, prefix } = parseS3Prefix(model.weightsUri);
-    const dir = join(o.cacheDir, bucket, prefix);
-    const synced = await syncWeights(o.weightsSource(bucket), prefix, dir, { log: o.log });
-    o.log(`launcher: weights of vllm:${model.name} in ${dir} (${synced.files} files, ${synced.downloaded} downloaded, ${synced.bytesDownloaded} bytes)`);
+    const { sweepId } = parsePlanUri(env.data.UPLIFT_PLAN_URI);
+    const served = await weightsForRun({ store: o.store, sweepId, plan, run, role: env.data.UPLIFT_ROLE, index: env.data.AWS_BATCH_JOB_ARRAY_INDEX ?? 0, scratch: env.data.UPLIFT_SCRATCH });
+    if (served.source === 'none') {
+      o.log(`launcher: no model to serve (${served.reason}); running the job without vLLM`);
+      return await runJobProcess(o, o.env);
+    }
+    let source: WeightsSource;
+    let prefix: string;
+    let dir: string;
+    let what: string;
+    if (served.source === 'model') {
+      const at = parseS3Prefix(served.weightsUri);
+      source = o.weightsSource(at.bucket);
+      prefix = at.prefix;
+      dir = join(o.cacheDir, at.bucket, prefix);
+      what = `weights of vllm:${model.name}`;
+    } else {
+      const at = stagedWeightsSource(o, served.marker);
+      source = at.source;
+      prefix = served.key;
+      dir = join(o.cacheDir, at.root, prefix);
+      what = `the MRA's weights ${o.store.uri(served.key)} (from ${o.store.uri(served.bundleKey)}), served as vllm:${model.name}`;
+    }
+    const synced = await syncWeights(source, prefix, dir, { log: o.log });
+    o.log(`launcher: ${what} in ${dir} (${synced.files} files, ${synced.downloaded} downloaded, ${synced.bytesDownloaded} bytes)`);
     if (o.signal?.aborted) return 143;
     server = await startVllm({
       command: o.vllmCommand ?? ['vllm'],

@@ -7,6 +7,7 @@ import { gunzipSync } from 'node:zlib';
 import * as tar from 'tar';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { CBM_KINDS } from '../cbm/registry';
 import { SpecError, UpliftError } from '../errors';
 import type { ArtifactStore } from '../ports';
 import { formatIssues } from '../spec';
@@ -25,12 +26,46 @@ export const AgentManifest = z.strictObject({
   /** argv run in the bundle directory, once per shard, e.g. ["python3", "agent.py"]. */
   entrypoint: z.array(z.string().min(1)).min(1, { error: 'must list the command to run, e.g. ["python3", "agent.py"]' }),
   /** The CBM kind this agent speaks. */
-  cbm: z.literal('classification', { error: 'must be "classification" (the only CBM kind so far)' }),
+  cbm: z.string().refine((k) => k in CBM_KINDS, { error: `must be a CBM kind: ${Object.keys(CBM_KINDS).join(', ')}` }),
   /** Prompt file that optimisers such as fewshot-search may edit. @default prompt.txt */
   prompt: z.string().min(1).default('prompt.txt'),
+  /**
+   * Folder of model weights this agent serves instead of its RA model's (a Hugging Face weights
+   * directory: config.json, tokenizer files, *.safetensors), e.g. written by a TLA that unlearns.
+   * Never packed into the bundle tarball: staged to `weights/<sha256>/` and named by
+   * {@link WEIGHTS_REF_FILE} (core/models/bundle-weights.ts, docs/mra-weights.md).
+   */
+  weights: z.string().min(1).optional(),
   description: z.string().optional(),
 });
 export type AgentManifest = z.infer<typeof AgentManifest>;
+
+/**
+ * The file a packed bundle carries in place of its `weights` folder: where the folder's staged
+ * copy is (written by `packBundleWithWeights`, read by the GPU launcher).
+ */
+export const WEIGHTS_REF_FILE = '.uplift-weights.json';
+export const WEIGHTS_REF_FORMAT = 'uplift-weights-ref/v1';
+export const WeightsRef = z
+  .strictObject({
+    format: z.literal(WEIGHTS_REF_FORMAT),
+    /** The manifest's `weights` folder, normalised (e.g. "weights"). */
+    folder: z.string().min(1),
+    /** `weights/<sha256>/` in the artifacts store. */
+    key: z.string().regex(/^weights\/[0-9a-f]{64}\/$/),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    files: z.number().int().min(1),
+    bytes: z.number().int().min(0),
+  })
+  .refine((r) => r.key === `weights/${r.sha256}/`, { error: 'key must be weights/<sha256>/' });
+export type WeightsRef = z.infer<typeof WeightsRef>;
+
+/** A bundle-relative path as `/`-separated parts without "." or empty parts ("./weights/" → "weights"). */
+export const normalizeBundlePath = (value: string) =>
+  value
+    .split('/')
+    .filter((p) => p !== '' && p !== '.')
+    .join('/');
 
 const IGNORED = new Set(['__pycache__', '.git', 'node_modules', '.DS_Store']);
 const ignored = (name: string) => IGNORED.has(name) || name.endsWith('.pyc');
@@ -44,15 +79,29 @@ const q = (v: string) => JSON.stringify(v);
  * with lstat (no symbolic links anywhere on the way, a regular file at the end), then realpath.
  */
 function insideProblem(dir: string, value: string): string | undefined {
-  const fixInside = 'Fix: name a file inside the bundle, relative to the folder of agent.yaml (e.g. prompt.txt)';
+  return insidePath(dir, value, 'file').problem;
+}
+
+/**
+ * {@link insideProblem} for a regular file or a folder (`kind`); `missing` when the checks pass
+ * up to a path that does not exist (no link on the way), so a caller may accept a stand-in.
+ */
+function insidePath(dir: string, value: string, kind: 'file' | 'folder'): { problem?: string; missing?: boolean } {
+  const fixInside = kind === 'file' ? 'Fix: name a file inside the bundle, relative to the folder of agent.yaml (e.g. prompt.txt)' : 'Fix: name a folder inside the bundle, relative to the folder of agent.yaml (e.g. weights)';
+  const r = insidePathProblem(dir, value, kind, fixInside);
+  return typeof r === 'string' ? { problem: r } : r;
+}
+
+function insidePathProblem(dir: string, value: string, kind: 'file' | 'folder', fixInside: string): string | { problem?: string; missing?: boolean } {
+  const what = kind === 'file' ? 'file' : 'folder';
   if (value.includes('\0')) return `contains a NUL character. ${fixInside}`;
   if (isAbsolute(value) || /^[a-zA-Z]:/.test(value)) return `is an absolute path: the harness reads it on its own machine, outside the bundle. ${fixInside}`;
   if (value.includes('\\')) return `contains a backslash. Fix: separate folders with "/" (e.g. prompts/main.txt)`;
   const parts = value.split('/').filter((p) => p !== '' && p !== '.');
   if (parts.includes('..')) return `contains "..": every path agent.yaml names must stay inside the bundle. ${fixInside}`;
-  if (parts.length === 0) return `names the bundle folder itself, not a file. ${fixInside}`;
+  if (parts.length === 0) return `names the bundle folder itself, not a ${what}. ${fixInside}`;
   const left = parts.find(ignored);
-  if (left) return `is left out when a bundle is staged (${q(left)} is a cache or version-control name). Fix: move or rename the file`;
+  if (left) return `is left out when a bundle is staged (${q(left)} is a cache or version-control name). Fix: move or rename the ${what}`;
   let p = dir;
   for (const [i, part] of parts.entries()) {
     p = join(p, part);
@@ -60,18 +109,78 @@ function insideProblem(dir: string, value: string): string | undefined {
     try {
       st = lstatSync(p);
     } catch {
-      return `not found in the bundle. Fix: name the bundle's file (relative to agent.yaml)`;
+      return { problem: `not found in the bundle. Fix: name the bundle's ${what} (relative to agent.yaml)`, missing: true };
     }
     const shown = q(parts.slice(0, i + 1).join('/'));
-    if (st.isSymbolicLink()) return `goes through the symbolic link ${shown}: links may point outside the bundle and are not staged. Fix: replace the link with the file it points to`;
-    if (i < parts.length - 1 && !st.isDirectory()) return `not found in the bundle (${shown} is not a folder). Fix: name the bundle's file (relative to agent.yaml)`;
-    if (i === parts.length - 1 && !st.isFile()) return `is ${st.isDirectory() ? 'a folder' : 'a special file (FIFO, socket or device)'}, not a regular file. Fix: name a regular file inside the bundle`;
+    if (st.isSymbolicLink()) return `goes through the symbolic link ${shown}: links may point outside the bundle and are not staged. Fix: replace the link with the ${what} it points to`;
+    if (i < parts.length - 1 && !st.isDirectory()) return `not found in the bundle (${shown} is not a folder). Fix: name the bundle's ${what} (relative to agent.yaml)`;
+    if (i === parts.length - 1 && kind === 'file' && !st.isFile()) return `is ${st.isDirectory() ? 'a folder' : 'a special file (FIFO, socket or device)'}, not a regular file. Fix: name a regular file inside the bundle`;
+    if (i === parts.length - 1 && kind === 'folder' && !st.isDirectory()) return `is ${st.isFile() ? 'a file' : 'a special file (FIFO, socket or device)'}, not a folder. Fix: name the folder that holds the weights (config.json, tokenizer files, *.safetensors)`;
   }
   // No link on the way, so this holds; kept as a second line of defence.
   const root = realpathSync(dir);
   const real = realpathSync(p);
   if (!real.startsWith(root + sep)) return `resolves outside the bundle (${q(real)}). ${fixInside}`;
+  return {};
+}
+
+/**
+ * Why the manifest's `weights` folder cannot be served, or undefined: a folder inside the bundle
+ * (no links on the way or in it) holding a regular config.json; or, in a packed bundle (the
+ * folder is never packed), a {@link WEIGHTS_REF_FILE} naming that folder.
+ */
+function weightsProblem(dir: string, value: string): string | undefined {
+  const at = insidePath(dir, value, 'folder');
+  if (at.missing) {
+    const ref = readWeightsRefFile(dir);
+    if (ref.ref && ref.ref.folder === normalizeBundlePath(value)) return undefined;
+    return ref.problem ?? at.problem;
+  }
+  if (at.problem) return at.problem;
+  const folder = join(dir, normalizeBundlePath(value));
+  let config;
+  try {
+    config = lstatSync(join(folder, 'config.json'));
+  } catch {
+    config = undefined;
+  }
+  if (!config?.isFile()) return `holds no config.json${config ? ' (it is not a regular file)' : ''}, so vLLM cannot load it. Fix: name the Hugging Face weights folder (config.json, tokenizer files, *.safetensors)`;
+  const links: string[] = [];
+  const walk = (d: string) => {
+    for (const name of readdirSync(d).sort()) {
+      const p = join(d, name);
+      const st = lstatSync(p);
+      if (st.isSymbolicLink()) links.push(relative(dir, p).split(sep).join('/'));
+      else if (st.isDirectory()) walk(p);
+    }
+  };
+  walk(folder);
+  if (links.length) return `holds the symbolic link${links.length > 1 ? 's' : ''} ${links.slice(0, 5).map(q).join(', ')}: links may point outside the bundle and are not staged. Fix: replace each link with the file it points to`;
   return undefined;
+}
+
+/**
+ * The {@link WEIGHTS_REF_FILE} of a bundle: `ref` when it is a regular file that parses, `problem`
+ * when it is there but unusable, neither when absent.
+ */
+export function readWeightsRefFile(dir: string): { ref?: WeightsRef; problem?: string } {
+  const file = join(dir, WEIGHTS_REF_FILE);
+  let st;
+  try {
+    st = lstatSync(file);
+  } catch {
+    return {};
+  }
+  if (!st.isFile()) return { problem: `is not in the bundle, and ${WEIGHTS_REF_FILE} (which stands for a staged weights folder) is not a regular file. Fix: pack the bundle with packBundleWithWeights` };
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    raw = undefined;
+  }
+  const parsed = WeightsRef.safeParse(raw);
+  if (!parsed.success) return { problem: `is not in the bundle, and its ${WEIGHTS_REF_FILE} is malformed (${parsed.error.issues.map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`).join('; ')}). Fix: pack the bundle with packBundleWithWeights` };
+  return { ref: parsed.data };
 }
 
 /**
@@ -95,6 +204,9 @@ export function readManifest(dir: string): AgentManifest {
   const problems: string[] = [];
   const promptProblem = insideProblem(dir, parsed.data.prompt);
   if (promptProblem) problems.push(`${file}: prompt: ${q(parsed.data.prompt)} ${promptProblem}`);
+  const weights = parsed.data.weights;
+  const weightsIssue = weights === undefined ? undefined : weightsProblem(dir, weights);
+  if (weightsIssue) problems.push(`${file}: weights: ${q(weights as string)} ${weightsIssue}`);
   // The entrypoint runs inside the sandbox and the harness reads none of its files, so absolute
   // interpreters (/usr/bin/python3) are fine; a relative path that climbs out names a file that is
   // not staged with the bundle.
@@ -178,13 +290,24 @@ export function bundleKey(hash: string): string {
   return `agents/${hash}.tar.gz`;
 }
 
+export interface PackOptions {
+  /**
+   * Bundle-relative files or folders (normalised, e.g. "weights") left out of the tarball: a
+   * manifest's weights folder, which is staged on its own (core/models/bundle-weights.ts).
+   */
+  leaveOut?: readonly string[];
+}
+
 /** A deterministic tar.gz of a bundle (no mtimes or owners). */
-export function packBundle(dir: string): Uint8Array {
+export function packBundle(dir: string, opts: PackOptions = {}): Uint8Array {
   const tmp = mkdtempSync(join(tmpdir(), 'uplift-pack-'));
   try {
     const file = join(tmp, 'bundle.tar.gz');
+    const out = (opts.leaveOut ?? []).map(normalizeBundlePath).filter((p) => p !== '');
     // tar reads a name starting with "@" as another archive whose entries it copies in: "./" keeps it a file.
-    const files = listBundleFiles(dir).map((f) => (f.startsWith('@') ? `./${f}` : f));
+    const files = listBundleFiles(dir)
+      .filter((f) => !out.some((p) => f === p || f.startsWith(`${p}/`)))
+      .map((f) => (f.startsWith('@') ? `./${f}` : f));
     tar.create({ gzip: { level: 6 }, file, cwd: dir, portable: true, noMtime: true, sync: true }, files);
     return readFileSync(file);
   } finally {
