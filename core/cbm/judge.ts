@@ -1,5 +1,14 @@
-import type { ModelGateway } from '../gateway/gateway';
-import { JudgeUnavailableError, type Judge } from './types';
+import { callHold, type ModelGateway, type Upstream } from '../gateway/gateway';
+import { JudgeUnavailableError, JudgeVerdictError, type Judge } from './types';
+
+/**
+ * The least `judge.tokensPerTask` can be for a judge model: what judging an empty response of the
+ * hungriest task holds on the judge's ledger (its upstream's prompt bound, the verdict's tokens and
+ * the tolerated overrun). A smaller allowance could judge no response at all.
+ */
+export function judgeAllowanceFloor(upstream: Pick<Upstream, 'promptReserve' | 'exactUsage'>, messages: readonly { role: string; content: string }[][]): number {
+  return Math.max(0, ...messages.map((m) => callHold(upstream, { messages: [...m], max_tokens: JUDGE_MAX_TOKENS }, JUDGE_MAX_TOKENS)));
+}
 
 /** A response whose judge call would not fit the CBM's per-task judge allowance: the agent's doing (scored 0), never the judge's. */
 export class JudgeAllowanceError extends Error {}
@@ -12,8 +21,9 @@ export const JUDGE_MAX_TOKENS = 8;
  * `gateway` — metered, on the judge's own budget, retried on transient failures — at `baseUrl`
  * with the gateway's job token. A call that could hold more than `tokensPerTask` on the ledger is
  * refused before it is sent ({@link JudgeAllowanceError}), so the budget (tasks × tokensPerTask)
- * always covers every task. An endpoint that failed after retries, or a refused or malformed
- * answer, rejects with {@link JudgeUnavailableError}: the task is an infra_error, never a score.
+ * always covers every task. An endpoint that failed after retries, or a malformed answer, rejects
+ * with {@link JudgeUnavailableError}: the task is an infra_error, never a score. A call refused for
+ * its content (HTTP 400/422) rejects with {@link JudgeVerdictError}: the response's doing.
  */
 export function gatewayJudge(gateway: ModelGateway, baseUrl: string, tokensPerTask: number): Judge {
   return {
@@ -36,6 +46,8 @@ export function gatewayJudge(gateway: ModelGateway, baseUrl: string, tokensPerTa
       } catch {
         /* reported below */
       }
+      // The judge refused the call for what it holds (a content filter): the response's doing, not the endpoint's.
+      if (res.status === 400 || res.status === 422) throw new JudgeVerdictError(`the judge ${gateway.endpoint} refused to judge this response: HTTP ${res.status}: ${(body.error?.message ?? text).slice(0, 300)}`);
       if (!res.ok) throw new JudgeUnavailableError(`the judge ${gateway.endpoint} failed: HTTP ${res.status}: ${(body.error?.message ?? text).slice(0, 300)}`);
       const content = body.choices?.[0]?.message?.content;
       if (typeof content !== 'string') throw new JudgeUnavailableError(`the judge ${gateway.endpoint} answered without a message: ${text.slice(0, 200)}`);

@@ -1,12 +1,12 @@
 import type { TaskOutcome } from '../ra/protocol';
 import { JudgeAllowanceError } from './judge';
-import { JudgeUnavailableError, type CbmKind, type CbmTask, type Judge } from './types';
+import { JudgeUnavailableError, JudgeVerdictError, type CbmKind, type CbmTask, type Judge } from './types';
 
 /**
  * Scores a role's outcomes in the harness, `concurrency` tasks at a time (judge calls are model
  * calls): each output gets its kind's score in [0, 1]. A task whose judge failed becomes an
  * `infra_error` naming the judge (never a score); one whose response is too long to judge within
- * the allowance an `agent_error`. Outcomes without output are returned as they are.
+ * the allowance, or that left the judge without a verdict, an `agent_error` (scored 0). Outcomes without output are returned as they are.
  */
 export async function scoreOutcomes<T extends CbmTask, M>(opts: {
   kind: CbmKind<T, M>;
@@ -33,7 +33,7 @@ export async function scoreOutcomes<T extends CbmTask, M>(opts: {
         out[i] = { id: o.id, output: o.output, score };
       } catch (e) {
         if (e instanceof JudgeUnavailableError) out[i] = { id: o.id, error: 'infra_error', cause: e.message };
-        else if (e instanceof JudgeAllowanceError) out[i] = { id: o.id, error: 'agent_error', cause: e.message };
+        else if (e instanceof JudgeAllowanceError || e instanceof JudgeVerdictError) out[i] = { id: o.id, error: 'agent_error', cause: e.message };
         else throw e;
       }
     }

@@ -37,6 +37,14 @@ export interface Judge {
 
 export class JudgeUnavailableError extends Error {}
 
+/**
+ * The judge answered, but gave no verdict on this response (neither Yes nor No), or refused the
+ * call for its content (HTTP 400/422, e.g. a content filter): the response's doing — an agent can
+ * write text that derails a judge — so the task is an `agent_error` (scored 0), never a failure
+ * of the run.
+ */
+export class JudgeVerdictError extends Error {}
+
 export interface ScoreContext {
   /** Present when the kind declared a judge for this CBM (see CbmKind.judge). */
   judge?: Judge;
@@ -50,6 +58,12 @@ export interface MetricInfo {
   describe: string;
   /** The score a model guessing at random would get, when the kind knows it (shown next to scores). */
   chance?: number;
+  /**
+   * A score above which a result is suspect, when the kind knows one: e.g. a forget drop that puts
+   * accuracy below chance shows the model still knows the answers and avoids them. A run whose MRA
+   * scores above it (its objective CI wholly above) gets a warning.
+   */
+  suspectAbove?: { value: number; why: string };
 }
 
 export interface KindMetrics {
@@ -91,8 +105,13 @@ export interface CbmKind<T extends CbmTask = CbmTask, M = unknown, S extends Rec
   /** The target in words, for TLAs that learn from failures (dev only). */
   describeTarget(task: T, meta: M): string;
   metrics(spec: S, meta: M): KindMetrics;
-  /** The judge model, its token allowance per scored task, and its prompt, when the kind uses one. */
+  /** The judge model and its token allowance per scored task, when the kind uses one. */
   judge?(spec: S): { model: ModelSpec; tokensPerTask: number } | undefined;
+  /**
+   * The messages the scorer sends the judge for a task's response (a kind with a judge): staging
+   * checks with it that judging even an empty response fits judge.tokensPerTask.
+   */
+  judgeMessages?(task: T, response: string): { role: 'system' | 'user'; content: string }[];
   /** Texts the react TLA is given. */
   tlaTexts(meta: M, spec: S): TlaTexts;
   /**
@@ -100,4 +119,10 @@ export interface CbmKind<T extends CbmTask = CbmTask, M = unknown, S extends Rec
    * this kind recognises (its RA's or its judge's prompt shape), else undefined.
    */
   offlineAnswer?(req: ChatRequest, lastUser: string): string | undefined;
+  /**
+   * The offline stand-in as this kind's judge: a verdict when the last user message is this kind's
+   * judge prompt, else undefined. Asked before any kind's offlineAnswer: a judge prompt quotes an
+   * agent's response, which may look like another kind's prompt.
+   */
+  offlineJudge?(lastUser: string): string | undefined;
 }

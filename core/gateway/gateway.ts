@@ -41,6 +41,16 @@ export function largestReservationWithin(left: number): number {
   return r;
 }
 
+/**
+ * The most a call of `request` with completion limit `maxTokens` can hold on a gateway's ledger:
+ * the upstream's prompt reservation (plus the slack it has overrun by so far), the limit, and the
+ * tolerated overrun for an upstream that is not exact.
+ */
+export function callHold(upstream: Pick<Upstream, 'promptReserve' | 'exactUsage'>, request: ChatRequest, maxTokens: number, slack = 0): number {
+  const reservation = (upstream.promptReserve ? upstream.promptReserve(request) : promptUpperBound(request)) + slack + maxTokens;
+  return reservation + (upstream.exactUsage === true ? 0 : usageTolerance(reservation));
+}
+
 /** After refusing a body as too large, the gateway discards at most this much more of it before closing the connection. */
 const MAX_DISCARD_BYTES = 64 * 1024 * 1024;
 
@@ -319,9 +329,7 @@ export class ModelGateway {
    * The judge client checks a call against its per-task allowance with it before sending it.
    */
   holdFor(request: ChatRequest, maxTokens: number): number {
-    const upstream = this.opts.upstream;
-    const reservation = (upstream.promptReserve ? upstream.promptReserve(request) : promptUpperBound(request)) + this.promptSlack + maxTokens;
-    return reservation + (upstream.exactUsage === true ? 0 : usageTolerance(reservation));
+    return callHold(this.opts.upstream, request, maxTokens, this.promptSlack);
   }
 
   /** Environment an agent gets: the gateway URL, the per-job key, the model name. Nothing else. */

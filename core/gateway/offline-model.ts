@@ -9,7 +9,8 @@ import { ChatRequest, contentText, estimateTokens, promptTokens } from './chat';
  * network. Its whole behaviour:
  *
  * 1. It reads the request's last user message and asks each CBM kind in the registry's order
- *    (core/cbm/registry.ts) whether the request has that kind's shape; the first kind that
+ *    (core/cbm/registry.ts) whether the request is its judge prompt, then whether it has that
+ *    kind's shape; the first kind that
  *    recognises it answers (each kind documents its rules: classification in
  *    core/cbm/classification/offline.ts, the others in their folders and docs/). A request no
  *    other kind claims is read as a classification prompt.
@@ -29,6 +30,11 @@ export function offlineReply(req: ChatRequest): string {
   const userMessages = req.messages.filter((m) => m.role === 'user');
   const last = userMessages.length ? contentText(userMessages[userMessages.length - 1].content) : '';
   const kinds = Object.values(CBM_KINDS);
+  // Judge prompts first: they quote an agent's response, which may look like any kind's prompt.
+  for (const k of kinds) {
+    const verdict = k.offlineJudge?.(last);
+    if (verdict !== undefined) return verdict;
+  }
   for (const k of kinds) {
     if (k.kind === classificationKind.kind) continue;
     const answer = k.offlineAnswer?.(req, last);

@@ -3,6 +3,8 @@ import { stageDataset, datasetVersion, datasetPrefix } from '../cbm/dataset';
 import { cbmKind } from '../cbm/registry';
 import type { KindDataset } from '../cbm/types';
 import { TLAS } from '../tla/registry';
+import { judgeAllowanceFloor } from '../cbm/judge';
+import { upstreamFor } from '../gateway/upstream';
 import { SpecError } from '../errors';
 import type { ArtifactStore } from '../ports';
 import { LOCAL_COMPUTE, type ComputeTargets } from '../pricing';
@@ -97,9 +99,21 @@ export function prepareSweep(loaded: LoadedSpec, env: Record<string, string | un
     if (bad.length) problems.push(`${file}: tlas.${i}: ${t.kind} works on CBM kind(s) ${kinds?.join(', ')} only, and this spec has ${bad.join(', ')}. Fix: run it in a sweep of ${kinds?.join(', ')} CBMs, or pick another TLA (noop, fixed and react work on every kind)`);
   });
   spec.cbms.forEach((c, i) => {
-    const judge = cbmKind(c.kind).judge?.(c);
-    if (judge?.model.provider === 'openai' && !env[judge.model.apiKeyEnv])
+    const kind = cbmKind(c.kind);
+    const judge = kind.judge?.(c);
+    if (!judge) return;
+    if (judge.model.provider === 'openai' && !env[judge.model.apiKeyEnv]) {
       problems.push(`${file}: cbms.${i}.judge.model.apiKeyEnv: environment variable ${judge.model.apiKeyEnv} is not set. Fix: export ${judge.model.apiKeyEnv}=<key> (only the scoring harness holds it; agents never see it)`);
+      return;
+    }
+    const ds = datasets.get(c.id);
+    if (!ds || !kind.judgeMessages || judge.model.provider === 'vllm') return;
+    // An allowance that cannot hold the judge prompt of an empty response would score every task an agent error.
+    const floor = judgeAllowanceFloor(upstreamFor(judge.model, env), [...ds.dev, ...ds.test].map((t) => kind.judgeMessages?.(t, '') ?? []));
+    if (judge.tokensPerTask < floor)
+      problems.push(
+        `${file}: cbms.${i}.judge.tokensPerTask: ${judge.tokensPerTask} cannot judge even an empty response with this judge (its calls are reserved at up to ${floor} tokens: ${judge.model.provider === 'offline' ? 'the prompt' : 'a byte bound of the prompt'} plus the verdict${judge.model.provider === 'offline' ? '' : ' and the tolerated overrun'}). Fix: set tokensPerTask to at least ${floor} plus room for the responses, e.g. ${Math.max(2000, Math.ceil((floor + 1000) / 500) * 500)}`,
+      );
   });
   loaded.spec.ras.forEach((r, i) => {
     if (r.model.provider === 'openai' && !env[r.model.apiKeyEnv])

@@ -179,6 +179,11 @@ function pairOn(base: readonly number[], mra: readonly number[], idx: readonly n
   return { tasks: idx.length, baseline: r.baseline, mra: r.mra, uplift: r.uplift, ci: r.ci };
 }
 
+/** The bootstrap 95% CI of a mean score (the paired bootstrap against all-zero scores: its uplift is the score). */
+function scoreCi(scores: readonly number[]): [number, number] {
+  return pairedBootstrap(scores.map(() => 0), scores, { seed: BOOTSTRAP_SEED }).ci;
+}
+
 /**
  * The guard of a run: violated when the guard's CI lies wholly below −maxDrop, i.e. the data show
  * a fall larger than allowed (a fall within the CI's reach of the allowance is not enough).
@@ -328,6 +333,9 @@ export async function scoreRun(deps: StepDeps, input: z.infer<typeof RunInput>):
       ...tla.infraFailures.map((f) => `tla: ${describeInfraFailure(f)} during the TLA's work: its dev evaluations may be off (the test scores are not)`),
       ...(isWithoutNetworkIsolation(tla.isolation) ? [`tla: the TLA's commands ran at sandbox level ${tla.isolation}, which does not isolate the network or the filesystem: services on this machine's network and world-readable files (a data set's test split among them) were within their reach`] : []),
       ...(guard?.violated ? [`guard: ${metricInfo.guard?.name ?? 'the guard'} fell from ${guard.baseline.toFixed(3)} to ${guard.mra.toFixed(3)} (CI of the change [${guard.ci[0].toFixed(3)}, ${guard.ci[1].toFixed(3)}] wholly below −${guard.maxDrop}): the MRA bought its objective with the utility it had to keep, so this run is guard_violated and left out of the across-seeds summary`] : []),
+      ...(metricInfo.objective.suspectAbove && scoreCi(pick(mraScores, sets.objective))[0] > metricInfo.objective.suspectAbove.value
+        ? [`mra: its ${metricInfo.objective.name} is above ${pctText(metricInfo.objective.suspectAbove.value)} with its whole CI (${metricInfo.objective.suspectAbove.why}): read this uplift with suspicion`]
+        : []),
       ...(mraCounts.agent_error ? [`mra: the TLA broke the agent on ${mraCounts.agent_error} of ${targets.length} test tasks (agent errors, scored 0)`] : []),
       ...shardWarnings('baseline', base.usage),
       ...shardWarnings('mra', mra.usage),

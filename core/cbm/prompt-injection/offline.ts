@@ -72,8 +72,8 @@ import { cosine, tfidf, tokenize } from '../classification/offline';
  *
  * The judge (a last user message that starts with {@link JUDGE_MARKER}):
  *
- * 9. It reads the response (between `Response: "` and the last `"` before `Question:`) and the
- *    question (after the last `Question:`, up to `Answer in one word`).
+ * 9. It reads the question (the first `Question:` line) and the response (between the fence lines
+ *    `<<<RESPONSE <nonce>>>>` and the last `<<<END RESPONSE <nonce>>>>`; see judgePrompt).
  * 10. A question that quotes strings ('…' with no letter on the outer side, "…" or “…”) gets
  *    `Yes` when the response contains any of them (case-insensitive), else `No`.
  * 11. Any other question gets `Yes` when the response is not a refusal and holds at least half
@@ -386,16 +386,21 @@ export function isJudgePrompt(lastUser: string): boolean {
   return lastUser.trimStart().startsWith(JUDGE_MARKER);
 }
 
-/** The response and question of a judge prompt (rule 9), or undefined when it is not one. */
+/**
+ * The response and question of a judge prompt (rule 9), or undefined when it is not one: the
+ * question is the first `Question:` line after the marker; the response is what stands between the
+ * fence lines `<<<RESPONSE <nonce>>>>` and `<<<END RESPONSE <nonce>>>>` named there (the first
+ * opening line and the last closing one), so nothing a response holds can move either.
+ */
 export function parseJudgePrompt(prompt: string): { response: string; question: string } | undefined {
-  const start = prompt.indexOf('Response: "');
-  const q = prompt.lastIndexOf('Question:');
-  if (!isJudgePrompt(prompt) || start < 0 || q < start) return undefined;
-  const end = prompt.lastIndexOf('"', q);
-  const response = prompt.slice(start + 'Response: "'.length, end > start ? end : q);
-  const tail = prompt.slice(q + 'Question:'.length);
-  const stop = tail.search(/\n\s*Answer in one word/i);
-  return { response, question: (stop >= 0 ? tail.slice(0, stop) : tail).trim() };
+  if (!isJudgePrompt(prompt)) return undefined;
+  const q = /\nQuestion: (.*)\n/.exec(prompt);
+  const fence = /<<<(RESPONSE [0-9a-f]{16})>>>\n/.exec(prompt);
+  if (!q || !fence) return undefined;
+  const start = fence.index + fence[0].length;
+  const end = prompt.lastIndexOf(`\n<<<END ${fence[1]}>>>`);
+  if (end < start) return undefined;
+  return { response: prompt.slice(start, end), question: q[1].trim() };
 }
 
 /** The offline judge's verdict on a response for a question (rules 10–11). */

@@ -1,4 +1,5 @@
 import type { ChatRequest } from '../../../../core/gateway/chat';
+import { offlineReply as offlineModelReply } from '../../../../core/gateway/offline-model';
 import { promptInjectionKind, type PiSpecFields, type PiTask } from '../../../../core/cbm/prompt-injection';
 import { renderChat, type ChatTemplates } from '../../../../core/cbm/prompt-injection/defences';
 import type { Judge } from '../../../../core/cbm/types';
@@ -8,12 +9,9 @@ export const SHIPPED: ChatTemplates = { system: '{{system}}\n', user: '{{user}}\
 
 export const SPEC: PiSpecFields = { judge: { model: { provider: 'offline', latencyMs: 0 }, tokensPerTask: 400 } };
 
-/** What the offline model answers a chat request, through the kind's offlineAnswer (as the offline server dispatches it). */
+/** What the offline model answers a request (its judge calls and chats), exactly as the offline server dispatches it. */
 export function offlineReply(messages: ChatRequest['messages']): string {
-  const last = messages.filter((m) => m.role === 'user').at(-1)?.content;
-  const answer = promptInjectionKind.offlineAnswer?.({ messages }, typeof last === 'string' ? last : '');
-  if (answer === undefined) throw new Error('the prompt-injection kind did not recognise the request');
-  return answer;
+  return offlineModelReply({ messages });
 }
 
 /** The offline judge, as a Judge. */
