@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { ChatRequest } from '../gateway/chat';
+import type { SandboxLimits } from '../sandbox';
 import type { ModelSpec } from '../spec';
 
 /**
@@ -112,6 +113,12 @@ export interface CbmKind<T extends CbmTask = CbmTask, M = unknown, S extends Rec
    * checks with it that judging even an empty response fits judge.tokensPerTask.
    */
   judgeMessages?(task: T, response: string): { role: 'system' | 'user'; content: string }[];
+  /**
+   * What its RA runs need beyond the defaults: the `gpu` queue (e.g. an agent that trains or
+   * serves a model itself), and sandbox limits for the agent (more memory, disk, processes; the
+   * wall clock comes from the sweep's budgets). Priced into the worst case by the queue's hourly price.
+   */
+  compute?: { queue?: 'cpu' | 'gpu'; limits?: Partial<Omit<SandboxLimits, 'wallMs'>> };
   /** Texts the react TLA is given. */
   tlaTexts(meta: M, spec: S): TlaTexts;
   /**

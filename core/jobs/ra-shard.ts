@@ -92,7 +92,8 @@ export async function runRaShard(store: ArtifactStore, env: JobEnv, processEnv: 
         entrypoint: manifest.entrypoint,
         tasks,
         env: { ...gateway.agentEnv(baseUrl), UPLIFT_CONCURRENCY: String(plan.concurrency.requests) },
-        limits: { wallMs: plan.budgets.shardWallSeconds * 1000 },
+        // The kind's own needs (more memory, disk, …), then the shard's wall clock.
+        limits: { ...run.cbm.compute.limits, wallMs: plan.budgets.shardWallSeconds * 1000 },
         // The sandbox gets the bundle and the gateway; the targets stay in this process.
         sandbox: { gateway: { baseUrl, socketPath }, level: detectIsolation(processEnv).level },
       });

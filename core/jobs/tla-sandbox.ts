@@ -121,7 +121,7 @@ export async function runTlaSandbox(store: ArtifactStore, env: JobEnv, processEn
     const checkpoints: TlaResult['checkpoints'] = [];
     const snapshots = new Map<number, Uint8Array>();
     const deadline = started + plan.budgets.tlaWallSeconds * 1000;
-    const limits = (wallMs: number): Partial<SandboxLimits> => ({ ...opts.sandboxLimits, wallMs: Math.max(1000, Math.min(wallMs, opts.sandboxLimits?.wallMs ?? Infinity)) });
+    const limits = (wallMs: number): Partial<SandboxLimits> => ({ ...run.cbm.compute.limits, ...opts.sandboxLimits, wallMs: Math.max(1000, Math.min(wallMs, opts.sandboxLimits?.wallMs ?? Infinity)) });
     transcript.write('note', {
       runId: run.runId,
       tla: run.tla.label,

@@ -50,6 +50,8 @@ export const RunCbm = z.object({
   spec: z.record(z.string(), z.unknown()).default({}),
   /** Largest guard fall allowed (fraction); null when the CBM has no guard. */
   maxGuardDrop: z.number().nullable().default(null),
+  /** What the kind's agents need: the queue its jobs ask for, and sandbox limits beyond the defaults (core/cbm/types.ts `compute`). */
+  compute: z.object({ queue: z.enum(['cpu', 'gpu']), limits: z.record(z.string(), z.number()) }).default({ queue: 'cpu', limits: {} }),
   /** The judge the kind scores with, if any: its model, name (prices) and token allowance per scored task. */
   judge: z.object({ model: ModelSpec, modelName: z.string(), tokensPerTask: z.number().int().positive() }).optional(),
 });
@@ -142,9 +144,12 @@ export function runWorstCase(spec: SweepSpecT, model: ModelSpec, shards: number,
   return tlaUsd + worstCaseUsd(shardTokens, raPrice) + judgeUsd;
 }
 
-/** The queue a model's jobs use: `gpu` for models served on the job's GPU (vllm), else `cpu`. */
-export function queueFor(model: ModelSpec): 'cpu' | 'gpu' {
-  return model.provider === 'vllm' ? 'gpu' : 'cpu';
+/**
+ * The queue a run's jobs use: `gpu` for a model served on the job's GPU (vllm) or a CBM kind whose
+ * agents need one (its `compute.queue`), else `cpu`.
+ */
+export function queueFor(model: ModelSpec, cbm?: Pick<RunCbm, 'compute'>): 'cpu' | 'gpu' {
+  return model.provider === 'vllm' || cbm?.compute.queue === 'gpu' ? 'gpu' : 'cpu';
 }
 
 /**
@@ -207,6 +212,7 @@ export function expandPlan(staged: StagedSweep): SweepPlan {
             guardCount: cbm.guardCount,
             spec: cbmSpec,
             maxGuardDrop: cbm.guardCount > 0 ? (cbmSpec.maxGuardDrop ?? DEFAULT_MAX_GUARD_DROP) : null,
+            compute: { queue: kind.compute?.queue ?? 'cpu', limits: { ...(kind.compute?.limits ?? {}) } },
             ...(judge ? { judge } : {}),
           };
           const baselineInputs: BaselineInputs = {
@@ -220,7 +226,7 @@ export function expandPlan(staged: StagedSweep): SweepPlan {
             requests: spec.concurrency.requests,
           };
           const tokensUsd = runWorstCase(spec, ra.model, shards, tla, judge ? { model: judge.model, tokensPerShard: judge.tokensPerTask * tasksPerShard } : undefined);
-          const computeUsd = runWorstCaseHours(spec, shards, ra.model) * hourly[queueFor(ra.model)];
+          const computeUsd = runWorstCaseHours(spec, shards, ra.model) * hourly[queueFor(ra.model, runCbm)];
           for (let seed = 1; seed <= spec.seeds; seed++)
             runs.push({
               runId: `${label}-${ra.name}-${cbm.id}-${variant}-s${seed}`,

@@ -144,7 +144,7 @@ function jobShape(plan: SweepPlan, run: RunPlan): Pick<PlanRunOutput, 'shards' |
   return {
     shards: run.shards,
     mraJobs: run.shards * (1 + (plan.budgetCurve?.length ?? 0)),
-    queue: queueFor(run.ra.model),
+    queue: queueFor(run.ra.model, run.cbm),
     tlaTimeoutSeconds: Math.max(60, plan.budgets.tlaWallSeconds + startup),
     shardTimeoutSeconds: Math.max(60, plan.budgets.shardWallSeconds + startup),
   };
@@ -381,7 +381,7 @@ function runCostUsd(plan: SweepPlan, run: RunPlan, shards: readonly ShardUsage[]
     judgeUsd(plan, run, spend) +
     (tla ? tlaCostUsd(tla, run, plan) : 0) +
     failedTla.reduce((s, a) => s + a.usageByModel.reduce((t, u) => t + meteredUsd(u, priceOf(u.model, plan.prices)), 0), 0) +
-    (jobMs / 3_600_000) * jobUsdPerHour(plan.compute[queueFor(run.ra.model)], plan.prices)
+    (jobMs / 3_600_000) * jobUsdPerHour(plan.compute[queueFor(run.ra.model, run.cbm)], plan.prices)
   );
 }
 

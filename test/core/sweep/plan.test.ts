@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import { SpecError } from '../../../core/errors';
 import { jobUsdPerHour, LOCAL_COMPUTE } from '../../../core/pricing';
 import { parseSpec } from '../../../core/spec';
-import { expandPlan, type StagedSweep } from '../../../core/sweep/plan';
+import { expandPlan, queueFor, type StagedSweep } from '../../../core/sweep/plan';
+import { CBM_KINDS } from '../../../core/cbm/registry';
 import { EXAMPLES } from '../../support/specs';
 
 /** A staged sweep over two CBMs and two RAs (no files needed: expandPlan is pure). */
@@ -86,5 +87,26 @@ describe('sweep plan: pricing the worst case', () => {
     expect(plan.runs).toHaveLength(2000);
     expect(new Set(plan.runs.map((r) => r.runId)).size).toBe(2000);
     expect(plan.worstCaseUsd).toBeCloseTo(plan.runs.reduce((s, r) => s + r.worstCaseUsd, 0), 6);
+  });
+});
+
+describe('sweep plan: a CBM kind’s compute needs', () => {
+  test('a kind that needs a GPU puts its runs on the gpu queue, priced at the GPU’s hourly price, and hands its sandbox limits to the jobs', () => {
+    const compute = { cpu: { kind: 'fargate' as const, vcpus: 1, memoryMiB: 2048 }, gpu: { kind: 'ec2' as const, instanceTypes: ['g5.xlarge'] } };
+    const original = CBM_KINDS.classification;
+    CBM_KINDS.classification = { ...original, compute: { queue: 'gpu', limits: { memoryBytes: 16 * 1024 ** 3, diskBytes: 8 * 1024 ** 3 } } };
+    try {
+      const plan = expandPlan(staged({}, compute));
+      const hours = (3600 + 300 + 2 * 2 * (600 + 300)) / 3600;
+      expect(plan.runs[0].cbm.compute).toEqual({ queue: 'gpu', limits: { memoryBytes: 16 * 1024 ** 3, diskBytes: 8 * 1024 ** 3 } });
+      expect(queueFor(plan.runs[0].ra.model, plan.runs[0].cbm)).toBe('gpu');
+      expect(plan.runs[0].worstCase.computeUsd).toBeCloseTo(hours * jobUsdPerHour(compute.gpu), 10);
+    } finally {
+      CBM_KINDS.classification = original;
+    }
+    // Without the need, the same runs stay on the CPU queue at Fargate's price.
+    const plain = expandPlan(staged({}, compute));
+    expect(plain.runs[0].cbm.compute).toEqual({ queue: 'cpu', limits: {} });
+    expect(queueFor(plain.runs[0].ra.model, plain.runs[0].cbm)).toBe('cpu');
   });
 });
