@@ -10,7 +10,7 @@ import { SpecError } from '../errors';
 import type { ArtifactStore } from '../ports';
 import { validateDataset, type Example, type LabelSet } from './classification';
 import { stageDataset } from './dataset';
-import { mulberry32 } from '../scoring/bootstrap';
+import { seededShuffle } from '../scoring/sampling';
 
 /** labels.json of the TAI-safety task, shared by the sample data set and this importer. */
 export const TAI_SAFETY_LABEL_SET: LabelSet = {
@@ -53,16 +53,6 @@ export interface RaftImportResult {
   test: number;
   /** Rows left out: unlabelled, or with neither title nor abstract. */
   skipped: number;
-}
-
-function seededShuffle<T>(items: readonly T[], seed: number): T[] {
-  const rand = mulberry32(seed);
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [out[i], out[j]] = [out[j], out[i]];
-  }
-  return out;
 }
 
 function parseCsv(csvText: string, source: string): { header: string[]; rows: Record<string, string>[] } {

@@ -1,33 +1,7 @@
 import type { CbmTask } from '../cbm/types';
 import { applyDefences, DEFENCES, readTemplates, writeTemplates, type Defence } from '../cbm/prompt-injection/defences';
-import { mulberry32 } from '../scoring/bootstrap';
+import { stratifiedSample } from '../scoring/sampling';
 import type { Evaluation, Tla, TlaContext } from './types';
-
-function shuffle<T>(xs: readonly T[], rand: () => number): T[] {
-  const a = [...xs];
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [a[i], a[j]] = [a[j], a[i]];
-  }
-  return a;
-}
-
-/**
- * A seeded sample of `n` items stratified by `key`: each stratum gets its share of `n` (largest
- * remainders round), taken from its own seeded shuffle; all items when `n` is not smaller.
- */
-export function stratifiedSample<T>(items: readonly T[], n: number, key: (t: T) => string, seed: number): T[] {
-  if (n >= items.length) return [...items];
-  const rand = mulberry32(0x5eed + seed * 7919);
-  const strata = new Map<string, T[]>();
-  for (const t of items) strata.set(key(t), [...(strata.get(key(t)) ?? []), t]);
-  const names = [...strata.keys()].sort();
-  const exact = names.map((s) => ((strata.get(s) as T[]).length * n) / items.length);
-  const quota = exact.map(Math.floor);
-  const byRemainder = names.map((_, i) => i).sort((a, b) => exact[b] - quota[b] - (exact[a] - quota[a]) || a - b);
-  for (let k = 0, left = n - quota.reduce((a, b) => a + b, 0); k < left; k++) quota[byRemainder[k]]++;
-  return names.flatMap((s, i) => shuffle(strata.get(s) as T[], rand).slice(0, quota[i]));
-}
 
 /** The stratum of a dev task: its set and, for an attack, its injection variant. */
 function stratum(ctx: TlaContext, t: CbmTask): string {
@@ -53,7 +27,7 @@ export const defenseSearchTla: Tla = {
     if (ctx.spec.kind !== 'defense-search') throw new Error(`defense-search got a ${ctx.spec.kind} spec`);
     const { evalTasks, maxGuardDrop } = ctx.spec;
     const base = readTemplates(ctx.workspace, ctx.manifest.prompt);
-    const sample = stratifiedSample(ctx.dev, evalTasks, (t) => stratum(ctx, t), ctx.seed);
+    const sample = stratifiedSample(ctx.dev, evalTasks, (t) => stratum(ctx, t), 0x5eed + ctx.seed * 7919);
     const attacks = sample.filter((t) => ctx.cbm.setOf(t) === 'objective').length;
     ctx.log({ action: 'setup', evalTasks: sample.length, attacks, benign: sample.length - attacks, library: names(DEFENCES), maxGuardDrop });
 

@@ -2,21 +2,13 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Example, LabelSet } from '../cbm/classification';
 import { mulberry32 } from '../scoring/bootstrap';
+import { shuffleWith } from '../scoring/sampling';
 import { readExamples, writeExamples, type PromptExample } from './prompt-examples';
 import type { Tla, TlaContext } from './types';
 
 /** Stop after this many evaluations without improvement. */
 const PATIENCE = 15;
 const MAX_STEPS = 200;
-
-function shuffle<T>(xs: readonly T[], rand: () => number): T[] {
-  const a = [...xs];
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [a[i], a[j]] = [a[j], a[i]];
-  }
-  return a;
-}
 
 /**
  * `fewshot-search`: a non-LLM optimiser baseline. It splits dev (seeded) into an evaluation set
@@ -37,7 +29,7 @@ export const fewshotSearchTla: Tla = {
     const rand = mulberry32(0x5eed + ctx.seed * 7919);
     const promptPath = join(ctx.workspace, ctx.manifest.prompt);
     const template = readFileSync(promptPath, 'utf8');
-    const order = shuffle(dev, rand);
+    const order = shuffleWith(dev, rand);
     const nEval = Math.min(evalTasks, Math.max(1, Math.floor(order.length / 2)));
     const evalSet = order.slice(0, nEval);
     const pool: Example[] = order.slice(nEval);

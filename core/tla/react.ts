@@ -7,7 +7,7 @@ import { cbmKind, kindPromptsDir } from '../cbm/registry';
 import type { CbmTask } from '../cbm/types';
 import { UpliftError } from '../errors';
 import { bundleHash } from '../ra/bundle';
-import { mulberry32 } from '../scoring/bootstrap';
+import { seededShuffle } from '../scoring/sampling';
 import type { TlaSpec } from '../spec';
 import { editFile, formatExec, parseToolCall, toolDefinitions, truncateMiddle, viewFile, type ToolName } from './tools';
 import type { Evaluation, Tla, TlaContext, TlaOutcome, TlaRuntime } from './types';
@@ -36,13 +36,7 @@ export function loadPrompt(name: string, vars: Record<string, string>, dir = PRO
 
 /** Seeded sample of dev tasks that `evaluate` always uses, so scores are comparable. */
 export function evalSample<T extends CbmTask>(dev: readonly T[], n: number, seed: number): T[] {
-  const rand = mulberry32(0x7eac7 + seed * 7919);
-  const a = [...dev];
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [a[i], a[j]] = [a[j], a[i]];
-  }
-  return a.slice(0, Math.min(n, a.length));
+  return seededShuffle(dev, 0x7eac7 + seed * 7919).slice(0, Math.min(n, dev.length));
 }
 
 interface Checkpoint {

@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CbmTask } from '../cbm/types';
 import { MC_STOPWORDS, readForgetKeywords, writeForgetDirective } from '../cbm/multiple-choice/offline';
-import { mulberry32 } from '../scoring/bootstrap';
+import { stratifiedSample } from '../scoring/sampling';
 import type { Tla, TlaContext, TlaOutcome } from './types';
 
 /** Stop after this many candidates in a row that were not kept. */
@@ -88,26 +88,6 @@ function holds(question: string, keyword: string): boolean {
   return need.length > 0 && need.every((g) => have.has(g));
 }
 
-/** A seeded sample of `n` tasks with objective and guard tasks in proportion (at least one of each when both exist). */
-export function stratifiedSample<T extends CbmTask>(tasks: readonly T[], n: number, seed: number, setOf: (t: T) => string): T[] {
-  const rand = mulberry32(0x0f0e7 + seed * 7919);
-  const shuffle = (xs: readonly T[]) => {
-    const a = [...xs];
-    for (let i = a.length - 1; i > 0; i--) {
-      const j = Math.floor(rand() * (i + 1));
-      [a[i], a[j]] = [a[j], a[i]];
-    }
-    return a;
-  };
-  if (n >= tasks.length) return [...tasks];
-  const obj = shuffle(tasks.filter((t) => setOf(t) === 'objective'));
-  const guard = shuffle(tasks.filter((t) => setOf(t) !== 'objective'));
-  let nObj = Math.round((n * obj.length) / tasks.length);
-  if (obj.length && guard.length) nObj = Math.min(Math.max(nObj, 1), n - 1);
-  const picked = new Set<T>([...obj.slice(0, nObj), ...guard.slice(0, n - nObj)]);
-  return tasks.filter((t) => picked.has(t));
-}
-
 const questionOf = (t: CbmTask): string => {
   const q = (t as { question?: unknown }).question;
   return typeof q === 'string' ? q : '';
@@ -143,7 +123,7 @@ export const unlearnSearchTla: Tla = {
     const forgetQs = ctx.dev.filter(isForget).map(questionOf);
     const retainQs = ctx.dev.filter((t) => !isForget(t)).map(questionOf);
     const candidates = rankForgetKeywords(forgetQs, retainQs);
-    const sample = stratifiedSample(ctx.dev, evalTasks, ctx.seed, (t) => ctx.cbm.setOf(t));
+    const sample = stratifiedSample(ctx.dev, evalTasks, (t) => ctx.cbm.setOf(t), 0x0f0e7 + ctx.seed * 7919);
     const kept = readForgetKeywords(template);
     ctx.log({ action: 'setup', evalTasks: sample.length, forgetDev: forgetQs.length, retainDev: retainQs.length, candidates: candidates.slice(0, 30), startKeywords: kept });
 

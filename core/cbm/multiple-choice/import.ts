@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { SpecError } from '../../errors';
 import { toJsonl } from '../../jsonl';
-import { mulberry32 } from '../../scoring/bootstrap';
+import { hash32, seededShuffle, stratifiedSplit } from '../../scoring/sampling';
 import type { TaskSet } from '../types';
 import { deriveMeta, multipleChoiceKind, type McMeta, type McTask } from './index';
 
@@ -168,40 +168,13 @@ function taskOfRow(row: RawRow, source: string, set: TaskSet, problems: string[]
   return task;
 }
 
-function seededShuffle<T>(items: readonly T[], seed: number): T[] {
-  const rand = mulberry32(seed);
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [out[i], out[j]] = [out[j], out[i]];
-  }
-  return out;
-}
-
-/** FNV-1a of a string: a stratum's own shuffle seed, independent of the order strata appear in. */
-function hash32(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
-  return h;
-}
-
 /**
  * Splits tasks into dev and test, stratified by set × source × subject: each stratum is shuffled
  * with a seed of (seed, stratum) and its first round(size × devFraction) tasks go to dev. Each
  * split keeps the input order.
  */
 export function splitStratified(tasks: readonly McTask[], seed: number, devFraction: number): { dev: McTask[]; test: McTask[] } {
-  const strata = new Map<string, McTask[]>();
-  for (const t of tasks) {
-    const key = `${t.set}\0${t.source ?? ''}\0${t.subject ?? ''}`;
-    strata.set(key, [...(strata.get(key) ?? []), t]);
-  }
-  const toDev = new Set<string>();
-  for (const [key, members] of strata) {
-    const shuffled = seededShuffle(members, (Math.imul(seed, 1000003) ^ hash32(key)) >>> 0);
-    shuffled.slice(0, Math.round(members.length * devFraction)).forEach((t) => toDev.add(t.id));
-  }
-  return { dev: tasks.filter((t) => toDev.has(t.id)), test: tasks.filter((t) => !toDev.has(t.id)) };
+  return stratifiedSplit(tasks, (t) => `${t.set}\0${t.source ?? ''}\0${t.subject ?? ''}`, seed, devFraction);
 }
 
 function checkOptions(o: McImportOptions): string[] {

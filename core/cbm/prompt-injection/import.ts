@@ -15,7 +15,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { SpecError } from '../../errors';
 import { toJsonl } from '../../jsonl';
-import { mulberry32 } from '../../scoring/bootstrap';
+import { stratifiedSplit } from '../../scoring/sampling';
 import { tokenize } from '../classification/offline';
 import { BENIGN_VARIANT, validatePiSplits, type PiTask } from './index';
 import { factSentences, sentences } from './offline';
@@ -294,30 +294,6 @@ export function benignTasksFor(system: string, k: number): PiTask[] {
       },
     ];
   });
-}
-
-/** FNV-1a of a string: seeds each stratum's shuffle independently of the others. */
-function hash(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  return h >>> 0;
-}
-
-/** Splits items stratified by `stratum`: each stratum's seeded shuffle gives round(n × devFraction) to dev. Original order kept within each split. */
-export function stratifiedSplit<T>(items: readonly T[], stratum: (t: T) => string, seed: number, devFraction: number): { dev: T[]; test: T[] } {
-  const groups = new Map<string, number[]>();
-  items.forEach((t, i) => groups.set(stratum(t), [...(groups.get(stratum(t)) ?? []), i]));
-  const toDev = new Set<number>();
-  for (const [name, members] of [...groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    const rand = mulberry32((hash(name) ^ Math.imul(seed, 0x9e3779b1)) >>> 0);
-    const order = [...members];
-    for (let i = order.length - 1; i > 0; i--) {
-      const j = Math.floor(rand() * (i + 1));
-      [order[i], order[j]] = [order[j], order[i]];
-    }
-    order.slice(0, Math.round(members.length * devFraction)).forEach((i) => toDev.add(i));
-  }
-  return { dev: items.filter((_, i) => toDev.has(i)), test: items.filter((_, i) => !toDev.has(i)) };
 }
 
 /** Builds the data set from the official file's text (validation, ids, benign tasks, stratified split); throws SpecError. */

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { promptInjectionKind, type PiTask } from '../../../core/cbm/prompt-injection';
 import { applyDefences, DEFENCES, defenceNamed, readTemplates, type ChatTemplates } from '../../../core/cbm/prompt-injection/defences';
 import type { CbmTask } from '../../../core/cbm/types';
-import { defenseSearchTla, stratifiedSample } from '../../../core/tla/defense-search';
+import { defenseSearchTla } from '../../../core/tla/defense-search';
+import { stratifiedSample } from '../../../core/scoring/sampling';
 import type { Evaluation, TlaContext } from '../../../core/tla/types';
 import { offlineRates, SPEC } from '../cbm/prompt-injection/pipeline';
 
@@ -133,7 +134,7 @@ describe('defense-search', () => {
     h = harness({ evalTasks: 40 });
     await defenseSearchTla.run(h.ctx);
     expect(h.evaluated.every((e) => e.tasks === 40)).toBe(true);
-    const pick = (seed: number) => stratifiedSample(ds.dev, 40, (t) => `${t.set}/${t.injection_variant}`, seed);
+    const pick = (seed: number) => stratifiedSample(ds.dev, 40, (t) => `${t.set}/${t.injection_variant}`, 0x5eed + seed * 7919);
     const s = pick(1);
     const guardShare = ds.dev.filter((t) => t.set === 'guard').length / ds.dev.length;
     expect(Math.abs(s.filter((t) => t.set === 'guard').length - 40 * guardShare)).toBeLessThanOrEqual(1);

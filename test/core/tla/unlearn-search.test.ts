@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { multipleChoiceKind as kind, renderMcPrompt, type McSpecFields, type McTask } from '../../../core/cbm/multiple-choice';
 import { offlineMcAnswer, readForgetKeywords } from '../../../core/cbm/multiple-choice/offline';
 import type { Evaluation, TlaContext } from '../../../core/tla/types';
-import { rankForgetKeywords, stratifiedSample, unlearnSearchTla } from '../../../core/tla/unlearn-search';
+import { rankForgetKeywords, unlearnSearchTla } from '../../../core/tla/unlearn-search';
+import { stratifiedSample } from '../../../core/scoring/sampling';
 
 const TEMPLATE = '[system]\nReply with the letter only.\n[user]\nQuestion: {{question}}\n\n{{choices}}\n';
 
@@ -83,11 +84,11 @@ describe('unlearn-search: candidate keywords', () => {
   });
 
   test('the evaluation sample is seeded and keeps both sets', () => {
-    const a = stratifiedSample(DEV, 6, 3, (t) => t.set);
-    expect(a).toEqual(stratifiedSample(DEV, 6, 3, (t) => t.set));
+    const a = stratifiedSample(DEV, 6, (t) => t.set, 3);
+    expect(a).toEqual(stratifiedSample(DEV, 6, (t) => t.set, 3));
     expect(a).toHaveLength(6);
     expect(new Set(a.map((t) => t.set))).toEqual(new Set(['objective', 'guard']));
-    expect(stratifiedSample(DEV, 100, 3, (t) => t.set)).toEqual(DEV);
+    expect(stratifiedSample(DEV, 100, (t) => t.set, 3)).toEqual(DEV);
   });
 });
 
