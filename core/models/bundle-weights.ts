@@ -15,7 +15,7 @@ import { z } from 'zod';
 import { CorruptRecordError, UpliftError } from '../errors';
 import { parseJson } from '../jsonl';
 import type { ArtifactStore } from '../ports';
-import { listBundleFiles, normalizeBundlePath, packBundle, readManifest, readWeightsRefFile, unpackBundle, UnsafeBundleError, WEIGHTS_REF_FILE, WEIGHTS_REF_FORMAT, type WeightsRef } from '../ra/bundle';
+import { listBundleFiles, normalizeBundlePath, u32, u64, packBundle, readManifest, readWeightsRefFile, unpackBundle, UnsafeBundleError, WEIGHTS_REF_FILE, WEIGHTS_REF_FORMAT, type WeightsRef } from '../ra/bundle';
 import { CurvePlan, tlaKey } from '../sweep/outputs';
 import type { RunPlan, SweepPlan } from '../sweep/plan';
 import { WeightsSource, WeightsSyncError, type RemoteObject } from './weights';
@@ -72,18 +72,6 @@ export const WEIGHTS_LIMITS: WeightsLimits = { maxFiles: 10_000, maxBytes: 2 * 1
 
 /** Largest file `ArtifactStore.putBytes` can take from disk (Node reads at most 2 GiB into one buffer). */
 const MAX_BUFFERED_FILE = 2 ** 31 - 1;
-
-function u32(n: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(n);
-  return b;
-}
-
-function u64(n: number): Buffer {
-  const b = Buffer.alloc(8);
-  b.writeBigUInt64BE(BigInt(n));
-  return b;
-}
 
 async function fileSha256(path: string): Promise<string> {
   const h = createHash('sha256');

@@ -274,13 +274,14 @@ export function bundleHash(dir: string): string {
   return h.digest('hex');
 }
 
-function u32(n: number): Buffer {
+/** Big-endian length prefixes of content hashes (bundle and weights hashes). */
+export function u32(n: number): Buffer {
   const b = Buffer.alloc(4);
   b.writeUInt32BE(n);
   return b;
 }
 
-function u64(n: number): Buffer {
+export function u64(n: number): Buffer {
   const b = Buffer.alloc(8);
   b.writeBigUInt64BE(BigInt(n));
   return b;

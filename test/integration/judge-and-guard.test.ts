@@ -1,13 +1,10 @@
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JUDGE_MARKER } from '../../core/cbm/prompt-injection/offline';
 import { applyDefences, readTemplates, REFUSE_EVERYTHING, writeTemplates, type ChatTemplates } from '../../core/cbm/prompt-injection/defences';
-import { ChatRequest } from '../../core/gateway/chat';
-import { offlineChatCompletion } from '../../core/gateway/offline-model';
 import { runCli } from '../support/cli';
+import { FlakyEndpoint } from '../support/flaky-endpoint';
 import { EXAMPLES } from '../support/specs';
 
 /*
@@ -161,50 +158,25 @@ interface Billed {
 }
 
 /**
- * Answers like the offline model (so verdicts are computed, never scripted) and records, per
- * judge call and other call, the tokens it reported (what a real endpoint would bill). `down()`
- * closes its port (connections refused); `up()` listens again on the same port.
+ * The offline model behind a loopback endpoint (so verdicts are computed, never scripted) that
+ * records, per judge call and other call, the tokens it billed. `down()` closes its port
+ * (connections refused); `up()` listens again on the same port.
  */
-class JudgeEndpoint {
-  private server?: Server;
-  port = 0;
+class JudgeEndpoint extends FlakyEndpoint {
   judge: Billed = { calls: 0, prompt: 0, completion: 0 };
   other: Billed = { calls: 0, prompt: 0, completion: 0 };
   keys = new Set<string>();
 
-  get baseUrl(): string {
-    return `http://127.0.0.1:${this.port}/v1`;
-  }
-
-  async up(): Promise<void> {
-    const server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((r) => server.listen(this.port, '127.0.0.1', r));
-    this.port = (server.address() as AddressInfo).port;
-    this.server = server;
-  }
-
-  async down(): Promise<void> {
-    const s = this.server;
-    this.server = undefined;
-    if (!s) return;
-    s.closeAllConnections();
-    await new Promise<void>((r) => s.close(() => r()));
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    this.keys.add(String(req.headers.authorization));
-    const request = ChatRequest.parse(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-    const body = offlineChatCompletion(request) as { usage: { prompt_tokens: number; completion_tokens: number } };
-    const last = request.messages.filter((m) => m.role === 'user').at(-1)?.content;
-    const into = typeof last === 'string' && last.startsWith(JUDGE_MARKER) ? this.judge : this.other;
-    into.calls++;
-    into.prompt += body.usage.prompt_tokens;
-    into.completion += body.usage.completion_tokens;
-    const text = JSON.stringify(body);
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-    res.end(text);
+  constructor() {
+    super();
+    this.onAnswer = (request, authorization, usage) => {
+      this.keys.add(authorization);
+      const last = request.messages.filter((m) => m.role === 'user').at(-1)?.content;
+      const into = typeof last === 'string' && last.startsWith(JUDGE_MARKER) ? this.judge : this.other;
+      into.calls++;
+      into.prompt += usage.prompt_tokens;
+      into.completion += usage.completion_tokens;
+    };
   }
 }
 

@@ -18,6 +18,8 @@ export class FlakyEndpoint {
   failures = 0;
   /** Chooses each call's fate from its number and its request body; default: always answer. */
   fault: (call: number, body: string) => Fault = () => 'ok';
+  /** Told of every call it answered: the request, its Authorization header and the usage it billed. */
+  onAnswer: (request: ChatRequest, authorization: string, usage: { prompt_tokens: number; completion_tokens: number }) => void = () => undefined;
 
   get baseUrl(): string {
     return `http://127.0.0.1:${this.port}/v1`;
@@ -56,7 +58,9 @@ export class FlakyEndpoint {
       res.end(text);
       return;
     }
-    const body = offlineChatCompletion(ChatRequest.parse(JSON.parse(Buffer.concat(chunks).toString('utf8'))));
+    const request = ChatRequest.parse(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+    const body = offlineChatCompletion(request) as { usage: { prompt_tokens: number; completion_tokens: number } };
+    this.onAnswer(request, String(req.headers.authorization), body.usage);
     const text = JSON.stringify(body);
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
     res.end(text);
