@@ -1,6 +1,4 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -8,6 +6,7 @@ import { promptInjectionKind, type PiMeta, type PiTask } from '../../core/cbm/pr
 import { applyDefences, DEFENCES, readTemplates, renderChat, writeTemplates, type ChatTemplates } from '../../core/cbm/prompt-injection/defences';
 import { assistantAnswer } from '../../core/cbm/prompt-injection/offline';
 import { serveOfflineModel } from '../../core/gateway/offline-server';
+import { fakeEndpoint } from '../support/numbered-endpoint';
 import { runAgentOnTasks } from '../../core/ra/protocol';
 
 const bundleDir = join(__dirname, '../../examples/agents/chat-assistant');
@@ -28,20 +27,6 @@ const expected = (t: ChatTemplates) =>
     return { id: i.id, output: assistantAnswer(c.system, c.user).trim() };
   });
 
-async function fakeEndpoint(answer: (n: number) => { status: number; body: unknown }) {
-  let n = 0;
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    req.resume();
-    req.on('end', () => {
-      const { status, body } = answer(n++);
-      const text = JSON.stringify(body);
-      res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-      res.end(text);
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { server, baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1` };
-}
 
 describe('chat-assistant RA', () => {
   test('its manifest names the prompt-injection kind and the system template', () => {

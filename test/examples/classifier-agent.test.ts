@@ -1,8 +1,7 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { ModelGateway, OfflineUpstream } from '../../core/gateway/gateway';
 import { readManifest } from '../../core/ra/bundle';
+import { fakeEndpoint } from '../support/numbered-endpoint';
 import { runAgentOnTasks } from '../../core/ra/protocol';
 
 const bundleDir = join(__dirname, '../../examples/agents/classifier');
@@ -10,21 +9,6 @@ const entrypoint = readManifest(bundleDir).entrypoint;
 const labels = ['TAI safety research', 'not TAI safety research'];
 const tasks = Array.from({ length: 12 }, (_, i) => ({ id: `t${i}`, text: `abstract number ${i}`, labels }));
 
-/** An OpenAI-compatible stand-in: answers `answer(n)` to the n-th call, closing the connection after each when `close`. */
-async function fakeEndpoint(answer: (n: number) => { status: number; body: unknown }, close = false) {
-  let n = 0;
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    req.resume();
-    req.on('end', () => {
-      const { status, body } = answer(n++);
-      const text = JSON.stringify(body);
-      res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...(close ? { connection: 'close' } : {}) });
-      res.end(text);
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { server, baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, calls: () => n };
-}
 const reply = (content: string) => ({ status: 200, body: { choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }] } });
 
 describe('classifier RA', () => {

@@ -1,11 +1,10 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { multipleChoiceKind as kind, renderMcPrompt, type McTask } from '../../core/cbm/multiple-choice';
 import { offlineMcAnswer, writeForgetDirective } from '../../core/cbm/multiple-choice/offline';
 import { serveOfflineModel } from '../../core/gateway/offline-server';
+import { fakeEndpoint } from '../support/numbered-endpoint';
 import { runAgentOnTasks } from '../../core/ra/protocol';
 
 const bundleDir = join(__dirname, '../../examples/agents/mc-answerer');
@@ -27,21 +26,6 @@ function expected(template: string): Record<string, string> {
 
 const outputsOf = (outcomes: { id: string }[]) => Object.fromEntries(outcomes.flatMap((o) => ('output' in o ? [[o.id, (o as { output: string }).output]] : [])));
 
-/** An OpenAI-compatible stand-in answering `answer(n)` to the n-th call. */
-async function fakeEndpoint(answer: (n: number) => { status: number; body: unknown }) {
-  let n = 0;
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    req.resume();
-    req.on('end', () => {
-      const { status, body } = answer(n++);
-      const text = JSON.stringify(body);
-      res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-      res.end(text);
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { server, baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1` };
-}
 const reply = (content: string) => ({ status: 200, body: { choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }] } });
 
 describe('mc-answerer RA', () => {
