@@ -5,13 +5,13 @@ import { readMeta, readSplit } from '../cbm/dataset';
 import { gatewayJudge } from '../cbm/judge';
 import { cbmKind } from '../cbm/registry';
 import { scoreOutcomes } from '../cbm/scoring';
-import { CorruptRecordError, InfraFailureError } from '../errors';
+import { CorruptRecordError, InfraFailureError, SpecError } from '../errors';
 import { ModelGateway } from '../gateway/gateway';
 import { upstreamFor } from '../gateway/upstream';
 import { upstreamRetryFromEnv } from './env';
 import type { ArtifactStore } from '../ports';
-import { fetchBundle, readManifest, unpackBundle } from '../ra/bundle';
-import { runAgentOnTasks, type TaskOutcome } from '../ra/protocol';
+import { fetchBundle, readManifest, unpackBundle, type AgentManifest } from '../ra/bundle';
+import { invalidBundleResult, runAgentOnTasks, type TaskOutcome } from '../ra/protocol';
 import { allowTraversal, detectIsolation, removeTree } from '../sandbox';
 import { TranscriptWriter } from '../transcript';
 import { shardRange } from '../sweep/plan';
@@ -70,7 +70,15 @@ export async function runRaShard(store: ArtifactStore, env: JobEnv, processEnv: 
       if (!bytes) throw new CorruptRecordError(`${store.uri(key)} is missing: the TLA job has not produced this bundle`);
       unpackBundle(bytes, bundleDir);
     }
-    const manifest = readManifest(bundleDir);
+    // An MRA whose agent.yaml the TLA broke cannot run: its tasks are agent errors (scored 0), not a failed job.
+    let manifest: AgentManifest | undefined;
+    let invalid: string[] | undefined;
+    try {
+      manifest = readManifest(bundleDir);
+    } catch (e) {
+      if (role === 'mra' && e instanceof SpecError) invalid = e.problems;
+      else throw e;
+    }
     const kind = cbmKind(run.cbm.kind);
     const meta = await readMeta(store, run.cbm.datasetPrefix, kind);
     const [start, end] = shardRange(run, shard);
@@ -87,7 +95,7 @@ export async function runRaShard(store: ArtifactStore, env: JobEnv, processEnv: 
     let result;
     try {
       await gateway.listenUnix(socketPath);
-      result = await runAgentOnTasks({
+      result = invalid || !manifest ? invalidBundleResult(tasks, invalid ?? [], detectIsolation(processEnv).level) : await runAgentOnTasks({
         bundleDir,
         entrypoint: manifest.entrypoint,
         tasks,

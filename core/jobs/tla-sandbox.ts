@@ -6,12 +6,12 @@ import { gatewayJudge } from '../cbm/judge';
 import { cbmKind } from '../cbm/registry';
 import { scoreOutcomes, taskScore } from '../cbm/scoring';
 import type { CbmTask, Judge } from '../cbm/types';
-import { CorruptRecordError } from '../errors';
+import { CorruptRecordError, SpecError } from '../errors';
 import { ModelGateway, TokenLedger } from '../gateway/gateway';
 import { upstreamFor } from '../gateway/upstream';
 import { toJsonl } from '../jsonl';
 import type { ArtifactStore } from '../ports';
-import { diffBundles, fetchBundle, packBundle, readManifest, unpackBundle } from '../ra/bundle';
+import { diffBundles, fetchBundle, packBundle, readManifest, unpackBundle, WEIGHTS_REF_FILE } from '../ra/bundle';
 import { runAgentOnTasks } from '../ra/protocol';
 import { allowTraversal, detectIsolation, ISOLATION_GUARANTEES, removeTree, removeUnsafeEntries, sandboxView, spawnSandboxed, type SandboxLimits } from '../sandbox';
 import { modelName } from '../spec';
@@ -142,6 +142,7 @@ export async function runTlaSandbox(store: ArtifactStore, env: JobEnv, processEn
     const evaluate = async (tasks: readonly CbmTask[]): Promise<Evaluation> => {
       const rejectedBefore = raGateway.usage.rejected;
       sanitize('before evaluation');
+      // A workspace whose agent.yaml the TLA broke fails the evaluation with the problems (the react TLA shows them to its model).
       const manifest = readManifest(workspace);
       const res = await runAgentOnTasks({
         bundleDir: workspace,
@@ -267,7 +268,24 @@ export async function runTlaSandbox(store: ArtifactStore, env: JobEnv, processEn
       for (const g of gateways) await g.stop();
     }
     sanitize('the TLA');
-    readManifest(workspace); // the MRA must still be a valid bundle
+    // An MRA that names weights has them staged apart, content-addressed, and referenced from the tarball
+    // (docs/mra-weights.md); a reference file the agent wrote is never trusted. An MRA the TLA left
+    // invalid is uploaded as it is: its shards score every task an agent error (0), the run does not fail.
+    let invalidMra = manifestProblems(workspace);
+    let mraBytes: Uint8Array | undefined;
+    if (!invalidMra) {
+      try {
+        mraBytes = (await packBundleWithWeights(store, workspace, { fromWorkspace: true })).bytes;
+      } catch (e) {
+        if (!(e instanceof SpecError)) throw e;
+        invalidMra = e.problems;
+      }
+    }
+    if (invalidMra) {
+      rmSync(join(workspace, WEIGHTS_REF_FILE), { force: true, recursive: true });
+      mraBytes = packBundle(workspace, { leaveOut: [WEIGHTS_REF_FILE] });
+      transcript.write('note', { note: 'the MRA bundle is not valid: its test tasks will be agent errors, scored 0', problems: invalidMra.slice(0, 20) });
+    }
     const diff = diffBundles(raDir, workspace);
     const changed = [...new Set([...diff.matchAll(/^diff -ruN ra\/(\S+) mra\//gm)].map((m) => m[1]))];
     const total = gateways
@@ -287,9 +305,9 @@ export async function runTlaSandbox(store: ArtifactStore, env: JobEnv, processEn
       usageByModel: byModel,
       isolationFallbacks: isolation.fallbacks,
       infraFailures: gateways.flatMap((g) => (g.infraFailure ? [g.infraFailure] : [])),
+      ...(invalidMra ? { invalidMra: invalidMra.slice(0, 20) } : {}),
     };
-    // An MRA that names weights (agent.yaml `weights:`) has them staged apart, content-addressed, and referenced from the tarball (docs/mra-weights.md).
-    const { bytes: mraBytes } = await packBundleWithWeights(store, workspace);
+    if (!mraBytes) throw new Error('unreachable: the MRA was packed above');
     await store.putBytes(tlaKey(sweepId, run.runId, 'mra.tar.gz'), mraBytes, 'application/gzip');
     if (plan.budgetCurve) {
       const curve = curvePlanFor(checkpoints, plan.budgetCurve, sha256(packBundle(raDir)), sha256(mraBytes));
@@ -312,6 +330,17 @@ export async function runTlaSandbox(store: ArtifactStore, env: JobEnv, processEn
     }
     removeTree(scratch);
     rmSync(socketDir, { recursive: true, force: true });
+  }
+}
+
+/** Why a bundle's agent.yaml is not valid, or undefined when it is. */
+function manifestProblems(dir: string): string[] | undefined {
+  try {
+    readManifest(dir);
+    return undefined;
+  } catch (e) {
+    if (e instanceof SpecError) return e.problems;
+    throw e;
   }
 }
 

@@ -12,7 +12,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { CorruptRecordError, UpliftError } from '../errors';
+import { CorruptRecordError, SpecError, UpliftError } from '../errors';
 import { parseJson } from '../jsonl';
 import type { ArtifactStore } from '../ports';
 import { listBundleFiles, normalizeBundlePath, u32, u64, packBundle, readManifest, readWeightsRefFile, unpackBundle, UnsafeBundleError, WEIGHTS_REF_FILE, WEIGHTS_REF_FORMAT, type WeightsRef } from '../ra/bundle';
@@ -125,6 +125,12 @@ export interface StageWeightsOptions {
   putFile?: (key: string, path: string, size: number) => Promise<void>;
   limits?: WeightsLimits;
   log?: (line: string) => void;
+  /**
+   * The bundle is a TLA's workspace: any reference file in it was written by an agent, so it is
+   * removed, and the weights must be the folder itself (an agent must never point its MRA at
+   * weights someone else staged).
+   */
+  fromWorkspace?: boolean;
 }
 
 /**
@@ -140,12 +146,15 @@ export async function stageBundleWeights(store: ArtifactStore, bundleDir: string
   const manifest = readManifest(bundleDir);
   if (manifest.weights === undefined) return undefined;
   const folder = normalizeBundlePath(manifest.weights);
+  if (opts.fromWorkspace) rmSync(join(bundleDir, WEIGHTS_REF_FILE), { force: true, recursive: true });
   let st;
   try {
     st = lstatSync(join(bundleDir, folder));
   } catch {
     st = undefined;
   }
+  if (!st?.isDirectory() && opts.fromWorkspace)
+    throw new UnsafeBundleError([`${join(bundleDir, 'agent.yaml')}: weights: "${manifest.weights}" is not a folder of the workspace. Fix: keep the weights folder in the bundle (an MRA carries its own weights)`]);
   if (!st?.isDirectory()) {
     // A packed (then unpacked) bundle: its weights were staged before; they must still be complete here.
     const { ref } = readWeightsRefFile(bundleDir);
@@ -328,7 +337,14 @@ export async function weightsForRun(i: WeightsForRunInput): Promise<ServedWeight
   try {
     const bundleDir = join(dir, 'bundle');
     unpackBundle(bytes, bundleDir);
-    const manifest = readManifest(bundleDir);
+    let manifest;
+    try {
+      manifest = readManifest(bundleDir);
+    } catch (e) {
+      // A TLA that broke its bundle: the job scores every task an agent error without calling a model.
+      if (e instanceof SpecError) return { source: 'none', reason: `the MRA bundle is not valid (${e.problems.slice(0, 2).join('; ').slice(0, 500)}): its tasks are agent errors` };
+      throw e;
+    }
     if (manifest.weights === undefined) return model;
     const folder = normalizeBundlePath(manifest.weights);
     const { ref, problem } = readWeightsRefFile(bundleDir);

@@ -207,6 +207,14 @@ export function readManifest(dir: string): AgentManifest {
   const weights = parsed.data.weights;
   const weightsIssue = weights === undefined ? undefined : weightsProblem(dir, weights);
   if (weightsIssue) problems.push(`${file}: weights: ${q(weights as string)} ${weightsIssue}`);
+  // The weights folder is staged apart and left out of the tarball: nothing else the bundle needs may live in it.
+  const folder = weights === undefined ? undefined : normalizeBundlePath(weights);
+  const within = (p: string) => folder !== undefined && (normalizeBundlePath(p) + '/').startsWith(folder + '/');
+  if (folder === WEIGHTS_REF_FILE) problems.push(`${file}: weights: ${q(weights as string)} is the name of the file that stands for staged weights. Fix: name the weights folder otherwise (e.g. weights)`);
+  if (within(parsed.data.prompt)) problems.push(`${file}: prompt: ${q(parsed.data.prompt)} is inside the weights folder, which is staged apart and left out of the bundle. Fix: move the prompt file out of ${q(folder as string)}`);
+  parsed.data.entrypoint.forEach((arg, i) => {
+    if (!isAbsolute(arg) && within(arg)) problems.push(`${file}: entrypoint[${i}]: ${q(arg)} is inside the weights folder, which is staged apart and left out of the bundle. Fix: move it out of ${q(folder as string)}`);
+  });
   // The entrypoint runs inside the sandbox and the harness reads none of its files, so absolute
   // interpreters (/usr/bin/python3) are fine; a relative path that climbs out names a file that is
   // not staged with the bundle.

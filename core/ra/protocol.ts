@@ -31,6 +31,15 @@ export function missingOutputCause(r: Pick<ShardRunResult, 'exitCode' | 'killedF
   return 'the agent printed no output line for it';
 }
 
+/**
+ * The result of a bundle that cannot run at all: its agent.yaml is not valid (a TLA broke it).
+ * Every task is an agent error naming the problems — the MRA scores 0, never fails the run.
+ */
+export function invalidBundleResult(tasks: readonly { id: string }[], problems: readonly string[], isolation: IsolationLevel): ShardRunResult {
+  const cause = `the bundle is not valid, so the agent could not run: ${problems.slice(0, 3).join('; ').slice(0, 1500)}`;
+  return { outcomes: tasks.map((t) => ({ id: t.id, error: 'agent_error' as const, cause })), rejectedLines: [], exitCode: null, timedOut: false, stderrTail: '', isolation, wallMs: 0 };
+}
+
 export interface ShardRunResult {
   outcomes: TaskOutcome[];
   /** stdout lines that were not `{"id","output"}` JSON, named an unknown id, or repeated an id. */

@@ -127,6 +127,8 @@ export const TlaResult = z.object({
   isolationFallbacks: z.array(z.string()).default([]),
   /** Model endpoints that kept failing after retries during the TLA's work (its dev evaluations may be off; test scores are not). */
   infraFailures: z.array(InfraFailure).default([]),
+  /** Why the MRA bundle the TLA left is not valid (its test tasks are then agent errors, scored 0). */
+  invalidMra: z.array(z.string()).optional(),
 });
 export type TlaResult = z.infer<typeof TlaResult>;
 

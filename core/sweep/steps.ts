@@ -336,6 +336,7 @@ export async function scoreRun(deps: StepDeps, input: z.infer<typeof RunInput>):
       ...(metricInfo.objective.suspectAbove && scoreCi(pick(mraScores, sets.objective))[0] > metricInfo.objective.suspectAbove.value
         ? [`mra: its ${metricInfo.objective.name} is above ${pctText(metricInfo.objective.suspectAbove.value)} with its whole CI (${metricInfo.objective.suspectAbove.why}): read this uplift with suspicion`]
         : []),
+      ...(tla.invalidMra ? [`mra: the TLA left a bundle that is not valid, so every MRA task is an agent error scored 0: ${tla.invalidMra.slice(0, 3).join('; ').slice(0, 600)}`] : []),
       ...(mraCounts.agent_error ? [`mra: the TLA broke the agent on ${mraCounts.agent_error} of ${targets.length} test tasks (agent errors, scored 0)`] : []),
       ...shardWarnings('baseline', base.usage),
       ...shardWarnings('mra', mra.usage),

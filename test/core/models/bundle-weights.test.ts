@@ -344,3 +344,41 @@ describe('weightsForRun: what the launcher serves', () => {
     await expect(weightsForRun({ store, sweepId, plan, run, role: 'mra', index: 0 })).rejects.toThrow('agent.yaml names weights "weights", but they were packed into the bundle instead of staged');
   });
 });
+
+describe('a TLA workspace cannot borrow weights it does not hold', () => {
+  test('packing a workspace never trusts a reference file an agent wrote: without the weights folder it is refused, even when the reference names staged weights', async () => {
+    const store = new MemoryArtifactStore();
+    // GIVEN someone else's weights, staged and complete
+    const victim = await stageBundleWeights(store, mraBundle());
+    expect(victim).toBeDefined();
+    // AND an agent's workspace that names weights, holds no folder, and forges a reference to the victim's
+    const forged = { format: 'uplift-weights-ref/v1', folder: 'weights', key: victim?.key, sha256: victim?.sha256, files: 1, bytes: 1 };
+    const workspace = tree({ 'agent.yaml': `${MANIFEST}weights: weights\n`, 'agent.py': 'print("hi")\n', 'prompt.txt': 'Classify.\n', [WEIGHTS_REF_FILE]: JSON.stringify(forged) });
+    expect(() => readManifest(workspace)).not.toThrow(); // a packed bundle's shape: only the packer can tell
+    // THEN the TLA job's packing refuses it as the agent's bundle problem, naming the field
+    await expect(packBundleWithWeights(store, workspace, { fromWorkspace: true })).rejects.toThrow(UnsafeBundleError);
+    await expect(packBundleWithWeights(store, tree({ 'agent.yaml': `${MANIFEST}weights: weights\n`, 'agent.py': '', 'prompt.txt': '', [WEIGHTS_REF_FILE]: JSON.stringify(forged) }), { fromWorkspace: true })).rejects.toThrow(
+      /weights: "weights" is not a folder of the workspace/,
+    );
+    // AND the forged reference is gone from the workspace
+    expect(() => readFileSync(join(workspace, WEIGHTS_REF_FILE))).toThrow();
+  });
+
+  test('a workspace that holds its weights stages them and drops any reference the agent wrote', async () => {
+    const store = new MemoryArtifactStore();
+    const workspace = mraBundle({ [WEIGHTS_REF_FILE]: JSON.stringify({ format: 'uplift-weights-ref/v1', folder: 'weights', key: `weights/${'0'.repeat(64)}/`, sha256: '0'.repeat(64), files: 1, bytes: 1 }) });
+    const { weights } = await packBundleWithWeights(store, workspace, { fromWorkspace: true });
+    expect(weights?.sha256).toBe((await hashWeightsFolder(workspace, 'weights')).sha256);
+    expect(JSON.parse(readFileSync(join(workspace, WEIGHTS_REF_FILE), 'utf8')).sha256).toBe(weights?.sha256);
+  });
+
+  test('nothing the bundle needs may live in its weights folder, and the folder may not take the reference file’s name', () => {
+    const inside = specErrorOf(() => readManifest(mraBundle({ 'weights/prompt.txt': 'p', 'weights/run.py': '' }, `name: t\nentrypoint: [python3, weights/run.py]\ncbm: classification\nprompt: weights/prompt.txt\nweights: weights\n`)));
+    expect(inside.problems).toEqual([
+      expect.stringMatching(/prompt: "weights\/prompt\.txt" is inside the weights folder, which is staged apart and left out of the bundle\. Fix:/),
+      expect.stringMatching(/entrypoint\[1\]: "weights\/run\.py" is inside the weights folder/),
+    ]);
+    const named = tree({ 'agent.yaml': `${MANIFEST}weights: ${WEIGHTS_REF_FILE}\n`, 'agent.py': '', 'prompt.txt': '', [`${WEIGHTS_REF_FILE}/config.json`]: '{}' });
+    expect(specErrorOf(() => readManifest(named)).problems).toEqual(expect.arrayContaining([expect.stringMatching(/is the name of the file that stands for staged weights/)]));
+  });
+});
