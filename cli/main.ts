@@ -8,6 +8,7 @@ import { importRaftTaiSafety } from '../core/cbm/raft-import';
 import { classificationKind } from '../core/cbm/classification';
 import { addCyberSecEvalPiImport } from './commands/import-cyberseceval';
 import { addMultipleChoiceImport } from './commands/import-mcq';
+import { addSweBenchImport } from './commands/import-swebench';
 import { readMeta, readSplit } from '../core/cbm/dataset';
 import { SpecError, UpliftError } from '../core/errors';
 import { serveOfflineModel } from '../core/gateway/offline-server';
@@ -221,6 +222,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   const importCmd = program.command('import').description("turn a benchmark's official files into a data-set directory for cbms[].dataset");
   addCyberSecEvalPiImport(importCmd, io, setExit);
   addMultipleChoiceImport(importCmd, io, setExit);
+  addSweBenchImport(importCmd, io, setExit);
 
   program
     .command('offline-model')

@@ -3,6 +3,7 @@ import { SpecError } from '../errors';
 import { classificationKind } from './classification';
 import { multipleChoiceKind } from './multiple-choice';
 import { promptInjectionKind } from './prompt-injection';
+import { workspaceKind } from './workspace';
 import type { CbmKind } from './types';
 
 /** The CBM kinds by name: adding a kind is its folder plus one line here. */
@@ -10,6 +11,7 @@ export const CBM_KINDS: Record<string, CbmKind> = {
   classification: classificationKind as unknown as CbmKind,
   'multiple-choice': multipleChoiceKind as unknown as CbmKind,
   'prompt-injection': promptInjectionKind as unknown as CbmKind,
+  workspace: workspaceKind as unknown as CbmKind,
 };
 
 /** The kind named `name`; a CorruptRecord-style error for a staged record naming an unknown kind. */

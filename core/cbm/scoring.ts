@@ -24,7 +24,8 @@ export async function scoreOutcomes<T extends CbmTask, M>(opts: {
     while (next < out.length) {
       const i = next++;
       const o = out[i];
-      if (!('output' in o)) continue;
+      // Outputs a per-task run scored already (on their workspaces) keep their score.
+      if (!('output' in o) || o.score !== undefined) continue;
       const task = byId.get(o.id);
       if (!task) throw new Error(`outcome for unknown task ${o.id}`);
       try {

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { ChatRequest } from '../gateway/chat';
-import type { SandboxLimits } from '../sandbox';
+import type { IsolationLevel, SandboxLimits } from '../sandbox';
 import type { ModelSpec } from '../spec';
 
 /**
@@ -49,6 +49,10 @@ export class JudgeVerdictError extends Error {}
 export interface ScoreContext {
   /** Present when the kind declared a judge for this CBM (see CbmKind.judge). */
   judge?: Judge;
+  /** For a per-task kind: the task's final workspace on the host (scored outside the agent's sandbox). */
+  workspaceDir?: string;
+  /** The sandbox level scorers that run code (a workspace's tests) must run it at. */
+  sandboxLevel?: IsolationLevel;
 }
 
 /** A metric as tables and reports show it. */
@@ -119,6 +123,12 @@ export interface CbmKind<T extends CbmTask = CbmTask, M = unknown, S extends Rec
    * wall clock comes from the sweep's budgets). Priced into the worst case by the queue's hourly price.
    */
   compute?: { queue?: 'cpu' | 'gpu'; limits?: Partial<Omit<SandboxLimits, 'wallMs'>> };
+  /**
+   * A per-task kind (`workspace`): its agent runs once per task in a sandbox whose working
+   * directory is the task's workspace, made by `prepare`; `score` then gets that workspace in
+   * `ctx.workspaceDir`. Kinds without it stream every task of a shard through one agent process.
+   */
+  perTask?: { prepare(task: T, dir: string): void };
   /** Texts the react TLA is given. */
   tlaTexts(meta: M, spec: S): TlaTexts;
   /**

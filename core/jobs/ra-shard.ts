@@ -12,7 +12,8 @@ import { upstreamRetryFromEnv } from './env';
 import type { ArtifactStore } from '../ports';
 import { fetchBundle, readManifest, unpackBundle, type AgentManifest } from '../ra/bundle';
 import { invalidBundleResult, runAgentOnTasks, type TaskOutcome } from '../ra/protocol';
-import { allowTraversal, detectIsolation, removeTree } from '../sandbox';
+import { allowTraversal, detectIsolation, removeTree, type IsolationLevel } from '../sandbox';
+import { runAgentPerTask } from '../ra/per-task';
 import { TranscriptWriter } from '../transcript';
 import { shardRange } from '../sweep/plan';
 import type { CbmKind, CbmTask } from '../cbm/types';
@@ -95,15 +96,21 @@ export async function runRaShard(store: ArtifactStore, env: JobEnv, processEnv: 
     let result;
     try {
       await gateway.listenUnix(socketPath);
-      result = invalid || !manifest ? invalidBundleResult(tasks, invalid ?? [], detectIsolation(processEnv).level) : await runAgentOnTasks({
+      const level = detectIsolation(processEnv).level;
+      const agentEnv = { ...gateway.agentEnv(baseUrl), UPLIFT_CONCURRENCY: String(plan.concurrency.requests) };
+      result = invalid || !manifest
+        ? invalidBundleResult(tasks, invalid ?? [], level)
+        : kind.perTask
+          ? await runPerTaskShard({ kind, meta, spec: run.cbm.spec, targets, bundleDir, entrypoint: manifest.entrypoint, scratch, env: agentEnv, limits: run.cbm.compute.limits, shardWallMs: plan.budgets.shardWallSeconds * 1000, sandbox: { gateway: { baseUrl, socketPath }, level } })
+          : await runAgentOnTasks({
         bundleDir,
         entrypoint: manifest.entrypoint,
         tasks,
-        env: { ...gateway.agentEnv(baseUrl), UPLIFT_CONCURRENCY: String(plan.concurrency.requests) },
+        env: agentEnv,
         // The kind's own needs (more memory, disk, …), then the shard's wall clock.
         limits: { ...run.cbm.compute.limits, wallMs: plan.budgets.shardWallSeconds * 1000 },
         // The sandbox gets the bundle and the gateway; the targets stay in this process.
-        sandbox: { gateway: { baseUrl, socketPath }, level: detectIsolation(processEnv).level },
+        sandbox: { gateway: { baseUrl, socketPath }, level },
       });
     } finally {
       await gateway.stop();
@@ -200,4 +207,46 @@ function judgeFailure(gateway: ModelGateway, outcomes: readonly TaskOutcome[]): 
   if (gateway.infraFailure) return { ...gateway.infraFailure, message: `judge: ${gateway.infraFailure.message}` };
   const first = failed[0] as { cause: string };
   return { endpoint: gateway.endpoint, status: null, message: `judge: ${first.cause}`, calls: failed.length };
+}
+
+/**
+ * A shard of a per-task kind (`workspace`): the agent runs once per task, one task after another,
+ * each in its own sandbox on the task's workspace, within the kind's per-task wall clock and what
+ * is left of the shard's; each final workspace is scored here, outside the agent's sandbox.
+ */
+async function runPerTaskShard(o: {
+  kind: CbmKind;
+  meta: unknown;
+  spec: Record<string, unknown>;
+  targets: CbmTask[];
+  bundleDir: string;
+  entrypoint: string[];
+  scratch: string;
+  env: Record<string, string>;
+  limits: Record<string, number>;
+  shardWallMs: number;
+  sandbox: { gateway: { baseUrl: string; socketPath: string }; level: IsolationLevel };
+}) {
+  const perTask = o.kind.perTask as NonNullable<CbmKind['perTask']>;
+  const taskWallMs = Number(o.spec.taskWallSeconds ?? o.shardWallMs / 1000) * 1000;
+  const deadline = Date.now() + o.shardWallMs;
+  const byId = new Map(o.targets.map((t) => [t.id, t]));
+  const tasksDir = join(o.scratch, 'tasks');
+  mkdirSync(tasksDir);
+  allowTraversal(tasksDir);
+  return runAgentPerTask({
+    bundleDir: o.bundleDir,
+    entrypoint: o.entrypoint,
+    tasks: o.targets.map((t) => ({ input: o.kind.toInput(t, o.meta), prepare: (dir: string) => perTask.prepare(t, dir) })),
+    scratch: tasksDir,
+    env: o.env,
+    limits: () => ({ ...o.limits, wallMs: Math.max(1000, Math.min(taskWallMs, deadline - Date.now())) }),
+    sandbox: o.sandbox,
+    concurrency: 1,
+    score: async (id, workspaceDir, output) => {
+      const task = byId.get(id) as CbmTask;
+      const score = await o.kind.score(task, output, { workspaceDir, sandboxLevel: o.sandbox.level }, o.spec, o.meta);
+      return { id, output, score };
+    },
+  });
 }

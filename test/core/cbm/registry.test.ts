@@ -39,7 +39,7 @@ describe('the CBM registry: every kind plugs in through one place', () => {
 
 /** A meta each kind's tlaTexts accepts: parsed from the kind's own sample data set where it has one. */
 function sampleMeta(kind: string): unknown {
-  const dirs: Record<string, string> = { classification: 'examples/datasets/tai-safety', 'prompt-injection': 'examples/datasets/pi-sample', 'multiple-choice': 'examples/datasets/wmdp-sample' };
+  const dirs: Record<string, string> = { classification: 'examples/datasets/tai-safety', 'prompt-injection': 'examples/datasets/pi-sample', 'multiple-choice': 'examples/datasets/wmdp-sample', workspace: 'examples/datasets/mini-swe' };
   return CBM_KINDS[kind].load(join(__dirname, '../../..', dirs[kind]), sampleSpec(kind)).meta;
 }
 

@@ -1,0 +1,105 @@
+import { cpSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { clipUnit, normalizedScore } from '../../scoring/best-of-k';
+import { allowTraversal, detectIsolation, removeTree, spawnSandboxed } from '../../sandbox';
+import type { CbmKind, KindDataset, TaskSet } from '../types';
+import { loadTaskFamily, materialize, WorkspaceTask } from './family';
+
+/**
+ * `workspace`: agentic tasks (README, "CBM kinds"). The RA is itself an agent that runs once per
+ * task in a sandbox whose working directory is the task's workspace; afterwards, outside that
+ * sandbox, the harness copies the final workspace, overlays the task's hidden files (tests,
+ * labels) and runs its score command in a fresh sandbox without network or model. The task's
+ * raw score is the last stdout line's `{"score": n}`, else 1 when the command exits 0 and 0
+ * otherwise; with `startingScore` and `referenceScore` it is normalised (RE-Bench: start 0,
+ * reference 1) and clipped to [0, 1].
+ */
+
+export const WorkspaceMeta = z.object({
+  task: z.string(),
+  source: z.string().optional(),
+  counts: z.object({ dev: z.number().int(), test: z.number().int() }),
+});
+export type WorkspaceMeta = z.infer<typeof WorkspaceMeta>;
+
+const SpecShape = {
+  /** Wall clock of one task's agent run (within the shard's wall clock). @default 300 */
+  taskWallSeconds: z.number().int().min(5).max(86_400).default(300),
+};
+export type WorkspaceSpecFields = { taskWallSeconds: number };
+
+const DATASET_HELP =
+  'a workspace data set is a task family directory: family.json ({task, source}), splits.json ({dev: [ids], test: [ids]}) and tasks/<id>/ with task.json (instructions, score.command), workspace/ and hidden/ (see docs/cbm-workspace.md)';
+
+/** What a score command's output and exit code mean (see the module comment). */
+export function rawScore(stdout: string, exitCode: number | null): number {
+  const last = stdout.trim().split('\n').pop()?.trim() ?? '';
+  if (last.startsWith('{')) {
+    try {
+      const v = (JSON.parse(last) as { score?: unknown }).score;
+      if (typeof v === 'number' && Number.isFinite(v)) return v;
+    } catch {
+      /* not the score line */
+    }
+  }
+  return exitCode === 0 ? 1 : 0;
+}
+
+/** A raw score on the [0, 1] scale between a task's starting and reference scores (RE-Bench normalisation), clipped; raw when the task has none. */
+export function normalised(raw: number, task: Pick<WorkspaceTask, 'startingScore' | 'referenceScore'>): number {
+  const { startingScore: start, referenceScore: ref } = task;
+  return clipUnit(start === undefined || ref === undefined ? raw : normalizedScore(raw, start, ref));
+}
+
+/**
+ * Scores a task's final workspace: a copy of it with the hidden files overlaid, the score command
+ * run in its own sandbox (no gateway, the task's time limit), the raw score normalised.
+ */
+export async function scoreWorkspace(task: WorkspaceTask, workspaceDir: string, level = detectIsolation().level): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'uplift-score-'));
+  allowTraversal(dir);
+  const copy = join(dir, 'w');
+  try {
+    cpSync(workspaceDir, copy, { recursive: true, verbatimSymlinks: true });
+    // Hidden files replace what the agent left under the same names: its own tests cannot stand in for them.
+    materialize(task.hidden, copy);
+    allowTraversal(copy);
+    const proc = spawnSandboxed(task.score.command, { cwd: copy, env: {}, limits: { wallMs: task.score.timeoutSeconds * 1000 }, level });
+    let out = '';
+    proc.child.stdout.setEncoding('utf8').on('data', (c: string) => (out = (out + c).slice(-100_000)));
+    proc.child.stderr.resume();
+    proc.child.stdin.end();
+    const end = await proc.done;
+    return normalised(end.timedOut ? 0 : rawScore(out, end.code), task);
+  } finally {
+    removeTree(dir);
+  }
+}
+
+export const workspaceKind: CbmKind<WorkspaceTask, WorkspaceMeta, WorkspaceSpecFields> = {
+  kind: 'workspace',
+  summary: 'agentic tasks in a workspace (SWE-bench-style repositories, ML scripts): the agent works in the task directory; hidden tests score its final state',
+  specShape: SpecShape,
+  datasetHelp: DATASET_HELP,
+  task: WorkspaceTask,
+  meta: WorkspaceMeta,
+  load(dir): KindDataset<WorkspaceTask, WorkspaceMeta> {
+    const f = loadTaskFamily(dir);
+    return { meta: { task: f.family.task, source: f.family.source, counts: { dev: f.dev.length, test: f.test.length } }, dev: f.dev, test: f.test };
+  },
+  setOf: (t): TaskSet => t.set ?? 'objective',
+  toInput: (t) => ({ id: t.id, instructions: t.instructions }),
+  perTask: { prepare: (t, dir) => materialize(t.workspace, dir) },
+  async score(task, _output, ctx) {
+    if (!ctx.workspaceDir) throw new Error(`workspace task ${task.id}: no final workspace to score (the harness runs this kind once per task)`);
+    return scoreWorkspace(task, ctx.workspaceDir, ctx.sandboxLevel);
+  },
+  describeTarget: (t) => `the hidden tests pass (${t.score.command.join(' ').slice(0, 200)})`,
+  metrics: () => ({ objective: { name: 'resolved rate', describe: "1 when the task's hidden score command passes on the agent's final workspace (normalised between the starting and reference scores when a task has them)" } }),
+  tlaTexts: (meta) => ({
+    dataFiles: { 'meta.json': JSON.stringify(meta, null, 2) + '\n' },
+    vars: { task: meta.task, dev_tasks: String(meta.counts.dev) },
+  }),
+};

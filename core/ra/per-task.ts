@@ -1,0 +1,115 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import type { AgentInput } from '../cbm/types';
+import { allowTraversal, detectIsolation, removeTree, sandboxView, spawnSandboxed, type IsolationLevel, type SandboxLimits, type SandboxOptions } from '../sandbox';
+import { missingOutputCause, OutputLine, type ShardRunResult, type TaskOutcome } from './protocol';
+
+/** Where a per-task agent's bundle is mounted, read-only, inside a bubblewrap sandbox. */
+export const AGENT_MOUNT = '/agent';
+
+/** One task of a per-task run: what the agent reads, and how its workspace is made. */
+export interface PerTaskInput {
+  input: AgentInput;
+  /** Writes the task's starting workspace into `dir` (an empty directory). */
+  prepare(dir: string): void;
+}
+
+/**
+ * The entrypoint as it runs in a task's workspace: arguments that name a file of the bundle
+ * (e.g. `agent.py`) are given as the bundle's path inside the sandbox, since the command runs in
+ * the workspace, not in the bundle.
+ */
+export function entrypointInWorkspace(entrypoint: readonly string[], bundleDir: string, agentDir: string): string[] {
+  return entrypoint.map((a) => (!isAbsolute(a) && !a.startsWith('-') && existsSync(join(bundleDir, a)) ? `${agentDir}/${a.replace(/^\.\//, '')}` : a));
+}
+
+/**
+ * Runs an agent once per task (the `workspace` shape of the RA protocol, README "CBM kinds"): each
+ * task gets its own sandbox whose only writable place — and working directory — is the task's
+ * workspace, with the bundle read-only at UPLIFT_AGENT_DIR. The agent reads one JSON line (the
+ * task's input) on stdin and may print `{"id", "output"}`; whatever it leaves in the workspace is
+ * scored by `score` afterwards, outside its sandbox. A task whose agent could not start, or crashed
+ * without a word, is an agent error; one that ran out of time is still scored on what it left.
+ */
+export async function runAgentPerTask(opts: {
+  bundleDir: string;
+  entrypoint: string[];
+  tasks: PerTaskInput[];
+  /** Where the task workspaces are made (the sandbox's uid must be able to traverse it). */
+  scratch: string;
+  env: Record<string, string>;
+  /** Each task's sandbox limits, asked as it starts (so a wall clock can shrink with what is left). */
+  limits?: () => Partial<SandboxLimits>;
+  sandbox?: Pick<SandboxOptions, 'gateway' | 'level'>;
+  /** Tasks run at once. */
+  concurrency: number;
+  /** Scores a task's final workspace (its directory on the host) and the agent's final message. */
+  score(id: string, workspaceDir: string, output: string): Promise<TaskOutcome>;
+}): Promise<ShardRunResult> {
+  const started = Date.now();
+  const outcomes = new Map<string, TaskOutcome>();
+  const rejectedLines: ShardRunResult['rejectedLines'] = [];
+  let stderrTail = '';
+  let lastExit: number | null = 0;
+  let timedOut = false;
+  let isolation: IsolationLevel | undefined;
+  let next = 0;
+  const runOne = async (t: PerTaskInput, k: number) => {
+    const ws = join(opts.scratch, `task-${k}`);
+    mkdirSync(ws, { recursive: true });
+    allowTraversal(ws);
+    try {
+      t.prepare(ws);
+      const readOnly = [{ host: opts.bundleDir, path: AGENT_MOUNT }];
+      const level = opts.sandbox?.level;
+      const agentDir = level ? (sandboxView(level, ws, readOnly).readOnly[opts.bundleDir] ?? opts.bundleDir) : opts.bundleDir;
+      const argv = entrypointInWorkspace(opts.entrypoint, opts.bundleDir, agentDir);
+      const proc = spawnSandboxed(argv, { cwd: ws, env: { ...opts.env, UPLIFT_AGENT_DIR: agentDir, UPLIFT_TASK_ID: t.input.id }, limits: opts.limits?.(), readOnly, ...opts.sandbox });
+      isolation = proc.isolation;
+      let out = '';
+      let err = '';
+      proc.child.stdout.setEncoding('utf8').on('data', (c: string) => (out = (out + c).slice(-1_000_000)));
+      proc.child.stderr.setEncoding('utf8').on('data', (c: string) => (err = (err + c).slice(-8000)));
+      proc.child.stdin.on('error', () => undefined);
+      proc.child.stdin.end(JSON.stringify(t.input) + '\n');
+      const end = await proc.done;
+      stderrTail = `[${t.input.id}] ${err}`.slice(-8000);
+      lastExit = end.code;
+      timedOut ||= end.timedOut;
+      // The last `{"id", "output"}` line for this task is its final message; others are ignored.
+      let output: string | undefined;
+      out.split('\n').forEach((line, i) => {
+        const text = line.trim();
+        if (!text.startsWith('{')) return;
+        try {
+          const parsed = OutputLine.safeParse(JSON.parse(text));
+          if (parsed.success && parsed.data.id === t.input.id) output = parsed.data.output;
+          else if (rejectedLines.length < 1000) rejectedLines.push({ line: i + 1, reason: parsed.success ? `output for another task "${parsed.data.id}"` : 'not {"id": string, "output": string}', text: text.slice(0, 200) });
+        } catch {
+          /* a log line that happens to start with "{" */
+        }
+      });
+      const couldNotRun = end.code === 127 || (end.code !== 0 && !end.killedFor && output === undefined);
+      if (couldNotRun) outcomes.set(t.input.id, { id: t.input.id, error: 'agent_error', cause: missingOutputCause({ exitCode: end.code, killedFor: end.killedFor, rejectedLines: [] }) });
+      else outcomes.set(t.input.id, await opts.score(t.input.id, ws, output ?? ''));
+    } finally {
+      removeTree(ws);
+    }
+  };
+  const worker = async () => {
+    while (next < opts.tasks.length) {
+      const k = next++;
+      await runOne(opts.tasks[k], k);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency, opts.tasks.length)) }, worker));
+  return {
+    outcomes: opts.tasks.map((t) => outcomes.get(t.input.id) ?? { id: t.input.id, error: 'agent_error' as const, cause: 'the agent was never run on this task' }),
+    rejectedLines,
+    exitCode: lastExit,
+    timedOut,
+    stderrTail,
+    isolation: isolation ?? opts.sandbox?.level ?? detectIsolation().level,
+    wallMs: Date.now() - started,
+  };
+}
