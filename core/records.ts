@@ -98,6 +98,8 @@ export const RunRecord = z.object({
   /** Objective scores by group (e.g. injection_variant → value → scores). */
   breakdown: z.record(z.string(), z.record(z.string(), ScorePair)).optional(),
   metrics: RunMetrics.optional(),
+  /** RE-Bench best-of-k over each test task's attempts (a per-task kind run with attempts > 1): baseline, MRA, uplift and paired CI per k. */
+  bestOfK: z.array(z.object({ k: z.number().int(), baseline: z.number(), mra: z.number(), uplift: z.number(), ci: z.tuple([z.number(), z.number()]) })).optional(),
   /** Test tasks by outcome, for the baseline the run used and for its MRA. */
   outcomes: z.object({ baseline: OutcomeCounts.optional(), mra: OutcomeCounts.optional() }).optional(),
 });

@@ -35,6 +35,8 @@ export interface RunResult {
   metrics?: RunMetrics;
   /** Tokens the judge spent scoring this run (included in `tokens`). */
   judgeTokens?: number;
+  /** RE-Bench best-of-k over each test task's attempts (per-task kinds run with attempts > 1). */
+  bestOfK?: RunRecord['bestOfK'];
 }
 
 /**
@@ -90,6 +92,7 @@ export function buildResults(meta: SweepMeta, records: RunRecord[], budget?: Bud
       ...(r.guard ? { guard: r.guard } : {}),
       ...(r.breakdown ? { breakdown: r.breakdown } : {}),
       ...(r.metrics ? { metrics: r.metrics } : {}),
+      ...(r.bestOfK ? { bestOfK: r.bestOfK } : {}),
       costUsd: r.costUsd ?? 0,
       baselineCached: r.baselineCached ?? false,
       ...(r.error ? { error: r.error } : {}),
@@ -204,6 +207,20 @@ export function breakdownTables(res: SweepResults): { cbm: string; group: string
   return out;
 }
 
+/** Rows of the best-of-k table (one per run with attempts; baseline → MRA and uplift with its CI per k), or undefined when no run has attempts. */
+export function bestOfKTable(res: SweepResults): { head: string[]; rows: string[][] } | undefined {
+  const runs = res.runs.filter((r) => r.bestOfK?.length);
+  if (!runs.length) return undefined;
+  const ks = [...new Set(runs.flatMap((r) => (r.bestOfK ?? []).map((p) => p.k)))].sort((a, b) => a - b);
+  return {
+    head: ['run', ...ks.map((k) => `best-of-${k}: baseline → MRA %, uplift pp [95% CI]`)],
+    rows: runs.map((r) => [r.runId, ...ks.map((k) => {
+      const p = r.bestOfK?.find((x) => x.k === k);
+      return p ? `${pct(p.baseline)} → ${pct(p.mra)}, ${signed(p.uplift)} ${ciText(p.ci)}` : '—';
+    })]),
+  };
+}
+
 /** One line per CBM kind in the sweep: what its scores mean and the chance level. */
 function metricLines(res: SweepResults): string[] {
   const seen = new Map<string, RunMetrics>();
@@ -252,6 +269,8 @@ export function renderTable(res: SweepResults): string {
     );
   }
   for (const b of breakdownTables(res)) parts.push(`${b.cbm}: objective by ${b.group} (baseline, and mean uplift per TLA over its scored runs):`, table(b.head, b.rows, 1));
+  const best = bestOfKTable(res);
+  if (best) parts.push('Best-of-k over each test task\'s attempts (RE-Bench; expected best score of k attempts drawn from those run, paired bootstrap CI over tasks):', table(best.head, best.rows, 1));
   const curve = curveTable(res);
   if (curve) parts.push('Uplift (pp) at TLA token budgets, scored on the test split from the TLA\'s checkpoints:', table(curve.head, curve.rows, 1));
   const failed = res.runs.filter((r) => r.error);
@@ -353,6 +372,14 @@ ${breakdownTables(res)
 ${b.rows.map((r) => `<tr>${r.map((v, i) => `<td${i ? ' class="n"' : ''}>${esc(v)}</td>`).join('')}</tr>`).join('\n')}
 </tbody></table>`)
     .join('\n')}
+${(() => {
+    const b = bestOfKTable(res);
+    if (!b) return '';
+    return `<h2>Best-of-k over attempts</h2><p>RE-Bench style: for each test task, the expected best score of k attempts drawn from those run; baseline → MRA and the uplift with a paired bootstrap 95% CI over tasks.</p>
+<table><thead><tr>${b.head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>
+${b.rows.map((r) => `<tr>${r.map((v, i) => `<td${i ? ' class="n"' : ''}>${esc(v)}</td>`).join('')}</tr>`).join('\n')}
+</tbody></table>`;
+  })()}
 <h2>Runs</h2>
 <table><thead><tr><th>run</th><th>TLA</th><th>RA</th><th>CBM</th><th>variant</th><th>seed</th><th>model</th><th>status</th><th>baseline %</th><th>MRA %</th><th>uplift pp</th><th>95% CI</th>${hasGuard ? '<th>guard Δ pp [95% CI]</th>' : ''}<th>agent/infra errors (baseline → MRA)</th><th>tokens</th>${hasJudge ? '<th>judge tokens</th>' : ''}<th>cost</th></tr></thead><tbody>
 ${runRows}

@@ -243,6 +243,7 @@ async function runPerTaskShard(o: {
     limits: () => ({ ...o.limits, wallMs: Math.max(1000, Math.min(taskWallMs, deadline - Date.now())) }),
     sandbox: o.sandbox,
     concurrency: 1,
+    attempts: Number(o.spec.attempts ?? 1),
     score: async (id, workspaceDir, output) => {
       const task = byId.get(id) as CbmTask;
       const score = await o.kind.score(task, output, { workspaceDir, sandboxLevel: o.sandbox.level }, o.spec, o.meta);

@@ -43,6 +43,8 @@ export async function runAgentPerTask(opts: {
   sandbox?: Pick<SandboxOptions, 'gateway' | 'level'>;
   /** Tasks run at once. */
   concurrency: number;
+  /** Independent attempts per task, each in a fresh workspace (RE-Bench best-of-k). @default 1 */
+  attempts?: number;
   /** Scores a task's final workspace (its directory on the host) and the agent's final message. */
   score(id: string, workspaceDir: string, output: string): Promise<TaskOutcome>;
 }): Promise<ShardRunResult> {
@@ -54,7 +56,8 @@ export async function runAgentPerTask(opts: {
   let timedOut = false;
   let isolation: IsolationLevel | undefined;
   let next = 0;
-  const runOne = async (t: PerTaskInput, k: number) => {
+  const runOne = async (t: PerTaskInput, k: number): Promise<{ outcome: TaskOutcome; seconds: number }> => {
+    const t0 = Date.now();
     const ws = join(opts.scratch, `task-${k}`);
     mkdirSync(ws, { recursive: true });
     allowTraversal(ws);
@@ -90,16 +93,32 @@ export async function runAgentPerTask(opts: {
         }
       });
       const couldNotRun = end.code === 127 || (end.code !== 0 && !end.killedFor && output === undefined);
-      if (couldNotRun) outcomes.set(t.input.id, { id: t.input.id, error: 'agent_error', cause: missingOutputCause({ exitCode: end.code, killedFor: end.killedFor, rejectedLines: [] }) });
-      else outcomes.set(t.input.id, await opts.score(t.input.id, ws, output ?? ''));
+      const seconds = (Date.now() - t0) / 1000;
+      if (couldNotRun) return { outcome: { id: t.input.id, error: 'agent_error', cause: missingOutputCause({ exitCode: end.code, killedFor: end.killedFor, rejectedLines: [] }) }, seconds };
+      return { outcome: await opts.score(t.input.id, ws, output ?? ''), seconds };
     } finally {
       removeTree(ws);
     }
   };
+  const attempts = Math.max(1, opts.attempts ?? 1);
   const worker = async () => {
     while (next < opts.tasks.length) {
       const k = next++;
-      await runOne(opts.tasks[k], k);
+      const t = opts.tasks[k];
+      const runs: { outcome: TaskOutcome; seconds: number }[] = [];
+      for (let a = 0; a < attempts; a++) runs.push(await runOne(t, k * attempts + a));
+      if (attempts === 1) {
+        outcomes.set(t.input.id, runs[0].outcome);
+        continue;
+      }
+      // Attempts that could not run score 0; the task is an agent error only when none ran.
+      const scored = runs.filter((r) => 'output' in r.outcome);
+      if (!scored.length) outcomes.set(t.input.id, runs[0].outcome);
+      else {
+        const per = runs.map((r) => ({ score: 'output' in r.outcome ? (r.outcome.score ?? 0) : 0, seconds: r.seconds }));
+        const last = scored[scored.length - 1].outcome as { output: string };
+        outcomes.set(t.input.id, { id: t.input.id, output: last.output, score: per.reduce((s, x) => s + x.score, 0) / per.length, attempts: per });
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency, opts.tasks.length)) }, worker));

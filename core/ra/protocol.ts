@@ -19,7 +19,7 @@ export type TaskErrorKind = 'agent_error' | 'infra_error';
  * Per task: the agent's output (with its score once the harness scored it), or why there is none
  * (with its cause, in words).
  */
-export type TaskOutcome = { id: string; output: string; score?: number } | { id: string; error: TaskErrorKind; cause: string };
+export type TaskOutcome = { id: string; output: string; score?: number; attempts?: { score: number; seconds: number }[] } | { id: string; error: TaskErrorKind; cause: string };
 
 /** Why the tasks of a finished agent process that got no output have none, in words. */
 export function missingOutputCause(r: Pick<ShardRunResult, 'exitCode' | 'killedFor' | 'rejectedLines'>): string {

@@ -8,7 +8,13 @@ import { runPrefix, SweepPlan, planKey, type RunPlan } from './plan';
 
 /** A stored per-task outcome line of `shard-<i>.jsonl`: the agent's output, or an error with its cause. */
 export const StoredOutcome = z.union([
-  z.object({ id: z.string(), output: z.string(), score: z.number().min(0).max(1).optional() }),
+  z.object({
+    id: z.string(),
+    output: z.string(),
+    score: z.number().min(0).max(1).optional(),
+    /** A per-task kind run `attempts` times: each attempt's score and wall time (`score` is their mean). */
+    attempts: z.array(z.object({ score: z.number().min(0).max(1), seconds: z.number().nonnegative() })).optional(),
+  }),
   z.object({ id: z.string(), error: z.enum(['agent_error', 'infra_error']), cause: z.string() }),
 ]);
 

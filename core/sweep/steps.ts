@@ -10,6 +10,7 @@ import type { ArtifactStore, ScoreStore } from '../ports';
 import { jobUsdPerHour, meteredUsd, priceOf } from '../pricing';
 import { hasScores, RunRecord, type GuardResult, type RunRecord as RunRecordT, type ScorePair, type SweepId, type RunId } from '../records';
 import { pairedBootstrap } from '../scoring/bootstrap';
+import { pairedCurveUplift } from '../scoring/best-of-k';
 import { buildResults, renderReportHtml } from '../report';
 import { expandPlan, itemsKey, jobStartupSeconds, planKey, queueFor, runPrefix, sweepPrefix, StagedSweep, stagedSpecKey, type RunPlan, type SweepPlan } from './plan';
 import { countOutcomes, CurvePlan, curvePrefix, describeInfraFailure, hadInfraFailure, isWithoutNetworkIsolation, readFailedTlaAttempts, readFinishedShardUsage, readPlan, readRun, readShards, roleOutputPrefix, shardSpend, shardWarnings, TlaResult, tlaKey, type FailedTlaAttempt, type Role, type ShardSpend, type ShardUsage } from './outputs';
@@ -192,6 +193,29 @@ export function guardOf(pair: ScorePair, maxDrop: number): GuardResult {
   return { ...pair, maxDrop, violated: pair.ci[1] < -maxDrop };
 }
 
+/**
+ * RE-Bench best-of-k over the objective tasks' attempts, k = 1 … the fewest attempts any task has
+ * (baseline and MRA), with a paired bootstrap CI over tasks; undefined when no task has attempts.
+ * A task without attempts (an agent error) counts as attempts that all scored 0.
+ */
+function bestOfKOf(targets: readonly CbmTask[], objective: readonly number[], base: readonly TaskOutcome[], mra: readonly TaskOutcome[]): RunRecordT['bestOfK'] {
+  const attemptsOf = (outcomes: readonly TaskOutcome[]) => {
+    const byId = new Map(outcomes.map((o) => [o.id, o]));
+    return objective.map((i) => {
+      const o = byId.get(targets[i].id);
+      return o && 'output' in o ? (o.attempts ?? [{ score: taskScore(o), seconds: 0 }]) : undefined;
+    });
+  };
+  const b = attemptsOf(base);
+  const m = attemptsOf(mra);
+  const n = Math.max(...[...b, ...m].map((a) => a?.length ?? 0), 0);
+  if (n < 2) return undefined;
+  const fill = (a: { score: number; seconds: number }[] | undefined) => a ?? Array.from({ length: n }, () => ({ score: 0, seconds: 0 }));
+  const k = Math.min(...[...b, ...m].map((a) => fill(a).length));
+  const ks = Array.from({ length: k }, (_, i) => i + 1);
+  return pairedCurveUplift(b.map(fill), m.map(fill), ks, { seed: BOOTSTRAP_SEED }).map((p) => ({ k: p.k, baseline: p.ra, mra: p.mra, uplift: p.uplift, ci: p.ci }));
+}
+
 /** Objective scores by each breakdown group of the kind (e.g. injection_variant), objective tasks only. */
 function breakdownOf(run: RunPlan, targets: readonly CbmTask[], objective: readonly number[], base: readonly number[], mra: readonly number[]): RunRecordT['breakdown'] {
   const kind = cbmKind(run.cbm.kind);
@@ -294,6 +318,7 @@ export async function scoreRun(deps: StepDeps, input: z.infer<typeof RunInput>):
   const kind = cbmKind(run.cbm.kind);
   const metricInfo = kind.metrics(run.cbm.spec, await readMeta(deps.artifacts, run.cbm.datasetPrefix, kind));
   const curve = plan.budgetCurve ? await scoreCurve(deps, sweepId, run, targets, sets.objective, baseScores, mraScores) : undefined;
+  const bestOfK = bestOfKOf(targets, sets.objective, base.outcomes, mra.outcomes);
   const owner = cached.ownerSweep === sweepId && cached.ownerRun === runId;
   const total = (us: readonly ShardUsage[]) => us.reduce((s, u) => s + shardSpend(u).totalTokens, 0);
   // TLA job attempts that failed before this one succeeded spent too.
@@ -322,6 +347,7 @@ export async function scoreRun(deps: StepDeps, input: z.infer<typeof RunInput>):
     tokens,
     guard,
     breakdown,
+    ...(bestOfK ? { bestOfK } : {}),
     metrics: { kind: run.cbm.kind, objective: metricInfo.objective.name, guard: metricInfo.guard?.name, chance: metricInfo.objective.chance, guardChance: metricInfo.guard?.chance },
     costUsd: cost,
     reservedUsd: undefined,

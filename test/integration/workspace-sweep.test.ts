@@ -10,14 +10,14 @@ import { hunksOf, startSweFakeModel } from '../support/swe-fake-model';
 const FAMILY = join(EXAMPLES, 'datasets/mini-swe');
 const KEY = 'sk-fake-swe-key';
 
-function spec(baseUrl: string, tlas: string): string {
+function spec(baseUrl: string, tlas: string, extra = '', cbmExtra = ''): string {
   const dir = mkdtempSync(join(tmpdir(), 'uplift-ws-'));
   const file = join(dir, 'sweep.yaml');
   writeFileSync(
     file,
     `name: mini-swe-it
 cbms:
-  - { id: mini-swe, kind: workspace, dataset: ${FAMILY}, taskWallSeconds: 60 }
+  - { id: mini-swe, kind: workspace, dataset: ${FAMILY}, taskWallSeconds: 60${cbmExtra} }
 ras:
   - name: basic-agent
     bundle: ${join(EXAMPLES, 'agents/basic-agent')}
@@ -26,6 +26,7 @@ tlas: ${tlas}
 shardSize: 6
 budgets: { tlaTokens: 200000, shardTokens: 400000, tlaWallSeconds: 300, shardWallSeconds: 600, maxUsd: 5 }
 prices: { models: { fake-swe: { inputPerMTok: 0.1, outputPerMTok: 0.2 } } }
+${extra}
 `,
   );
   return file;
@@ -88,6 +89,45 @@ describeWithBwrap('workspace CBM: mini-swe through the state machine', () => {
       expect(model.requests.some((q) => q.includes(`def ${secret}`))).toBe(false);
       // The hidden tests did exist on this machine all along (the examples and the staged data set).
       expect(filesUnder(join(FAMILY, 'tasks', task.id, 'hidden')).some((p) => readFileSync(p, 'utf8').includes(secret))).toBe(true);
+    } finally {
+      await model.close();
+    }
+  });
+
+  test('attempts: k per task give RE-Bench best-of-k curves for baseline and MRA, with paired CIs, matching hand-computed values', async () => {
+    // A model that, with bash only, fixes a task of several hunks on every other attempt: those tasks score [1, 0].
+    const model = await startSweFakeModel(FAMILY, { alternate: true });
+    try {
+      const f = loadTaskFamily(FAMILY);
+      const oneLine = f.test.filter((t) => hunksOf(t.referencePatch ?? '').every((h) => h.oneLine)).length;
+      const n = f.test.length;
+      const dataDir = mkdtempSync(join(tmpdir(), 'uplift-ws-k-'));
+      // One run at a time, noop first: its baseline makes attempts 1–2 of each task, its MRA attempts 3–4.
+      const file = spec(model.baseUrl, `[{kind: noop}, {kind: fixed, name: edit-tool, bundle: ${join(EXAMPLES, 'agents/basic-agent-edit')}}]`, 'concurrency: { runs: 1, requests: 8 }', ', attempts: 2');
+      const r = await runCli(['run', file, '--json', '--data-dir', dataDir], { FAKE_SWE_KEY: KEY });
+      expect(r.code).toBe(0);
+      type Point = { k: number; baseline: number; mra: number; uplift: number; ci: [number, number] };
+      const runs = (JSON.parse(r.stdout) as { runs: { tla: string; baseline: number; bestOfK: Point[] }[] }).runs;
+      const noop = runs.find((x) => x.tla === 'noop');
+      const edit = runs.find((x) => x.tla === 'edit-tool');
+      // Best-of-1 is the mean over attempts: one-line tasks [1, 1] → 1, the others [1, 0] → 0.5.
+      const best1 = (oneLine + 0.5 * (n - oneLine)) / n;
+      expect(noop?.baseline).toBeCloseTo(best1, 10);
+      expect(noop?.bestOfK.map((p) => p.k)).toEqual([1, 2]);
+      expect(noop?.bestOfK[0].baseline).toBeCloseTo(best1, 10);
+      // Best-of-2 over [1, 0] is 1: every task is solved by one of its two attempts.
+      expect(noop?.bestOfK[1].baseline).toBeCloseTo(1, 10);
+      // noop's MRA behaves alike (attempts 3–4): uplift 0 with a point CI at every k.
+      for (const p of noop?.bestOfK ?? []) expect([p.uplift, ...p.ci].map((x) => Math.abs(x) < 1e-12)).toEqual([true, true, true]);
+      // The edit tool solves everything at every attempt: uplift 1 − best1 at k = 1, none left at k = 2.
+      expect(edit?.bestOfK[0].mra).toBe(1);
+      expect(edit?.bestOfK[0].uplift).toBeCloseTo(1 - best1, 10);
+      expect(edit?.bestOfK[0].ci[0]).toBeGreaterThan(0);
+      expect(edit?.bestOfK[1].uplift).toBeCloseTo(0, 10);
+      // The table says it too.
+      const shown = await runCli(['results', (JSON.parse(r.stdout) as { sweepId: string }).sweepId, '--data-dir', dataDir]);
+      expect(shown.stdout).toMatch(/Best-of-k over each test task's attempts/);
+      expect(shown.stdout).toMatch(new RegExp(`edit-tool-basic-agent-mini-swe-simple-s1 .*${(best1 * 100).toFixed(1)} → 100\\.0, \\+${((1 - best1) * 100).toFixed(1)} \\[`));
     } finally {
       await model.close();
     }

@@ -49,16 +49,19 @@ type Call = { name: string; arguments: Record<string, unknown> };
  * with an `edit_file` tool it applies every hunk with it; with `bash` only it can apply a hunk
  * that changes one line (by a one-line Python replacement) and gives up on the rest. Then it
  * answers without a tool call. `snoop` makes it search the sandbox for a hidden test first.
+ * `alternate`: with `bash` only, it fixes a task of several hunks too, on every other
+ * conversation about that task (the 1st, 3rd, … — attempts differ, for best-of-k).
  */
-export async function startSweFakeModel(familyDir: string, opts: { snoop?: string } = {}): Promise<{ baseUrl: string; requests: string[]; close(): Promise<void> }> {
+export async function startSweFakeModel(familyDir: string, opts: { snoop?: string; alternate?: boolean } = {}): Promise<{ baseUrl: string; requests: string[]; close(): Promise<void> }> {
   const f = loadTaskFamily(familyDir);
   const tasks: WorkspaceTask[] = [...f.dev, ...f.test];
   const requests: string[] = [];
-  const plan = (task: WorkspaceTask, tools: string[]): Call[] => {
+  const conversations = new Map<string, number>();
+  const plan = (task: WorkspaceTask, tools: string[], conversation: number): Call[] => {
     const hunks = hunksOf(task.referencePatch ?? '');
     const calls: Call[] = opts.snoop ? [{ name: 'bash', arguments: { command: `grep -r --exclude-dir=usr --exclude-dir=proc --exclude-dir=sys --exclude-dir=dev ${opts.snoop} / 2>/dev/null | head -5; echo searched` } }] : [];
     if (tools.includes('edit_file')) return [...calls, ...hunks.map((h) => ({ name: 'edit_file', arguments: { path: h.path, old_str: h.old, new_str: h.next } }))];
-    if (hunks.every((h) => h.oneLine))
+    if (hunks.every((h) => h.oneLine) || (opts.alternate && conversation % 2 === 1))
       return [
         ...calls,
         ...hunks.map((h) => {
@@ -79,7 +82,10 @@ export async function startSweFakeModel(familyDir: string, opts: { snoop?: strin
       const user = body.messages.find((m) => m.role === 'user' && typeof m.content === 'string')?.content as string | undefined;
       const task = tasks.find((t) => user !== undefined && user.includes(t.instructions.slice(0, 200)));
       const done = body.messages.filter((m) => m.role === 'tool').length;
-      const calls = task ? plan(task, (body.tools ?? []).map((t) => t.function.name)) : [];
+      const tools = (body.tools ?? []).map((t) => t.function.name);
+      // A conversation begins with a request holding no assistant turn yet.
+      if (task && !body.messages.some((m) => m.role === 'assistant') && !tools.includes('edit_file')) conversations.set(task.id, (conversations.get(task.id) ?? 0) + 1);
+      const calls = task ? plan(task, tools, conversations.get(task.id) ?? 1) : [];
       const call = calls[done];
       const message = call ? { role: 'assistant', content: null, tool_calls: [{ id: `call-${++n}`, type: 'function', function: { name: call.name, arguments: JSON.stringify(call.arguments) } }] } : { role: 'assistant', content: task ? 'Done: the fix is in.' : 'I could not find the task.' };
       const prompt = Math.ceil(text.length / 4);

@@ -27,8 +27,10 @@ export type WorkspaceMeta = z.infer<typeof WorkspaceMeta>;
 const SpecShape = {
   /** Wall clock of one task's agent run (within the shard's wall clock). @default 300 */
   taskWallSeconds: z.number().int().min(5).max(86_400).default(300),
+  /** Independent attempts per test task, each in a fresh workspace: the results add RE-Bench best-of-k curves. @default 1 */
+  attempts: z.number().int().min(1).max(20).default(1),
 };
-export type WorkspaceSpecFields = { taskWallSeconds: number };
+export type WorkspaceSpecFields = { taskWallSeconds: number; attempts: number };
 
 const DATASET_HELP =
   'a workspace data set is a task family directory: family.json ({task, source}), splits.json ({dev: [ids], test: [ids]}) and tasks/<id>/ with task.json (instructions, score.command), workspace/ and hidden/ (see docs/cbm-workspace.md)';
