@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,14 +11,14 @@ import { hunksOf, startSweFakeModel } from '../support/swe-fake-model';
 const FAMILY = join(EXAMPLES, 'datasets/mini-swe');
 const KEY = 'sk-fake-swe-key';
 
-function spec(baseUrl: string, tlas: string, extra = '', cbmExtra = ''): string {
+function spec(baseUrl: string, tlas: string, extra = '', cbmExtra = '', family = FAMILY): string {
   const dir = mkdtempSync(join(tmpdir(), 'uplift-ws-'));
   const file = join(dir, 'sweep.yaml');
   writeFileSync(
     file,
     `name: mini-swe-it
 cbms:
-  - { id: mini-swe, kind: workspace, dataset: ${FAMILY}, taskWallSeconds: 60${cbmExtra} }
+  - { id: mini-swe, kind: workspace, dataset: ${family}, taskWallSeconds: 60${cbmExtra} }
 ras:
   - name: basic-agent
     bundle: ${join(EXAMPLES, 'agents/basic-agent')}
@@ -128,6 +129,26 @@ describeWithBwrap('workspace CBM: mini-swe through the state machine', () => {
       const shown = await runCli(['results', (JSON.parse(r.stdout) as { sweepId: string }).sweepId, '--data-dir', dataDir]);
       expect(shown.stdout).toMatch(/Best-of-k over each test task's attempts/);
       expect(shown.stdout).toMatch(new RegExp(`edit-tool-basic-agent-mini-swe-simple-s1 .*${(best1 * 100).toFixed(1)} → 100\\.0, \\+${((1 - best1) * 100).toFixed(1)} \\[`));
+    } finally {
+      await model.close();
+    }
+  });
+
+  test('an ML training task (the CPU analogue of MLAgentBench CIFAR-10) runs end to end: train.py trains in the sandbox, predictions are scored against hidden labels, normalised between baseline and reference', async () => {
+    const images = join(EXAMPLES, 'datasets/tiny-images');
+    // The sandbox runs the system's python3: without numpy this task cannot train (README, Set up).
+    expect(spawnSync('/usr/bin/python3', ['-c', 'import numpy']).status === 0 ? 'numpy importable' : 'the sandbox python3 (/usr/bin/python3) has no numpy. Fix: apt-get install -y python3-numpy').toBe('numpy importable');
+    const model = await startSweFakeModel(images);
+    try {
+      const dataDir = mkdtempSync(join(tmpdir(), 'uplift-ws-img-'));
+      const file = spec(model.baseUrl, `[{kind: noop}, {kind: fixed, name: edit-tool, bundle: ${join(EXAMPLES, 'agents/basic-agent-edit')}}]`, '', '', images);
+      const r = await runCli(['run', file, '--json', '--data-dir', dataDir], { FAKE_SWE_KEY: KEY });
+      expect(r.code).toBe(0);
+      const runs = (JSON.parse(r.stdout) as { runs: { tla: string; baseline: number; mra: number; uplift: number; ci: [number, number] }[] }).runs;
+      // The baseline agent can only run the given train.py: its accuracy is each task's startingScore, normalised to 0.
+      // The edit tool applies the reference model, whose accuracy is the referenceScore: normalised to 1.
+      expect(runs.find((x) => x.tla === 'noop')).toMatchObject({ baseline: 0, mra: 0, uplift: 0 });
+      expect(runs.find((x) => x.tla === 'edit-tool')).toMatchObject({ baseline: 0, mra: 1, uplift: 1, ci: [1, 1] });
     } finally {
       await model.close();
     }

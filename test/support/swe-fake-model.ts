@@ -49,6 +49,8 @@ type Call = { name: string; arguments: Record<string, unknown> };
  * with an `edit_file` tool it applies every hunk with it; with `bash` only it can apply a hunk
  * that changes one line (by a one-line Python replacement) and gives up on the rest. Then it
  * answers without a tool call. `snoop` makes it search the sandbox for a hidden test first.
+ * A task whose workspace has a `train.py` (an ML task) also gets `python3 train.py` run after the
+ * edits, so it writes its predictions.
  * `alternate`: with `bash` only, it fixes a task of several hunks too, on every other
  * conversation about that task (the 1st, 3rd, … — attempts differ, for best-of-k).
  */
@@ -57,7 +59,8 @@ export async function startSweFakeModel(familyDir: string, opts: { snoop?: strin
   const tasks: WorkspaceTask[] = [...f.dev, ...f.test];
   const requests: string[] = [];
   const conversations = new Map<string, number>();
-  const plan = (task: WorkspaceTask, tools: string[], conversation: number): Call[] => {
+  const plan = (task: WorkspaceTask, tools: string[], conversation: number): Call[] => [...edits(task, tools, conversation), ...('train.py' in task.workspace ? [{ name: 'bash', arguments: { command: 'python3 train.py' } }] : [])];
+  const edits = (task: WorkspaceTask, tools: string[], conversation: number): Call[] => {
     const hunks = hunksOf(task.referencePatch ?? '');
     const calls: Call[] = opts.snoop ? [{ name: 'bash', arguments: { command: `grep -r --exclude-dir=usr --exclude-dir=proc --exclude-dir=sys --exclude-dir=dev ${opts.snoop} / 2>/dev/null | head -5; echo searched` } }] : [];
     if (tools.includes('edit_file')) return [...calls, ...hunks.map((h) => ({ name: 'edit_file', arguments: { path: h.path, old_str: h.old, new_str: h.next } }))];
