@@ -1,6 +1,6 @@
 import type { TaskOutcome } from '../ra/protocol';
 import { JudgeAllowanceError } from './judge';
-import { JudgeUnavailableError, JudgeVerdictError, type CbmKind, type CbmTask, type Judge } from './types';
+import { JudgeUnavailableError, JudgeVerdictError, UnscorableOutputError, type CbmKind, type CbmTask, type Judge } from './types';
 
 /**
  * Scores a role's outcomes in the harness, `concurrency` tasks at a time (judge calls are model
@@ -34,7 +34,7 @@ export async function scoreOutcomes<T extends CbmTask, M>(opts: {
         out[i] = { id: o.id, output: o.output, score };
       } catch (e) {
         if (e instanceof JudgeUnavailableError) out[i] = { id: o.id, error: 'infra_error', cause: e.message };
-        else if (e instanceof JudgeAllowanceError || e instanceof JudgeVerdictError) out[i] = { id: o.id, error: 'agent_error', cause: e.message };
+        else if (e instanceof JudgeAllowanceError || e instanceof JudgeVerdictError || e instanceof UnscorableOutputError) out[i] = { id: o.id, error: 'agent_error', cause: e.message };
         else throw e;
       }
     }

@@ -46,6 +46,12 @@ export class JudgeUnavailableError extends Error {}
  */
 export class JudgeVerdictError extends Error {}
 
+/**
+ * What the agent produced cannot be scored because of the agent (a workspace it filled past the
+ * disk limit, or could not be copied): an `agent_error` scored 0, never a failed job.
+ */
+export class UnscorableOutputError extends Error {}
+
 export interface ScoreContext {
   /** Present when the kind declared a judge for this CBM (see CbmKind.judge). */
   judge?: Judge;

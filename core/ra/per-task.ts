@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import type { AgentInput } from '../cbm/types';
+import { UnscorableOutputError, type AgentInput } from '../cbm/types';
 import { allowTraversal, detectIsolation, removeTree, sandboxView, spawnSandboxed, type IsolationLevel, type SandboxLimits, type SandboxOptions } from '../sandbox';
 import { missingOutputCause, OutputLine, type ShardRunResult, type TaskOutcome } from './protocol';
 
@@ -95,9 +95,20 @@ export async function runAgentPerTask(opts: {
       const couldNotRun = end.code === 127 || (end.code !== 0 && !end.killedFor && output === undefined);
       const seconds = (Date.now() - t0) / 1000;
       if (couldNotRun) return { outcome: { id: t.input.id, error: 'agent_error', cause: missingOutputCause({ exitCode: end.code, killedFor: end.killedFor, rejectedLines: [] }) }, seconds };
-      return { outcome: await opts.score(t.input.id, ws, output ?? ''), seconds };
+      try {
+        return { outcome: await opts.score(t.input.id, ws, output ?? ''), seconds };
+      } catch (e) {
+        // What the agent left cannot be scored (it filled the disk, left what cannot be copied): its error, scored 0.
+        if (e instanceof UnscorableOutputError) return { outcome: { id: t.input.id, error: 'agent_error', cause: e.message }, seconds };
+        throw e;
+      }
     } finally {
-      removeTree(ws);
+      try {
+        removeTree(ws);
+      } catch (e) {
+        // A name the harness cannot remove (not UTF-8): the workspace stays in the scratch directory, which the job removes.
+        stderrTail = `${stderrTail}\n[harness] could not remove ${ws}: ${(e as Error).message}`.slice(-8000);
+      }
     }
   };
   const attempts = Math.max(1, opts.attempts ?? 1);

@@ -1,10 +1,11 @@
-import { cpSync, mkdtempSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, lstatSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { clipUnit, normalizedScore } from '../../scoring/best-of-k';
-import { allowTraversal, detectIsolation, removeTree, spawnSandboxed } from '../../sandbox';
-import type { CbmKind, KindDataset, TaskSet } from '../types';
+import { allowTraversal, DEFAULT_LIMITS, detectIsolation, diskUsage, removeTree, removeUnsafeEntries, spawnSandboxed } from '../../sandbox';
+import { UnscorableOutputError, type CbmKind, type KindDataset, type TaskSet } from '../types';
 import { loadTaskFamily, materialize, WorkspaceTask } from './family';
 
 /**
@@ -55,20 +56,86 @@ export function normalised(raw: number, task: Pick<WorkspaceTask, 'startingScore
   return clipUnit(start === undefined || ref === undefined ? raw : normalizedScore(raw, start, ref));
 }
 
+/** The final workspace cannot be scored because of what the agent left in it: an agent error (scored 0), never a failed job. */
+export class WorkspaceRejectedError extends UnscorableOutputError {}
+
+let stdlibNames: Set<string> | undefined;
+/** Python's standard-library module names (and the interpreter's customisation hooks): what a score command's `python3` imports first from its own folder. */
+function pythonModuleNames(): Set<string> {
+  if (stdlibNames) return stdlibNames;
+  const r = spawnSync('python3', ['-c', 'import sys; print("\\n".join(sys.stdlib_module_names))'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`cannot list Python's standard-library modules (python3 exited ${r.status}: ${r.stderr?.slice(0, 200)}); the scorer needs them to refuse modules an agent planted`);
+  stdlibNames = new Set([...r.stdout.split('\n').map((x) => x.trim()).filter(Boolean), 'sitecustomize', 'usercustomize']);
+  return stdlibNames;
+}
+
 /**
- * Scores a task's final workspace: a copy of it with the hidden files overlaid, the score command
- * run in its own sandbox (no gateway, the task's time limit), the raw score normalised.
+ * Makes a copy of a final workspace safe to score with the hidden files: compiled bytecode is
+ * removed everywhere (a `.pyc` can stand in for a hidden test's source), and so is anything the
+ * agent added under a standard-library module's name in the places a score command's Python
+ * looks first — the workspace root and every folder that holds hidden files (e.g. a planted
+ * `unittest/` or `csv.py`). Files the task itself ships are kept. Returns the removed paths.
+ */
+export function sanitizeForScoring(copy: string, task: Pick<WorkspaceTask, 'workspace' | 'hidden'>): string[] {
+  const removed: string[] = [];
+  const shipped = new Set(Object.keys(task.workspace));
+  const drop = (rel: string) => {
+    removeTree(join(copy, rel));
+    removed.push(rel);
+  };
+  const walk = (rel: string) => {
+    for (const name of readdirSync(join(copy, rel))) {
+      const r = rel ? `${rel}/${name}` : name;
+      const st = lstatSync(join(copy, r));
+      if (name === '__pycache__' || (st.isFile() && name.endsWith('.pyc'))) drop(r);
+      else if (st.isDirectory()) walk(r);
+    }
+  };
+  walk('');
+  const names = pythonModuleNames();
+  const dirs = new Set(['', ...Object.keys(task.hidden).map((p) => p.split('/').slice(0, -1).join('/'))]);
+  for (const dir of dirs) {
+    let entries: string[];
+    try {
+      entries = readdirSync(join(copy, dir));
+    } catch {
+      continue;
+    }
+    for (const name of entries) {
+      const r = dir ? `${dir}/${name}` : name;
+      const base = name.replace(/\.(py|pyc|pyw|so|pyd)$|\.[a-z0-9_-]+\.(so|pyd)$/i, '');
+      if (names.has(base) && !shipped.has(r) && ![...shipped].some((f) => f.startsWith(`${r}/`))) drop(r);
+    }
+  }
+  return removed;
+}
+
+/**
+ * Scores a task's final workspace: what the agent left is checked (no links or special files,
+ * nothing too deep, within the disk limits), copied, cleaned of what could stand in for the
+ * scorer's code (sanitizeForScoring), the hidden files overlaid, and the score command run in its
+ * own sandbox (no gateway, the task's time limit); the raw score is normalised. A workspace that
+ * cannot be scored for what the agent left rejects with {@link WorkspaceRejectedError}.
  */
 export async function scoreWorkspace(task: WorkspaceTask, workspaceDir: string, level = detectIsolation().level): Promise<number> {
+  removeUnsafeEntries(workspaceDir);
+  const usage = diskUsage(workspaceDir, DEFAULT_LIMITS.diskEntries, DEFAULT_LIMITS.diskBytes);
+  if (usage.entries > DEFAULT_LIMITS.diskEntries || usage.bytes > DEFAULT_LIMITS.diskBytes)
+    throw new WorkspaceRejectedError(`the agent left more than ${usage.entries > DEFAULT_LIMITS.diskEntries ? `${DEFAULT_LIMITS.diskEntries} files` : `${DEFAULT_LIMITS.diskBytes} bytes`} in its workspace, so it is not scored`);
   const dir = mkdtempSync(join(tmpdir(), 'uplift-score-'));
   allowTraversal(dir);
   const copy = join(dir, 'w');
   try {
-    cpSync(workspaceDir, copy, { recursive: true, verbatimSymlinks: true });
+    try {
+      cpSync(workspaceDir, copy, { recursive: true, verbatimSymlinks: true });
+      sanitizeForScoring(copy, task);
+    } catch (e) {
+      throw new WorkspaceRejectedError(`the harness could not copy the workspace the agent left (${(e as Error).message.slice(0, 300)}), so it is not scored`);
+    }
     // Hidden files replace what the agent left under the same names: its own tests cannot stand in for them.
     materialize(task.hidden, copy);
     allowTraversal(copy);
-    const proc = spawnSandboxed(task.score.command, { cwd: copy, env: {}, limits: { wallMs: task.score.timeoutSeconds * 1000 }, level });
+    const proc = spawnSandboxed(task.score.command, { cwd: copy, env: { PYTHONDONTWRITEBYTECODE: '1' }, limits: { wallMs: task.score.timeoutSeconds * 1000 }, level });
     let out = '';
     proc.child.stdout.setEncoding('utf8').on('data', (c: string) => (out = (out + c).slice(-100_000)));
     proc.child.stderr.resume();
@@ -76,7 +143,11 @@ export async function scoreWorkspace(task: WorkspaceTask, workspaceDir: string, 
     const end = await proc.done;
     return normalised(end.timedOut ? 0 : rawScore(out, end.code), task);
   } finally {
-    removeTree(dir);
+    try {
+      removeTree(dir);
+    } catch {
+      /* a name the harness cannot remove (not UTF-8): left in the temporary directory */
+    }
   }
 }
 
