@@ -12,8 +12,8 @@ import { upstreamRetryFromEnv } from './env';
 import type { ArtifactStore } from '../ports';
 import { fetchBundle, readManifest, unpackBundle, type AgentManifest } from '../ra/bundle';
 import { invalidBundleResult, runAgentOnTasks, type TaskOutcome } from '../ra/protocol';
-import { allowTraversal, detectIsolation, removeTree, type IsolationLevel } from '../sandbox';
-import { runAgentPerTask } from '../ra/per-task';
+import { allowTraversal, detectIsolation, removeTree } from '../sandbox';
+import { runKindPerTask } from '../ra/per-task';
 import { TranscriptWriter } from '../transcript';
 import { shardRange } from '../sweep/plan';
 import type { CbmKind, CbmTask } from '../cbm/types';
@@ -101,7 +101,22 @@ export async function runRaShard(store: ArtifactStore, env: JobEnv, processEnv: 
       result = invalid || !manifest
         ? invalidBundleResult(tasks, invalid ?? [], level)
         : kind.perTask
-          ? await runPerTaskShard({ kind, meta, spec: run.cbm.spec, targets, bundleDir, entrypoint: manifest.entrypoint, scratch, env: agentEnv, limits: run.cbm.compute.limits, shardWallMs: plan.budgets.shardWallSeconds * 1000, sandbox: { gateway: { baseUrl, socketPath }, level } })
+          ? await runKindPerTask({
+              kind,
+              meta,
+              spec: run.cbm.spec,
+              tasks: targets,
+              bundleDir,
+              entrypoint: manifest.entrypoint,
+              scratch: perTaskDir(scratch),
+              env: agentEnv,
+              sandbox: { gateway: { baseUrl, socketPath }, level },
+              // The kind's own needs, then each task's wall clock (within what is left of the shard's).
+              limitsFor: (wallMs) => ({ ...run.cbm.compute.limits, wallMs: Math.max(1000, wallMs) }),
+              deadline: Date.now() + plan.budgets.shardWallSeconds * 1000,
+              defaultTaskWallMs: plan.budgets.shardWallSeconds * 1000,
+              attempts: Number(run.cbm.spec.attempts ?? 1),
+            })
           : await runAgentOnTasks({
         bundleDir,
         entrypoint: manifest.entrypoint,
@@ -209,45 +224,10 @@ function judgeFailure(gateway: ModelGateway, outcomes: readonly TaskOutcome[]): 
   return { endpoint: gateway.endpoint, status: null, message: `judge: ${first.cause}`, calls: failed.length };
 }
 
-/**
- * A shard of a per-task kind (`workspace`): the agent runs once per task, one task after another,
- * each in its own sandbox on the task's workspace, within the kind's per-task wall clock and what
- * is left of the shard's; each final workspace is scored here, outside the agent's sandbox.
- */
-async function runPerTaskShard(o: {
-  kind: CbmKind;
-  meta: unknown;
-  spec: Record<string, unknown>;
-  targets: CbmTask[];
-  bundleDir: string;
-  entrypoint: string[];
-  scratch: string;
-  env: Record<string, string>;
-  limits: Record<string, number>;
-  shardWallMs: number;
-  sandbox: { gateway: { baseUrl: string; socketPath: string }; level: IsolationLevel };
-}) {
-  const perTask = o.kind.perTask as NonNullable<CbmKind['perTask']>;
-  const taskWallMs = Number(o.spec.taskWallSeconds ?? o.shardWallMs / 1000) * 1000;
-  const deadline = Date.now() + o.shardWallMs;
-  const byId = new Map(o.targets.map((t) => [t.id, t]));
-  const tasksDir = join(o.scratch, 'tasks');
-  mkdirSync(tasksDir);
-  allowTraversal(tasksDir);
-  return runAgentPerTask({
-    bundleDir: o.bundleDir,
-    entrypoint: o.entrypoint,
-    tasks: o.targets.map((t) => ({ input: o.kind.toInput(t, o.meta), prepare: (dir: string) => perTask.prepare(t, dir) })),
-    scratch: tasksDir,
-    env: o.env,
-    limits: () => ({ ...o.limits, wallMs: Math.max(1000, Math.min(taskWallMs, deadline - Date.now())) }),
-    sandbox: o.sandbox,
-    concurrency: 1,
-    attempts: Number(o.spec.attempts ?? 1),
-    score: async (id, workspaceDir, output) => {
-      const task = byId.get(id) as CbmTask;
-      const score = await o.kind.score(task, output, { workspaceDir, sandboxLevel: o.sandbox.level }, o.spec, o.meta);
-      return { id, output, score };
-    },
-  });
+/** Where a per-task shard makes its tasks' workspaces: inside the scratch dir, traversable by the sandbox's uid. */
+function perTaskDir(scratch: string): string {
+  const dir = join(scratch, 'tasks');
+  mkdirSync(dir);
+  allowTraversal(dir);
+  return dir;
 }

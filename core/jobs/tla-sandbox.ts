@@ -13,7 +13,7 @@ import { toJsonl } from '../jsonl';
 import type { ArtifactStore } from '../ports';
 import { diffBundles, fetchBundle, packBundle, readManifest, unpackBundle, WEIGHTS_REF_FILE } from '../ra/bundle';
 import { runAgentOnTasks } from '../ra/protocol';
-import { runAgentPerTask } from '../ra/per-task';
+import { runKindPerTask } from '../ra/per-task';
 import { allowTraversal, detectIsolation, ISOLATION_GUARANTEES, removeTree, removeUnsafeEntries, sandboxView, spawnSandboxed, type SandboxLimits } from '../sandbox';
 import { modelName } from '../spec';
 import { packBundleWithWeights } from '../models/bundle-weights';
@@ -142,22 +142,22 @@ export async function runTlaSandbox(store: ArtifactStore, env: JobEnv, processEn
 
     /** A per-task kind's evaluation: the workspace bundle run once per dev task, each final workspace scored here. */
     const evaluatePerTask = async (tasks: readonly CbmTask[], entrypoint: string[]) => {
-      const perTask = kind.perTask as NonNullable<typeof kind.perTask>;
       const tasksDir = mkdtempSync(join(scratch, 'eval-'));
       allowTraversal(tasksDir);
-      const byId = new Map(tasks.map((t) => [t.id, t]));
-      const taskWallMs = Number(run.cbm.spec.taskWallSeconds ?? plan.budgets.shardWallSeconds) * 1000;
       try {
-        return await runAgentPerTask({
+        return await runKindPerTask({
+          kind,
+          meta,
+          spec: run.cbm.spec,
+          tasks,
           bundleDir: workspace,
           entrypoint,
-          tasks: tasks.map((t) => ({ input: kind.toInput(t, meta), prepare: (dir: string) => perTask.prepare(t, dir) })),
           scratch: tasksDir,
           env: agentEnv,
-          limits: () => limits(Math.min(taskWallMs, deadline - Date.now())),
           sandbox: { gateway: sandboxGateway, level: isolation.level },
-          concurrency: 1,
-          score: async (id, workspaceDir, output) => ({ id, output, score: await kind.score(byId.get(id) as CbmTask, output, { workspaceDir, sandboxLevel: isolation.level }, run.cbm.spec, meta) }),
+          limitsFor: limits,
+          deadline,
+          defaultTaskWallMs: plan.budgets.shardWallSeconds * 1000,
         });
       } finally {
         removeTree(tasksDir);

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { UnscorableOutputError, type AgentInput } from '../cbm/types';
+import { UnscorableOutputError, type AgentInput, type CbmKind, type CbmTask } from '../cbm/types';
 import { allowTraversal, detectIsolation, removeTree, sandboxView, spawnSandboxed, type IsolationLevel, type SandboxLimits, type SandboxOptions } from '../sandbox';
 import { missingOutputCause, OutputLine, type ShardRunResult, type TaskOutcome } from './protocol';
 
@@ -142,4 +142,43 @@ export async function runAgentPerTask(opts: {
     isolation: isolation ?? opts.sandbox?.level ?? detectIsolation().level,
     wallMs: Date.now() - started,
   };
+}
+
+/**
+ * A per-task kind's tasks through {@link runAgentPerTask}: each task's workspace made by the kind,
+ * its input the kind's view of it, each final workspace scored by the kind here, outside the
+ * agent's sandbox. A task's wall clock is the spec's `taskWallSeconds` (else `defaultTaskWallMs`),
+ * never past `deadline`; `limitsFor` turns that wall clock into the sandbox's limits.
+ */
+export function runKindPerTask(o: {
+  kind: CbmKind;
+  meta: unknown;
+  spec: Record<string, unknown>;
+  tasks: readonly CbmTask[];
+  bundleDir: string;
+  entrypoint: string[];
+  scratch: string;
+  env: Record<string, string>;
+  sandbox: { gateway: { baseUrl: string; socketPath: string }; level: IsolationLevel };
+  limitsFor: (wallMs: number) => Partial<SandboxLimits>;
+  deadline: number;
+  defaultTaskWallMs: number;
+  attempts?: number;
+}): Promise<ShardRunResult> {
+  const perTask = o.kind.perTask;
+  if (!perTask) throw new Error(`CBM kind ${o.kind.kind} runs its tasks through one agent process, not once per task`);
+  const taskWallMs = o.spec.taskWallSeconds === undefined ? o.defaultTaskWallMs : Number(o.spec.taskWallSeconds) * 1000;
+  const byId = new Map(o.tasks.map((t) => [t.id, t]));
+  return runAgentPerTask({
+    bundleDir: o.bundleDir,
+    entrypoint: o.entrypoint,
+    tasks: o.tasks.map((t) => ({ input: o.kind.toInput(t, o.meta), prepare: (dir: string) => perTask.prepare(t, dir) })),
+    scratch: o.scratch,
+    env: o.env,
+    limits: () => o.limitsFor(Math.min(taskWallMs, o.deadline - Date.now())),
+    sandbox: o.sandbox,
+    concurrency: 1,
+    attempts: o.attempts,
+    score: async (id, workspaceDir, output) => ({ id, output, score: await o.kind.score(byId.get(id) as CbmTask, output, { workspaceDir, sandboxLevel: o.sandbox.level }, o.spec, o.meta) }),
+  });
 }
