@@ -70,7 +70,7 @@ describe('storage', () => {
     });
   });
 
-  test('the table is on demand with point-in-time recovery, encrypted, keyed pk/sk with the byCbm GSI of DESIGN.md', () => {
+  test('the table is on demand with point-in-time recovery, encrypted, keyed pk/sk with the byCbm GSI (README, Architecture)', () => {
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       BillingMode: 'PAY_PER_REQUEST',
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },

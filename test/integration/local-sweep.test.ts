@@ -48,7 +48,7 @@ beforeAll(async () => {
 afterAll(async () => svc.stop());
 
 describe('a full local sweep on the embedded services', () => {
-  test('writes the DynamoDB items of DESIGN.md: META, BUDGET, RUN per run, the baseline cache', async () => {
+  test('writes the DynamoDB items the README architecture lists: META, BUDGET, RUN per run, the baseline cache', async () => {
     const meta = await stores.scores.getSweep(sweepId);
     expect(meta).toMatchObject({ sweepId, name: 'it-sweep', status: 'succeeded', runCount: 4, offlineOnly: true, models: ['offline'], counts: { succeeded: 4 } });
     expect(meta?.reportKey).toBe(`sweeps/${sweepId}/report/index.html`);
@@ -72,7 +72,7 @@ describe('a full local sweep on the embedded services', () => {
     expect(baseline).toMatchObject({ status: 'done', ownerSweep: sweepId });
   });
 
-  test('writes the S3 layout of DESIGN.md', async () => {
+  test('writes the S3 layout the README architecture lists', async () => {
     const keys = await stores.artifacts.list('');
     const run = 'fewshot-search-classifier-tai-safety-simple-s1';
     for (const k of [`sweeps/${sweepId}/plan.json`, `sweeps/${sweepId}/runs.json`, `sweeps/${sweepId}/spec.json`, `sweeps/${sweepId}/report/index.html`, `sweeps/${sweepId}/report/results.json`])

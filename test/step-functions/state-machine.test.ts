@@ -21,7 +21,7 @@ describe('the Uplift state machine', () => {
     expect(result.isValid).toBe(true);
   });
 
-  test('has the flow of DESIGN.md: PlanSweep → Map(runs) → FinalizeSweep, runs read from S3', () => {
+  test('has the flow the README architecture draws: PlanSweep → Map(runs) → FinalizeSweep, runs read from S3', () => {
     expect(synthesized.StartAt).toBe(STATE.planSweep);
     const runs = synthesized.States[STATE.runs] as S;
     expect(runs.Type).toBe('Map');
