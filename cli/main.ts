@@ -26,14 +26,9 @@ import { describeTrim, renderPlan } from './plan-view';
 import { registerCloudCommands } from './commands/cloud';
 import { registerShowCommand } from './commands/show';
 import { registerCacheCommands } from './commands/cache';
+import { EXIT, type Io } from './io';
 
-/** Exit codes: 0 every run succeeded, 1 some run failed or the execution failed, 2 bad input, 130 interrupted. */
-export const EXIT = { ok: 0, runsFailed: 1, badInput: 2, interrupted: 130 } as const;
-
-interface Io {
-  out: (s: string) => void;
-  err: (s: string) => void;
-}
+export { EXIT };
 
 const defaultIo: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
 

@@ -3,11 +3,8 @@ import { SpecError } from '../../core/errors';
 import { tableLines, usd } from '../../core/report';
 import type { BaselineRecord } from '../../core/records';
 import { dataDirOf, dataDirOption, withEmbedded } from '../local/data-dir';
+import { type Io } from '../io';
 
-interface Io {
-  out: (s: string) => void;
-  err: (s: string) => void;
-}
 
 /** One line per cached baseline: key, state, score, outcome counts, where it came from. */
 export function renderBaselines(records: readonly BaselineRecord[]): string {

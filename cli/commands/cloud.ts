@@ -27,14 +27,10 @@ import { SfnSweepStarter, executionArnFor } from '../../lambdas/aws/sfn-sweep-st
 import { readStackOutputs } from '../../lambdas/aws/stack-outputs';
 import { terminateSweepJobs } from '../../lambdas/aws/sweep-jobs';
 import { LOCAL_COMPUTE, type ComputeTargets } from '../../core/pricing';
+import { EXIT, type Io } from '../io';
 
-interface Io {
-  out(s: string): void;
-  err(s: string): void;
-}
 
 /** The CLI's exit codes (cli/main.ts): 0 fine, 1 runs or the execution failed, 2 bad input. */
-const EXIT = { ok: 0, runsFailed: 1, badInput: 2 } as const;
 
 /** An AWS call failed for a reason the user can fix (credentials, permissions, throttling). */
 export class CloudError extends UpliftError {}

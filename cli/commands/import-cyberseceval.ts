@@ -2,11 +2,8 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { SpecError } from '../../core/errors';
 import { importCyberSecEvalPi, type CyberSecEvalPiImportResult } from '../../core/cbm/prompt-injection/import';
+import { type Io } from '../io';
 
-interface Io {
-  out(s: string): void;
-  err(s: string): void;
-}
 
 /** The summary printed after an import: counts per split and variant, where it went, the spec entry to use it. */
 export function renderPiImport(r: CyberSecEvalPiImportResult): string {

@@ -3,11 +3,8 @@ import type { Command } from 'commander';
 import { importMultipleChoice, type McImportResult } from '../../core/cbm/multiple-choice/import';
 import { SpecError } from '../../core/errors';
 import { tableLines } from '../../core/report';
+import { type Io } from '../io';
 
-interface Io {
-  out(s: string): void;
-  err(s: string): void;
-}
 
 interface McImportFlags {
   out: string;

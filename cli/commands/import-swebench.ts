@@ -3,11 +3,8 @@ import type { Command } from 'commander';
 import { DEFAULT_IMAGE_TEMPLATE, importSweBench, type SweBenchImportResult } from '../../core/cbm/workspace/swebench-import';
 import { SpecError } from '../../core/errors';
 import { tableLines } from '../../core/report';
+import { type Io } from '../io';
 
-interface Io {
-  out(s: string): void;
-  err(s: string): void;
-}
 
 interface SweBenchFlags {
   out: string;

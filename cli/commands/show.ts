@@ -3,11 +3,8 @@ import { SpecError } from '../../core/errors';
 import type { ArtifactStore } from '../../core/ports';
 import { TranscriptEvent } from '../../core/transcript';
 import { dataDirOf, dataDirOption, withEmbedded } from '../local/data-dir';
+import { type Io } from '../io';
 
-interface Io {
-  out(s: string): void;
-  err(s: string): void;
-}
 
 const transcriptSuffix = (runId: string) => `/runs/${runId}/tla/transcript.jsonl`;
 
