@@ -35,6 +35,11 @@ export const DEFAULT_INSTANCE_PRICES: Record<string, number> = {
   local: 0,
   'fargate-vcpu': 0.04048,
   'fargate-gib': 0.004445,
+  'm6i.large': 0.096,
+  'm6i.xlarge': 0.192,
+  'm6i.2xlarge': 0.384,
+  'c6i.xlarge': 0.17,
+  'c6i.2xlarge': 0.34,
   'g4dn.xlarge': 0.526,
   'g4dn.2xlarge': 0.752,
   'g5.xlarge': 1.006,
@@ -54,7 +59,12 @@ export const JobCompute = z.discriminatedUnion('kind', [
 export type JobCompute = z.infer<typeof JobCompute>;
 
 /** Where each queue's jobs run. The local runner is `local` for both; a deployed stack publishes its own. */
-export const ComputeTargets = z.object({ cpu: JobCompute, gpu: JobCompute });
+export const ComputeTargets = z.object({
+  cpu: JobCompute,
+  gpu: JobCompute,
+  /** Shard jobs of tasks that run in their own container image (EC2); priced as `cpu` where a target has none (locally). */
+  images: JobCompute.optional(),
+});
 export type ComputeTargets = z.infer<typeof ComputeTargets>;
 export const LOCAL_COMPUTE: ComputeTargets = { cpu: { kind: 'local' }, gpu: { kind: 'local' } };
 
@@ -65,6 +75,11 @@ function instancePrice(type: string, overrides?: PriceTable): number {
       `prices.instances.${type}: no hourly price for instance type "${type}" (known: ${Object.keys(DEFAULT_INSTANCE_PRICES).join(', ')}). Fix: add \`prices: { instances: { ${type}: <USD per hour> } }\` to the spec`,
     ]);
   return p;
+}
+
+/** USD per hour of one job of a queue: `images` falls back to `cpu` where the targets have no images queue (locally). */
+export function queueUsdPerHour(targets: ComputeTargets, queue: 'cpu' | 'gpu' | 'images', overrides?: PriceTable): number {
+  return jobUsdPerHour(queue === 'images' ? (targets.images ?? targets.cpu) : targets[queue], overrides);
 }
 
 /** USD per hour of one job on `compute`: for EC2, the dearest instance type the job may land on. */

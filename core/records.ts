@@ -100,6 +100,14 @@ export const RunRecord = z.object({
   metrics: RunMetrics.optional(),
   /** RE-Bench best-of-k over each test task's attempts (a per-task kind run with attempts > 1): baseline, MRA, uplift and paired CI per k. */
   bestOfK: z.array(z.object({ k: z.number().int(), baseline: z.number(), mra: z.number(), uplift: z.number(), ci: z.tuple([z.number(), z.number()]) })).optional(),
+  /**
+   * RE-Bench time-budget curve over the same attempts (run in the order they ran): per total-time
+   * budget, the mean best score of the attempts finished within it (a task with none counts 0),
+   * baseline and MRA, the uplift with a paired CI, and how many tasks had nothing finished.
+   */
+  timeCurve: z
+    .array(z.object({ budgetSeconds: z.number(), baseline: z.number(), mra: z.number(), uplift: z.number(), ci: z.tuple([z.number(), z.number()]), noneFinished: z.object({ baseline: z.number().int(), mra: z.number().int() }) }))
+    .optional(),
   /** Test tasks by outcome, for the baseline the run used and for its MRA. */
   outcomes: z.object({ baseline: OutcomeCounts.optional(), mra: OutcomeCounts.optional() }).optional(),
 });

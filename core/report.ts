@@ -37,6 +37,8 @@ export interface RunResult {
   judgeTokens?: number;
   /** RE-Bench best-of-k over each test task's attempts (per-task kinds run with attempts > 1). */
   bestOfK?: RunRecord['bestOfK'];
+  /** RE-Bench time-budget curve over the same attempts: best score within each total-time budget (docs/statistics.md). */
+  timeCurve?: RunRecord['timeCurve'];
 }
 
 /**
@@ -93,6 +95,7 @@ export function buildResults(meta: SweepMeta, records: RunRecord[], budget?: Bud
       ...(r.breakdown ? { breakdown: r.breakdown } : {}),
       ...(r.metrics ? { metrics: r.metrics } : {}),
       ...(r.bestOfK ? { bestOfK: r.bestOfK } : {}),
+      ...(r.timeCurve ? { timeCurve: r.timeCurve } : {}),
       costUsd: r.costUsd ?? 0,
       baselineCached: r.baselineCached ?? false,
       ...(r.error ? { error: r.error } : {}),
@@ -221,6 +224,29 @@ export function bestOfKTable(res: SweepResults): { head: string[]; rows: string[
   };
 }
 
+/** A time budget as the tables show it: `30 s`, `1,800 s`. */
+const secondsText = (s: number) => `${s.toLocaleString('en-US', { maximumFractionDigits: 1 })} s`;
+
+/**
+ * Rows of the time-budget table (one per run with attempts; per total-time budget T: baseline → MRA
+ * best score within T, uplift with its CI, and the tasks with nothing finished when there are
+ * any), or undefined when no run has a time curve.
+ */
+export function timeCurveTable(res: SweepResults): { head: string[]; rows: string[][] } | undefined {
+  const runs = res.runs.filter((r) => r.timeCurve?.length);
+  if (!runs.length) return undefined;
+  const budgets = [...new Set(runs.flatMap((r) => (r.timeCurve ?? []).map((p) => p.budgetSeconds)))].sort((a, b) => a - b);
+  return {
+    head: ['run', ...budgets.map((t) => `T = ${secondsText(t)}: baseline → MRA %, uplift pp [95% CI]`)],
+    rows: runs.map((r) => [r.runId, ...budgets.map((t) => {
+      const p = r.timeCurve?.find((x) => x.budgetSeconds === t);
+      if (!p) return '—';
+      const none = p.noneFinished.baseline || p.noneFinished.mra ? `; none finished ${p.noneFinished.baseline} → ${p.noneFinished.mra}` : '';
+      return `${pct(p.baseline)} → ${pct(p.mra)}, ${signed(p.uplift)} ${ciText(p.ci)}${none}`;
+    })]),
+  };
+}
+
 /** One line per CBM kind in the sweep: what its scores mean and the chance level. */
 function metricLines(res: SweepResults): string[] {
   const seen = new Map<string, RunMetrics>();
@@ -271,6 +297,8 @@ export function renderTable(res: SweepResults): string {
   for (const b of breakdownTables(res)) parts.push(`${b.cbm}: objective by ${b.group} (baseline, and mean uplift per TLA over its scored runs):`, table(b.head, b.rows, 1));
   const best = bestOfKTable(res);
   if (best) parts.push('Best-of-k over each test task\'s attempts (RE-Bench; expected best score of k attempts drawn from those run, paired bootstrap CI over tasks):', table(best.head, best.rows, 1));
+  const time = timeCurveTable(res);
+  if (time) parts.push(`Best score within a total time T over each test task's attempts (RE-Bench; attempts in the order they ran, each counting at most its wall clock; a task with none finished counts 0; paired bootstrap CI over tasks):`, table(time.head, time.rows, 1));
   const curve = curveTable(res);
   if (curve) parts.push('Uplift (pp) at TLA token budgets, scored on the test split from the TLA\'s checkpoints:', table(curve.head, curve.rows, 1));
   const failed = res.runs.filter((r) => r.error);
@@ -378,6 +406,14 @@ ${(() => {
     return `<h2>Best-of-k over attempts</h2><p>RE-Bench style: for each test task, the expected best score of k attempts drawn from those run; baseline → MRA and the uplift with a paired bootstrap 95% CI over tasks.</p>
 <table><thead><tr>${b.head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>
 ${b.rows.map((r) => `<tr>${r.map((v, i) => `<td${i ? ' class="n"' : ''}>${esc(v)}</td>`).join('')}</tr>`).join('\n')}
+</tbody></table>`;
+  })()}
+${(() => {
+    const t = timeCurveTable(res);
+    if (!t) return '';
+    return `<h2>Best score within a total time budget</h2><p>RE-Bench style: for each test task, the attempts run one after another in the order they ran, each counting at most its wall clock; at a total time T, the best score of the attempts finished within T (a task with none finished counts 0, and how many there were is shown). Baseline → MRA and the uplift with a paired bootstrap 95% CI over tasks.</p>
+<table><thead><tr>${t.head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>
+${t.rows.map((r) => `<tr>${r.map((v, i) => `<td${i ? ' class="n"' : ''}>${esc(v)}</td>`).join('')}</tr>`).join('\n')}
 </tbody></table>`;
   })()}
 <h2>Runs</h2>

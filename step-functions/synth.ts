@@ -14,6 +14,7 @@ export const LOCAL_JOB_DEFINITION_ARN = {
   tlaSandbox: `arn:aws:batch:${LOCAL_ENV.region}:${LOCAL_ENV.account}:job-definition/uplift-tla-sandbox`,
 };
 
+
 /** An ASL document (the part the runner reads; the interpreter validates the rest). */
 export const AslDefinition = z.looseObject({ StartAt: z.string(), States: z.record(z.string(), z.looseObject({ Type: z.string() })) });
 export type AslDefinition = z.infer<typeof AslDefinition>;
@@ -51,6 +52,7 @@ export function synthLocalTemplate(): Record<string, unknown> {
     functions,
     artifactsBucket: s3.Bucket.fromBucketName(stack, 'Artifacts', LOCAL_BUCKET),
     cpu: { jobQueueArn: LOCAL_JOB_QUEUE_ARN, raShardJobDefinitionArn: LOCAL_JOB_DEFINITION_ARN.raShard, tlaSandboxJobDefinitionArn: LOCAL_JOB_DEFINITION_ARN.tlaSandbox },
+    images: { jobQueueArn: LOCAL_JOB_QUEUE_ARN },
   });
   return app.synth().getStackByName(stack.stackName).template as Record<string, unknown>;
 }

@@ -22,6 +22,12 @@ export const STATE = {
   recordBaselineGpu: 'RecordBaselineGpu',
   tlaSandboxGpu: 'TlaSandboxGpu',
   mraShardsGpu: 'MraShardsGpu',
+  baselineImageShards: 'BaselineImageShards',
+  baselineImageShard: 'BaselineImageShard',
+  recordBaselineImages: 'RecordBaselineImages',
+  tlaSandboxImages: 'TlaSandboxImages',
+  mraImageShards: 'MraImageShards',
+  mraImageShard: 'MraImageShard',
   scoreRun: 'ScoreRun',
   markRunFailed: 'MarkRunFailed',
   runFailureUnrecorded: 'RunFailureUnrecorded',
@@ -101,6 +107,13 @@ export interface UpliftStateMachineProps {
    */
   readonly gpu?: JobTarget;
   /**
+   * The queue of shard jobs whose tasks run in their own container images (PlanRun answers
+   * `queue: images` with a job definition per task: core/sweep/image-jobs.ts). Their TLA job runs
+   * on `cpu`.
+   * @default - no image branch: such runs fail at PlanRun, which has no job definitions registry
+   */
+  readonly images?: { readonly jobQueueArn: string };
+  /**
    * Log group for execution history; none when undefined.
    * @default - no logging
    */
@@ -116,6 +129,8 @@ export interface UpliftStateMachineProps {
  * The Uplift flow of the README (Architecture), defined once:
  * PlanSweep → DistributedMap(runs from S3){ PlanRun → NextStep → [BaselineShards → RecordBaseline]
  * → TlaSandbox → MraShards → ScoreRun; any error → MarkRunFailed [→ RunFailureUnrecorded] } → FinalizeSweep.
+ * The same chain exists per queue: `cpu`, `gpu`, and `images` (shard jobs one per task, each with
+ * its task's container image, in a Map; the TLA job on `cpu`).
  * Failing well: every Lambda step retries the Lambda service's errors and storage throttling
  * with backoff and full jitter, every Batch step retries the Batch API's errors apart from job
  * failures, no run can fail the Map (Catch → MarkRunFailed, MarkRunFailed caught, 100 % tolerated
@@ -147,21 +162,28 @@ export class UpliftStateMachine extends Construct {
       errors: [sfn.Errors.ALL],
       resultPath: '$.markRunFailedError',
     });
-    const catchAll = <T extends sfn.TaskStateBase>(state: T): T => state.addCatch(markFailed, { errors: [sfn.Errors.ALL], resultPath: '$.error' }) as T;
+    const catchAll = <T extends sfn.TaskStateBase | sfn.Map>(state: T): T => state.addCatch(markFailed, { errors: [sfn.Errors.ALL], resultPath: '$.error' }) as T;
 
-    const batchJob = (name: string, role: 'baseline' | 'tla' | 'mra', t: JobTarget, jobDefinitionArn: string, array: boolean) => {
-      const path = role === 'tla' ? '$.run.tlaTimeoutSeconds' : '$.run.shardTimeoutSeconds';
-      const allowance = t.attemptAllowanceSeconds ?? 0;
+    /** A Batch job of a run: an array job (its shards), a lone job, or (`imageJob`) one image-run shard inside a Map iteration. */
+    const submitJob = (name: string, role: 'baseline' | 'tla' | 'mra', jobQueueArn: string, jobDefinitionArn: string, o: { array?: boolean; imageJob?: boolean; allowance?: number }) => {
+      const path = o.imageJob ? '$.shardTimeoutSeconds' : role === 'tla' ? '$.run.tlaTimeoutSeconds' : '$.run.shardTimeoutSeconds';
+      const allowance = o.allowance ?? 0;
       const job = new tasks.BatchSubmitJob(this, name, {
         stateName: name,
         jobName: `uplift-${role}`,
-        jobQueueArn: t.jobQueueArn,
+        jobQueueArn,
         jobDefinitionArn,
-        ...(array ? { arraySize: sfn.JsonPath.numberAt(role === 'mra' ? '$.run.mraJobs' : '$.run.shards') } : {}),
+        ...(o.array ? { arraySize: sfn.JsonPath.numberAt(role === 'mra' ? '$.run.mraJobs' : '$.run.shards') } : {}),
         // The run's own wall-clock budget (plus start-up), as PlanRun computed it, plus the queue's allowance.
         taskTimeout: sfn.Timeout.at(allowance > 0 ? `States.MathAdd(${path}, ${allowance})` : path),
         containerOverrides: {
-          environment: { UPLIFT_RUN_ID: sfn.JsonPath.stringAt('$.runId'), UPLIFT_ROLE: role, UPLIFT_PLAN_URI: sfn.JsonPath.stringAt('$.planUri') },
+          environment: {
+            UPLIFT_RUN_ID: sfn.JsonPath.stringAt('$.runId'),
+            UPLIFT_ROLE: role,
+            UPLIFT_PLAN_URI: sfn.JsonPath.stringAt('$.planUri'),
+            // An image run's shard jobs are single jobs: the index an array child would have.
+            ...(o.imageJob ? { UPLIFT_JOB_INDEX: sfn.JsonPath.format('{}', sfn.JsonPath.stringAt('$.job.index')) } : {}),
+          },
         },
         resultPath: sfn.JsonPath.DISCARD,
       });
@@ -169,8 +191,10 @@ export class UpliftStateMachine extends Construct {
       job.addRetry(BATCH_API_RETRY);
       // A retried job skips the shards that already wrote their outputs (deterministic keys).
       job.addRetry({ errors: ['States.TaskFailed'], maxAttempts: 1, interval: Duration.seconds(10) });
-      return catchAll(job);
+      return job;
     };
+    const batchJob = (name: string, role: 'baseline' | 'tla' | 'mra', t: JobTarget, jobDefinitionArn: string, array: boolean) =>
+      catchAll(submitJob(name, role, t.jobQueueArn, jobDefinitionArn, { array, allowance: t.attemptAllowanceSeconds }));
 
     const scoreRun = invoke(STATE.scoreRun, f.scoreRun, runRef, sfn.JsonPath.DISCARD);
     // Another run is computing the shared baseline: wait for it.
@@ -186,6 +210,26 @@ export class UpliftStateMachine extends Construct {
       return { baseline, tla };
     };
     const cpu = branch(props.cpu, { baseline: STATE.baselineShards, record: STATE.recordBaseline, tla: STATE.tlaSandbox, mra: STATE.mraShards });
+    /**
+     * Image runs: AWS Batch cannot override a job's image at submit time, so each shard job is
+     * submitted alone with its task's job definition (`$.run.*ImageJobs`, from PlanRun); a Map
+     * runs them, and any job's failure (after its retry) fails the Map and so the run.
+     */
+    const imageShards = (mapName: string, jobName: string, role: 'baseline' | 'mra', jobQueueArn: string) => {
+      const map = new sfn.Map(this, mapName, {
+        stateName: mapName,
+        itemsPath: role === 'mra' ? '$.run.mraImageJobs' : '$.run.baselineImageJobs',
+        itemSelector: {
+          runId: sfn.JsonPath.stringAt('$.runId'),
+          planUri: sfn.JsonPath.stringAt('$.planUri'),
+          shardTimeoutSeconds: sfn.JsonPath.numberAt('$.run.shardTimeoutSeconds'),
+          job: sfn.JsonPath.objectAt('$$.Map.Item.Value'),
+        },
+        resultPath: sfn.JsonPath.DISCARD,
+      });
+      map.itemProcessor(submitJob(jobName, role, jobQueueArn, sfn.JsonPath.stringAt('$.job.jobDefinition'), { imageJob: true }));
+      return catchAll(map);
+    };
     const planRun = catchAll(invoke(STATE.planRun, f.planRun, runRef, '$.run'));
     const action = (a: string) => sfn.Condition.stringEquals('$.run.action', a);
     const onGpu = sfn.Condition.stringEquals('$.run.queue', 'gpu');
@@ -193,6 +237,14 @@ export class UpliftStateMachine extends Construct {
     if (props.gpu) {
       const gpu = branch(props.gpu, { baseline: STATE.baselineShardsGpu, record: STATE.recordBaselineGpu, tla: STATE.tlaSandboxGpu, mra: STATE.mraShardsGpu });
       nextStep.when(sfn.Condition.and(action('compute_baseline'), onGpu), gpu.baseline).when(sfn.Condition.and(action('proceed'), onGpu), gpu.tla);
+    }
+    if (props.images) {
+      const tla = batchJob(STATE.tlaSandboxImages, 'tla', props.cpu, props.cpu.tlaSandboxJobDefinitionArn, false);
+      tla.next(imageShards(STATE.mraImageShards, STATE.mraImageShard, 'mra', props.images.jobQueueArn)).next(scoreRun);
+      const baseline = imageShards(STATE.baselineImageShards, STATE.baselineImageShard, 'baseline', props.images.jobQueueArn);
+      baseline.next(catchAll(invoke(STATE.recordBaselineImages, f.recordBaseline, runRef, sfn.JsonPath.DISCARD))).next(tla);
+      const onImages = sfn.Condition.stringEquals('$.run.queue', 'images');
+      nextStep.when(sfn.Condition.and(action('compute_baseline'), onImages), baseline).when(sfn.Condition.and(action('proceed'), onImages), tla);
     }
     nextStep
       .when(action('compute_baseline'), cpu.baseline)

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { JobFailedError } from '../../core/errors';
 import { JobSummary } from '../../core/jobs/env';
 import { LOCAL_JOB_DEFINITION_ARN } from '../../step-functions/synth';
+import { LOCAL_IMAGE_JOB_DEFINITION_PREFIX } from '../../lambdas/aws/batch-job-definitions';
 
 /** The Parameters of a `batch:submitJob.sync` Task state, as the state machine renders them. */
 export const SubmitJobParams = z.object({
@@ -81,7 +82,8 @@ export class LocalBatch {
 
   async submitJobSync(input: unknown): Promise<Record<string, unknown>> {
     const params = SubmitJobParams.parse(input);
-    const entry = ENTRYPOINTS[params.JobDefinition];
+    // Image jobs (one definition per task image) run `ra-shard` here: no container engine, the task runs on this machine.
+    const entry = ENTRYPOINTS[params.JobDefinition] ?? (params.JobDefinition.startsWith(LOCAL_IMAGE_JOB_DEFINITION_PREFIX) ? ENTRYPOINTS[LOCAL_JOB_DEFINITION_ARN.raShard] : undefined);
     if (!entry) throw new JobFailedError(`no local entrypoint for job definition ${params.JobDefinition}`);
     const env = Object.fromEntries(params.ContainerOverrides.Environment.map((e) => [e.Name, e.Value]));
     const size = params.ArrayProperties?.Size;
@@ -105,7 +107,9 @@ export class LocalBatch {
     await this.sem.acquire();
     const role = jobEnv.UPLIFT_ROLE ?? '?';
     const runId = jobEnv.UPLIFT_RUN_ID ?? '?';
-    const log = join(this.opts.logDir, `${runId}.${role}${index === null ? '' : `.${index}`}.log`);
+    // An image run's shard jobs are lone jobs with UPLIFT_JOB_INDEX: each gets its own log, as an array child does.
+    const logIndex = index ?? (jobEnv.UPLIFT_JOB_INDEX === undefined ? null : Number(jobEnv.UPLIFT_JOB_INDEX));
+    const log = join(this.opts.logDir, `${runId}.${role}${logIndex === null ? '' : `.${logIndex}`}.log`);
     try {
       if (this.closed) return { index, exitCode: null, signal: 'SIGKILL', log, timedOut: false };
       // tsx's CommonJS hook only (no ESM loader thread, ~0.1 s less per job process), by absolute
@@ -115,7 +119,7 @@ export class LocalBatch {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       this.children.add(child);
-      this.emit({ event: 'start', jobName, runId, role, index, pid: child.pid });
+      this.emit({ event: 'start', jobName, runId, role, index: logIndex, pid: child.pid });
       const logStream = createWriteStream(log, { flags: 'a' });
       let lastLine = '';
       let buf = '';
@@ -144,7 +148,7 @@ export class LocalBatch {
       } catch {
         /* no summary: the job failed before printing it */
       }
-      this.emit({ event: 'end', jobName, runId, role, index, exitCode: code, signal, summary, log });
+      this.emit({ event: 'end', jobName, runId, role, index: logIndex, exitCode: code, signal, summary, log });
       return { index, exitCode: code, signal, log, timedOut };
     } finally {
       this.sem.release();

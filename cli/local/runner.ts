@@ -55,7 +55,8 @@ export type ExecutionOutcome = ({ status: 'succeeded'; output: unknown } | { sta
 export async function executeSweep(opts: ExecuteOptions): Promise<ExecutionOutcome> {
   const definition = opts.definition ?? synthLocalDefinition();
   // The Lambda handlers' composition root reads the storage env, as in the cloud.
-  Object.assign(process.env, opts.storageEnv);
+  // The Lambda handlers run in this process; image runs get the local job-definition stand-in.
+  Object.assign(process.env, opts.storageEnv, { UPLIFT_LOCAL_IMAGE_JOBS: '1' });
   const progress: Progress = { runsTotal: 0, runsDone: 0, runsFailed: 0, jobsRunning: 0, jobsDone: 0, shardsDone: 0, tokens: 0, costUsd: 0 };
   const tick = () => opts.onProgress?.({ ...progress });
   const batch = new LocalBatch({
@@ -126,12 +127,20 @@ export async function executeSweep(opts: ExecuteOptions): Promise<ExecutionOutco
           [STATE.baselineShards]: (input) => track(batch.submitJobSync(input)) as never,
           [STATE.tlaSandbox]: (input) => track(batch.submitJobSync(input)) as never,
           [STATE.mraShards]: (input) => track(batch.submitJobSync(input)) as never,
+          [STATE.recordBaselineImages]: lambda(recordBaseline),
+          [STATE.tlaSandboxImages]: (input) => track(batch.submitJobSync(input)) as never,
+          [STATE.baselineImageShard]: (input) => track(batch.submitJobSync(input)) as never,
+          [STATE.mraImageShard]: (input) => track(batch.submitJobSync(input)) as never,
         },
         retryIntervalOverrides: {
           [STATE.scoreRun]: 250,
           [STATE.baselineShards]: 0,
           [STATE.tlaSandbox]: 0,
           [STATE.mraShards]: 0,
+          [STATE.recordBaselineImages]: 0,
+          [STATE.tlaSandboxImages]: 0,
+          [STATE.baselineImageShard]: 0,
+          [STATE.mraImageShard]: 0,
           [STATE.planSweep]: 0,
           [STATE.planRun]: 0,
           [STATE.recordBaseline]: 0,

@@ -21,6 +21,17 @@ export interface CbmTask {
 export type AgentInput = { id: string } & Record<string, unknown>;
 
 /** A data set as a kind loads it: data shown to agents and TLAs (`meta`), and both splits. */
+/** What a kind's RA runs need beyond the defaults (see CbmKind.compute). */
+export interface KindCompute {
+  queue?: 'cpu' | 'gpu';
+  limits?: Partial<Omit<SandboxLimits, 'wallMs'>>;
+}
+
+/** A kind's compute needs for one CBM spec entry (fixed for the kind, or chosen by the spec's fields). */
+export function kindCompute<S>(kind: { compute?: KindCompute | ((spec: S) => KindCompute) }, spec: S): KindCompute {
+  return (typeof kind.compute === 'function' ? kind.compute(spec) : kind.compute) ?? {};
+}
+
 export interface KindDataset<T extends CbmTask = CbmTask, M = unknown> {
   meta: M;
   dev: T[];
@@ -128,13 +139,20 @@ export interface CbmKind<T extends CbmTask = CbmTask, M = unknown, S extends Rec
    * serves a model itself), and sandbox limits for the agent (more memory, disk, processes; the
    * wall clock comes from the sweep's budgets). Priced into the worst case by the queue's hourly price.
    */
-  compute?: { queue?: 'cpu' | 'gpu'; limits?: Partial<Omit<SandboxLimits, 'wallMs'>> };
+  compute?: KindCompute | ((spec: S) => KindCompute);
   /**
    * A per-task kind (`workspace`): its agent runs once per task in a sandbox whose working
    * directory is the task's workspace, made by `prepare`; `score` then gets that workspace in
    * `ctx.workspaceDir`. Kinds without it stream every task of a shard through one agent process.
    */
   perTask?: { prepare(task: T, dir: string): void };
+  /**
+   * The container image a task runs in on the deployed stack (e.g. a SWE-bench instance's
+   * environment), when it names one: its shard job then runs on the images queue with a job
+   * definition of that image (core/sweep/image-jobs.ts). Locally there is no container engine and
+   * tasks run on this machine.
+   */
+  taskImage?(task: T): string | undefined;
   /** Texts the react TLA is given. */
   tlaTexts(meta: M, spec: S): TlaTexts;
   /**

@@ -9,6 +9,8 @@ export const JobEnv = z.object({
   UPLIFT_PLAN_URI: z.string().regex(/^s3:\/\/[^/]+\/sweeps\/[^/]+\/plan\.json$/, { error: 'UPLIFT_PLAN_URI must be s3://<bucket>/sweeps/<sweep>/plan.json' }),
   /** Set by AWS Batch for array children; absent for a single job. */
   AWS_BATCH_JOB_ARRAY_INDEX: z.coerce.number().int().min(0).optional(),
+  /** The same index for the single jobs of an image run (the state machine sets it; core/sweep/image-jobs.ts). */
+  UPLIFT_JOB_INDEX: z.coerce.number().int().min(0).optional(),
   /** Scratch directory for workspaces. @default the OS temp dir */
   UPLIFT_SCRATCH: z.string().optional(),
   /** Where this job's own log is (set by the local pool; in AWS Batch the job id names it). */
@@ -17,6 +19,11 @@ export const JobEnv = z.object({
   AWS_BATCH_JOB_ID: z.string().optional(),
 });
 export type JobEnv = z.infer<typeof JobEnv>;
+
+/** Which of its role's jobs this is: the array child's index, or the index an image run's single job was given (0 for a lone job). */
+export function jobIndex(env: Pick<JobEnv, 'AWS_BATCH_JOB_ARRAY_INDEX' | 'UPLIFT_JOB_INDEX'>): number {
+  return env.UPLIFT_JOB_INDEX ?? env.AWS_BATCH_JOB_ARRAY_INDEX ?? 0;
+}
 
 /** Where a user finds a job's log, in words: the local pool's file, or the AWS Batch job id. */
 export function jobLogLocation(env: Pick<JobEnv, 'UPLIFT_JOB_LOG' | 'AWS_BATCH_JOB_ID'>): string {

@@ -12,7 +12,7 @@ import { upstreamRetryFromEnv } from './env';
 import type { ArtifactStore } from '../ports';
 import { fetchBundle, readManifest, unpackBundle, type AgentManifest } from '../ra/bundle';
 import { invalidBundleResult, runAgentOnTasks, type TaskOutcome } from '../ra/protocol';
-import { allowTraversal, detectIsolation, removeTree } from '../sandbox';
+import { allowTraversal, detectIsolation, jobGpus, removeTree } from '../sandbox';
 import { runKindPerTask } from '../ra/per-task';
 import { TranscriptWriter } from '../transcript';
 import { shardRange } from '../sweep/plan';
@@ -20,7 +20,7 @@ import type { CbmKind, CbmTask } from '../cbm/types';
 import type { RunCbm } from '../sweep/plan';
 import { countOutcomes, CurvePlan, type InfraFailure, curvePrefix, describeInfraFailure, hadInfraFailure, readRun, readShardUsage, roleOutputPrefix, shardSpend, shardTranscriptKey, tlaKey, writeShard } from '../sweep/outputs';
 import { parseJson } from '../jsonl';
-import { jobLogLocation, parsePlanUri, type JobEnv, type JobSummary } from './env';
+import { jobIndex, jobLogLocation, parsePlanUri, type JobEnv, type JobSummary } from './env';
 
 /**
  * The `ra-shard` job: one shard of the test split through the RA (role `baseline`) or the MRA
@@ -31,7 +31,7 @@ import { jobLogLocation, parsePlanUri, type JobEnv, type JobSummary } from './en
 export async function runRaShard(store: ArtifactStore, env: JobEnv, processEnv: Record<string, string | undefined>): Promise<JobSummary> {
   if (env.UPLIFT_ROLE === 'tla') throw new Error('runRaShard got role tla');
   const role = env.UPLIFT_ROLE;
-  const index = env.AWS_BATCH_JOB_ARRAY_INDEX ?? 0;
+  const index = jobIndex(env);
   const { sweepId } = parsePlanUri(env.UPLIFT_PLAN_URI);
   const { plan, run } = await readRun(store, sweepId, env.UPLIFT_RUN_ID);
   // MRA array children past the MRA's own shards evaluate budget-curve bundles, shard by shard.
@@ -116,6 +116,10 @@ export async function runRaShard(store: ArtifactStore, env: JobEnv, processEnv: 
               deadline: Date.now() + plan.budgets.shardWallSeconds * 1000,
               defaultTaskWallMs: plan.budgets.shardWallSeconds * 1000,
               attempts: Number(run.cbm.spec.attempts ?? 1),
+              // Each task's own share of the shard's budget; a CBM on the GPU queue gets the job's GPUs (none found: CPU).
+              tokens: { gateway, shardTokens: plan.budgets.shardTokens, tasksPerShard: run.tasksPerShard },
+              gpus: run.cbm.compute.queue === 'gpu' ? jobGpus(processEnv) : undefined,
+              transcript,
             })
           : await runAgentOnTasks({
         bundleDir,

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { UpliftError } from '../errors';
 import { VLLM_ENV } from '../gateway/upstream';
-import { JobEnv, parsePlanUri } from '../jobs/env';
+import { JobEnv, jobIndex, parsePlanUri } from '../jobs/env';
 import type { ArtifactStore } from '../ports';
 import { readPlan } from '../sweep/outputs';
 import { ArtifactWeightsSource, verifiedWeightsSource, weightsForRun, type StagedWeights } from './bundle-weights';
@@ -88,7 +88,7 @@ export async function runJobWithModelServer(o: ModelServerLaunch): Promise<numbe
   let server: VllmServer | undefined;
   try {
     const { sweepId } = parsePlanUri(env.data.UPLIFT_PLAN_URI);
-    const served = await weightsForRun({ store: o.store, sweepId, plan, run, role: env.data.UPLIFT_ROLE, index: env.data.AWS_BATCH_JOB_ARRAY_INDEX ?? 0, scratch: env.data.UPLIFT_SCRATCH });
+    const served = await weightsForRun({ store: o.store, sweepId, plan, run, role: env.data.UPLIFT_ROLE, index: jobIndex(env.data), scratch: env.data.UPLIFT_SCRATCH });
     if (served.source === 'none') {
       o.log(`launcher: no model to serve (${served.reason}); running the job without vLLM`);
       return await runJobProcess(o, o.env);

@@ -56,6 +56,18 @@ export interface PairedCurvePoint extends CiFields {
   uplift: number;
 }
 
+export interface PairedTimePoint extends CiFields {
+  budgetSeconds: number;
+  /** Mean over tasks of the RA's best score within the budget, a task with nothing finished counting 0. */
+  ra: number;
+  /** The same for the MRA. */
+  mra: number;
+  /** Mean over tasks of the per-task difference MRA − RA (= mra − ra up to float rounding). */
+  uplift: number;
+  /** Tasks with no attempt finished within the budget (each counted as 0), for the RA and the MRA. */
+  noneFinished: { ra: number; mra: number };
+}
+
 function assertFinite(name: string, x: number): void {
   if (!Number.isFinite(x)) throw new RangeError(`${name} must be a finite number (got ${x})`);
 }
@@ -179,6 +191,18 @@ export function bestOfKCurve(tasks: readonly (readonly Attempt[])[], ks: readonl
  * `orderSeed`, task t's attempts run in the order `seededShuffle(task, hash32(`${orderSeed}:${t}`))`
  * (the same order at every budget); without it, in the given order.
  */
+/**
+ * The total-time budgets of the results' time curve for attempts limited to `taskWallSeconds`
+ * each: 0.5, 1, 2, …, `attempts` times that limit (ascending). 0.5× shows what attempts that end
+ * early reach; j× is the time j attempts that used their whole wall clock take.
+ * @throws RangeError unless taskWallSeconds > 0 and attempts is an integer ≥ 1.
+ */
+export function timeBudgets(taskWallSeconds: number, attempts: number): number[] {
+  if (!(Number.isFinite(taskWallSeconds) && taskWallSeconds > 0)) throw new RangeError(`taskWallSeconds must be finite and > 0 (got ${taskWallSeconds})`);
+  if (!(Number.isInteger(attempts) && attempts >= 1)) throw new RangeError(`attempts must be an integer ≥ 1 (got ${attempts})`);
+  return [0.5, ...Array.from({ length: attempts }, (_, j) => j + 1)].map((m) => m * taskWallSeconds);
+}
+
 export function timeCurve(tasks: readonly (readonly Attempt[])[], budgets: readonly number[], opts: CurveOptions & { orderSeed?: number } = {}): TimePoint[] {
   checkTasks(tasks, 'timeCurve');
   const ordered = opts.orderSeed === undefined ? tasks : tasks.map((t, i) => seededShuffle(t, hash32(`${opts.orderSeed}:${i}`)));
@@ -207,5 +231,29 @@ export function pairedCurveUplift(ra: readonly (readonly Attempt[])[], mra: read
       opts,
     );
     return { k, ra: r.baseline, mra: r.mra, uplift: r.uplift, ci: r.ci, level: r.level, resamples: r.resamples, seed: r.seed };
+  });
+}
+
+/**
+ * Per budget T: the mean over tasks of the RA's and of the MRA's `bestWithinTime(task, T)` (attempts
+ * in the given order; a task with nothing finished counts 0, as in `timeCurve`), uplift = mean over
+ * tasks of the per-task difference MRA − RA, and its CI from `pairedBootstrap` of the two per-task
+ * series: each resample draws the same task indices for both (task i of `ra` and of `mra` is the
+ * same task), with pairedBootstrap's seed, level, resamples and quantiles.
+ * @throws RangeError if the task counts differ, a task has no attempts or a budget is negative.
+ */
+export function pairedTimeCurveUplift(ra: readonly (readonly Attempt[])[], mra: readonly (readonly Attempt[])[], budgets: readonly number[], opts: CurveOptions = {}): PairedTimePoint[] {
+  if (ra.length !== mra.length) throw new RangeError(`pairedTimeCurveUplift: RA has ${ra.length} tasks, MRA ${mra.length}`);
+  checkTasks(ra, 'pairedTimeCurveUplift');
+  return budgets.map((budgetSeconds) => {
+    const r = ra.map((t) => bestWithinTime(t, budgetSeconds));
+    const m = mra.map((t) => bestWithinTime(t, budgetSeconds));
+    const p = pairedBootstrap(
+      r.map((b) => b ?? 0),
+      m.map((b) => b ?? 0),
+      opts,
+    );
+    const none = (xs: readonly (number | null)[]) => xs.filter((b) => b === null).length;
+    return { budgetSeconds, ra: p.baseline, mra: p.mra, uplift: p.uplift, noneFinished: { ra: none(r), mra: none(m) }, ci: p.ci, level: p.level, resamples: p.resamples, seed: p.seed };
   });
 }

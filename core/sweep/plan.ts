@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { SpecError } from '../errors';
-import { ComputeTargets, jobUsdPerHour, LOCAL_COMPUTE, priceOf, worstCaseUsd } from '../pricing';
+import { ComputeTargets, LOCAL_COMPUTE, priceOf, queueUsdPerHour, worstCaseUsd } from '../pricing';
 import { baselineDescription, baselineKey, type BaselineInputs } from './baseline-key';
 import { cbmKind } from '../cbm/registry';
+import { kindCompute } from '../cbm/types';
 import { DEFAULT_MAX_GUARD_DROP, ModelSpec, modelName, SweepSpec, TlaSpec, tlaLabel, type CbmSpec as CbmSpecT, type SweepSpec as SweepSpecT } from '../spec';
 
 /** The kind's own fields of a CBM spec entry (what changes scoring besides the data): all but id, dataset and maxGuardDrop. */
@@ -27,6 +28,8 @@ export const StagedSweep = z.object({
       testCount: z.number().int(),
       /** Test tasks that count toward the guard (the rest toward the objective). */
       guardCount: z.number().int().default(0),
+      /** The container image of each test task, in order, when its tasks name images (core/sweep/image-jobs.ts). */
+      testImages: z.array(z.string()).optional(),
     }),
   ),
   /** Each RA with the CBM kind its manifest speaks: it is paired only with CBMs of that kind. */
@@ -54,6 +57,8 @@ export const RunCbm = z.object({
   compute: z.object({ queue: z.enum(['cpu', 'gpu']), limits: z.record(z.string(), z.number()) }).default({ queue: 'cpu', limits: {} }),
   /** The judge the kind scores with, if any: its model, name (prices) and token allowance per scored task. */
   judge: z.object({ model: ModelSpec, modelName: z.string(), tokensPerTask: z.number().int().positive() }).optional(),
+  /** The container image of each test task, in order, when its tasks name images: one shard per task, on the images queue. */
+  images: z.array(z.string()).optional(),
 });
 export type RunCbm = z.infer<typeof RunCbm>;
 
@@ -65,7 +70,8 @@ export const RunPlan = z.object({
   cbm: RunCbm,
   variant: z.string(),
   seed: z.number().int(),
-  shards: z.number().int().min(2),
+  /** Shard jobs per evaluation: at least 2 for an array job; image runs have one per task (core/sweep/image-jobs.ts). */
+  shards: z.number().int().min(1),
   tasksPerShard: z.number().int().min(1),
   /** The baseline cache key (core/sweep/baseline-key.ts) and what it was derived from. */
   baselineKey: z.string(),
@@ -145,12 +151,17 @@ export function runWorstCase(spec: SweepSpecT, model: ModelSpec, shards: number,
 }
 
 /**
- * The queue a run's jobs use: `gpu` for a model served on the job's GPU (vllm) or a CBM kind whose
- * agents need one (its `compute.queue`), else `cpu`.
+ * The queue a run's shard jobs use: `images` when its tasks run in their own container images,
+ * `gpu` for a model served on the job's GPU (vllm) or a CBM kind whose agents need one (its
+ * `compute.queue`), else `cpu`. An image run's TLA job uses `cpu`.
  */
-export function queueFor(model: ModelSpec, cbm?: Pick<RunCbm, 'compute'>): 'cpu' | 'gpu' {
+export function queueFor(model: ModelSpec, cbm?: Pick<RunCbm, 'compute' | 'images'>): Queue {
+  if (cbm?.images) return 'images';
   return model.provider === 'vllm' || cbm?.compute.queue === 'gpu' ? 'gpu' : 'cpu';
 }
+
+/** Job queues: `cpu` (Fargate), `gpu` (NVIDIA EC2), `images` (EC2; shard jobs of tasks that run in their own container image). */
+export type Queue = 'cpu' | 'gpu' | 'images';
 
 /**
  * Shard jobs a run may run: baseline and MRA shards, plus one more MRA evaluation per
@@ -169,12 +180,17 @@ export function jobStartupSeconds(model: ModelSpec): number {
 }
 
 /**
- * Worst-case job time of one run in hours: its TLA job and its shard jobs, each at its Batch
+ * Worst-case job time of one run in hours: its TLA job and (apart) its shard jobs, each at its Batch
  * attempt timeout (wall-clock budget + start-up allowance): no job can run — or be metered — longer.
  */
-export function runWorstCaseHours(spec: SweepSpecT, shards: number, model: ModelSpec): number {
+export function runWorstCaseHours(spec: SweepSpecT, shards: number, model: ModelSpec): { tla: number; shards: number } {
   const startup = jobStartupSeconds(model);
-  return (spec.budgets.tlaWallSeconds + startup + shardJobsAtMost(spec.budgetCurve, shards) * (spec.budgets.shardWallSeconds + startup)) / 3600;
+  return { tla: (spec.budgets.tlaWallSeconds + startup) / 3600, shards: (shardJobsAtMost(spec.budgetCurve, shards) * (spec.budgets.shardWallSeconds + startup)) / 3600 };
+}
+
+/** The queue of a run's TLA job: its shard jobs' queue, but `cpu` for image runs (the TLA runs in the Uplift image). */
+export function tlaQueueFor(model: ModelSpec, cbm: Pick<RunCbm, 'compute' | 'images'>): 'cpu' | 'gpu' {
+  return queueFor(model, { compute: cbm.compute }) as 'cpu' | 'gpu';
 }
 
 /** Key of a matrix cell: a (TLA, RA, CBM, variant) and all its seeds. */
@@ -190,14 +206,15 @@ export const cellOf = (r: Pick<RunPlan, 'tla' | 'ra' | 'cbm' | 'variant'>) => `$
 export function expandPlan(staged: StagedSweep): SweepPlan {
   const { spec } = staged;
   const runs: RunPlan[] = [];
-  const hourly = { cpu: jobUsdPerHour(staged.compute.cpu, spec.prices), gpu: jobUsdPerHour(staged.compute.gpu, spec.prices) };
+  const hourly = (q: Queue) => queueUsdPerHour(staged.compute, q, spec.prices);
   for (const cbm of staged.cbms)
     for (const ra of staged.ras.filter((r) => r.speaks === cbm.kind))
       for (const tla of spec.tlas)
         for (const variant of spec.variants) {
           const label = tlaLabel(tla);
-          const shards = shardCount(cbm.testCount, spec.shardSize);
-          const tasksPerShard = Math.ceil(cbm.testCount / shards);
+          // Image runs: one shard per task, each submitted with its task's image (core/sweep/image-jobs.ts).
+          const shards = cbm.testImages ? Math.max(1, cbm.testCount) : shardCount(cbm.testCount, spec.shardSize);
+          const tasksPerShard = cbm.testImages ? 1 : Math.ceil(cbm.testCount / shards);
           const name = modelName(ra.model);
           const cbmSpec = spec.cbms.find((c) => c.id === cbm.id) as CbmSpecT;
           const kind = cbmKind(cbm.kind);
@@ -212,7 +229,8 @@ export function expandPlan(staged: StagedSweep): SweepPlan {
             guardCount: cbm.guardCount,
             spec: cbmSpec,
             maxGuardDrop: cbm.guardCount > 0 ? (cbmSpec.maxGuardDrop ?? DEFAULT_MAX_GUARD_DROP) : null,
-            compute: { queue: kind.compute?.queue ?? 'cpu', limits: { ...(kind.compute?.limits ?? {}) } },
+            compute: { queue: kindCompute(kind, cbmSpec).queue ?? 'cpu', limits: { ...(kindCompute(kind, cbmSpec).limits ?? {}) } },
+            ...(cbm.testImages ? { images: cbm.testImages } : {}),
             ...(judge ? { judge } : {}),
           };
           const baselineInputs: BaselineInputs = {
@@ -226,7 +244,8 @@ export function expandPlan(staged: StagedSweep): SweepPlan {
             requests: spec.concurrency.requests,
           };
           const tokensUsd = runWorstCase(spec, ra.model, shards, tla, judge ? { model: judge.model, tokensPerShard: judge.tokensPerTask * tasksPerShard } : undefined);
-          const computeUsd = runWorstCaseHours(spec, shards, ra.model) * hourly[queueFor(ra.model, runCbm)];
+          const hours = runWorstCaseHours(spec, shards, ra.model);
+          const computeUsd = hours.tla * hourly(tlaQueueFor(ra.model, runCbm)) + hours.shards * hourly(queueFor(ra.model, runCbm));
           for (let seed = 1; seed <= spec.seeds; seed++)
             runs.push({
               runId: `${label}-${ra.name}-${cbm.id}-${variant}-s${seed}`,

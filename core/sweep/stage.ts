@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { stageDataset, datasetVersion, datasetPrefix } from '../cbm/dataset';
 import { cbmKind } from '../cbm/registry';
-import type { KindDataset } from '../cbm/types';
+import { kindCompute, type KindDataset } from '../cbm/types';
 import { TLAS } from '../tla/registry';
 import { judgeAllowanceFloor } from '../cbm/judge';
 import { upstreamFor } from '../gateway/upstream';
@@ -11,6 +11,7 @@ import { LOCAL_COMPUTE, type ComputeTargets } from '../pricing';
 import { bundleHash, readManifest, stageBundle } from '../ra/bundle';
 import { resolveModel, tlaLabel, type LoadedSpec } from '../spec';
 import { expandPlan, stagedSpecKey, type StagedSweep, type SweepPlan } from './plan';
+import { splitImages } from './image-jobs';
 
 /** A validated sweep, ready to stage: every check that can fail has run, nothing was written. */
 export interface PreparedSweep {
@@ -44,7 +45,8 @@ function stagedFrom(loaded: LoadedSpec, datasets: Map<string, KindDataset>, mani
       const kind = cbmKind(c.kind);
       const version = datasetVersion(c.kind, ds);
       const guardCount = ds.test.filter((t) => kind.setOf(t) === 'guard').length;
-      return { id: c.id, kind: c.kind, datasetPrefix: datasetPrefix(c.id, version), datasetVersion: version, devCount: ds.dev.length, testCount: ds.test.length, guardCount };
+      const testImages = kind.taskImage ? splitImages(`cbms ${c.id}`, ds.test, (t) => kind.taskImage?.(t)) : undefined;
+      return { id: c.id, kind: c.kind, datasetPrefix: datasetPrefix(c.id, version), datasetVersion: version, devCount: ds.dev.length, testCount: ds.test.length, guardCount, ...(testImages ? { testImages } : {}) };
     }),
     ras: spec.ras.map((r) => ({ name: r.name, bundleHash: bundleHash(r.bundle), model: resolveModel(r.model, { OPENAI_BASE_URL: openaiBaseUrl }), speaks: manifests.get(r.name) as string })),
     compute,
@@ -79,6 +81,9 @@ export function prepareSweep(loaded: LoadedSpec, env: Record<string, string | un
       const guard = ds.test.some((t) => kind.setOf(t) === 'guard');
       if (c.maxGuardDrop !== undefined && !guard) problems.push(`${file}: cbms.${i}.maxGuardDrop: the data set ${c.dataset} has no guard tasks, so there is no guard to keep. Fix: remove maxGuardDrop, or add guard tasks to the data set`);
       if (guard && !ds.test.some((t) => kind.setOf(t) === 'objective')) problems.push(`${file}: cbms.${i}.dataset: ${c.dataset}/test.jsonl has guard tasks only. Fix: add the objective's tasks`);
+      const images = kind.taskImage ? splitImages(`${file}: cbms.${i}.dataset: ${c.dataset}`, ds.test, (t) => kind.taskImage?.(t)) : undefined;
+      if (images && kindCompute(kind, c).queue === 'gpu')
+        problems.push(`${file}: cbms.${i}.dataset: its tasks name container images and ask for a GPU; image tasks run on the images queue, which has no GPUs. Fix: drop "image" from the tasks (the GPU runner image has PyTorch and CUDA), or run them on CPU`);
     }),
   );
   spec.ras.forEach((r) => collect(() => manifests.set(r.name, readManifest(r.bundle).cbm)));

@@ -7,12 +7,13 @@ import type { TaskOutcome } from '../ra/protocol';
 import { AgentBrokenError, BaselinePendingError, CorruptRecordError, InfraFailureError, UpliftError } from '../errors';
 import { parseJson } from '../jsonl';
 import type { ArtifactStore, ScoreStore } from '../ports';
-import { jobUsdPerHour, meteredUsd, priceOf } from '../pricing';
+import { meteredUsd, priceOf, queueUsdPerHour } from '../pricing';
 import { hasScores, RunRecord, type GuardResult, type RunRecord as RunRecordT, type ScorePair, type SweepId, type RunId } from '../records';
 import { pairedBootstrap } from '../scoring/bootstrap';
-import { pairedCurveUplift } from '../scoring/best-of-k';
+import { pairedCurveUplift, pairedTimeCurveUplift, timeBudgets, type Attempt } from '../scoring/best-of-k';
 import { buildResults, renderReportHtml } from '../report';
-import { expandPlan, itemsKey, jobStartupSeconds, planKey, queueFor, runPrefix, sweepPrefix, StagedSweep, stagedSpecKey, type RunPlan, type SweepPlan } from './plan';
+import { expandPlan, itemsKey, jobStartupSeconds, planKey, queueFor, runPrefix, sweepPrefix, StagedSweep, stagedSpecKey, tlaQueueFor, type Queue, type RunPlan, type SweepPlan } from './plan';
+import { imageJobs, type ImageJob, type JobDefinitions } from './image-jobs';
 import { countOutcomes, CurvePlan, curvePrefix, describeInfraFailure, hadInfraFailure, isWithoutNetworkIsolation, readFailedTlaAttempts, readFinishedShardUsage, readPlan, readRun, readShards, roleOutputPrefix, shardSpend, shardWarnings, TlaResult, tlaKey, type FailedTlaAttempt, type Role, type ShardSpend, type ShardUsage } from './outputs';
 import { DEFAULT_MAX_GUARD_DROP } from '../spec';
 
@@ -21,6 +22,8 @@ export interface StepDeps {
   artifacts: ArtifactStore;
   scores: ScoreStore;
   now?: () => Date;
+  /** Job definitions of tasks' container images (PlanRun of image runs): the stack's Batch, or the local pool's stand-in. */
+  jobDefinitions?: JobDefinitions;
 }
 
 const nowIso = (deps: StepDeps) => (deps.now ? deps.now() : new Date()).toISOString();
@@ -101,8 +104,14 @@ export type RunAction = 'skip' | 'compute_baseline' | 'proceed';
 export interface PlanRunOutput {
   action: RunAction;
   shards: number;
-  /** Job queue of the run's jobs: `gpu` for models served on the job's GPU, else `cpu`. */
-  queue: 'cpu' | 'gpu';
+  /** Job queue of the run's shard jobs (core/sweep/plan.ts queueFor); an `images` run's TLA job uses `cpu`. */
+  queue: Queue;
+  /**
+   * Image runs: the baseline's and the MRA's shard jobs, each with the job definition of its
+   * task's image (core/sweep/image-jobs.ts); the state machine submits them one by one.
+   */
+  baselineImageJobs?: ImageJob[];
+  mraImageJobs?: ImageJob[];
   /** Children of the MRA array job: the MRA's shards, then the same shards for each budget-curve bundle (unused ones exit at once). */
   mraJobs: number;
   /** Batch attempt timeouts: the run's wall-clock budgets plus start-up (at least Batch's 60 s). */
@@ -134,8 +143,17 @@ export async function planRun(deps: StepDeps, input: z.infer<typeof RunInput>): 
     { key: run.baselineKey, status: 'computing', ownerSweep: sweepId, ownerRun: runId, claimedAt: now, outputsPrefix: roleOutputPrefix(sweepId, runId, 'baseline') },
     lease,
   );
+  const shape = jobShape(plan, run);
+  const images = run.cbm.images ? await imageJobsOf(deps, run.cbm.images, shape.mraJobs) : {};
   await deps.scores.putRun({ ...rec, status: 'running', reservedUsd: reserved, updatedAt: now, error: undefined, baselineCached: claim.status !== 'claimed' });
-  return { action: claim.status === 'claimed' ? 'compute_baseline' : 'proceed', ...jobShape(plan, run) };
+  return { action: claim.status === 'claimed' ? 'compute_baseline' : 'proceed', ...shape, ...images };
+}
+
+/** The shard jobs of an image run, their job definitions registered (or found) first. */
+async function imageJobsOf(deps: StepDeps, images: readonly string[], mraJobs: number): Promise<Pick<PlanRunOutput, 'baselineImageJobs' | 'mraImageJobs'>> {
+  if (!deps.jobDefinitions) throw new Error(`this run's tasks run in container images (${images[0]}${images.length > 1 ? ', …' : ''}) and PlanRun has no job definitions registry (UPLIFT_IMAGE_JOB_TEMPLATE unset): deploy the stack with the images queue enabled (infra config images.enabled)`);
+  const mra = await imageJobs(images, mraJobs, deps.jobDefinitions);
+  return { baselineImageJobs: mra.slice(0, images.length), mraImageJobs: mra };
 }
 
 /** What the state machine needs to submit a run's jobs: array size, queue and attempt timeouts. */
@@ -194,11 +212,24 @@ export function guardOf(pair: ScorePair, maxDrop: number): GuardResult {
 }
 
 /**
- * RE-Bench best-of-k over the objective tasks' attempts, k = 1 … the fewest attempts any task has
- * (baseline and MRA), with a paired bootstrap CI over tasks; undefined when no task has attempts.
- * A task without attempts (an agent error) counts as attempts that all scored 0.
+ * RE-Bench curves over the objective tasks' attempts (a per-task kind run with attempts ≥ 2),
+ * baseline vs MRA paired by task id, each point with a paired bootstrap CI over tasks (seed
+ * BOOTSTRAP_SEED); undefined when no task has 2 or more attempts. A task without attempts (an
+ * agent error) counts as attempts that all scored 0 in 0 s.
+ * - `bestOfK`: k = 1 … the fewest attempts any task has.
+ * - `timeCurve`: at the budgets `timeBudgets(taskWallSeconds, most attempts of a task)`, the best
+ *   score of the attempts finished within the budget, in the order they ran (a task with none
+ *   counts 0). An attempt's time counts at most `taskWallSeconds`, its wall clock: the few
+ *   seconds over it are the harness making the workspace and stopping the sandbox, so an attempt
+ *   that used its whole wall clock is finished at 1× the limit, not one budget later.
  */
-function bestOfKOf(targets: readonly CbmTask[], objective: readonly number[], base: readonly TaskOutcome[], mra: readonly TaskOutcome[]): RunRecordT['bestOfK'] {
+export function attemptCurvesOf(
+  targets: readonly CbmTask[],
+  objective: readonly number[],
+  base: readonly TaskOutcome[],
+  mra: readonly TaskOutcome[],
+  taskWallSeconds: number,
+): { bestOfK: NonNullable<RunRecordT['bestOfK']>; timeCurve: NonNullable<RunRecordT['timeCurve']> } | undefined {
   const attemptsOf = (outcomes: readonly TaskOutcome[]) => {
     const byId = new Map(outcomes.map((o) => [o.id, o]));
     return objective.map((i) => {
@@ -210,10 +241,20 @@ function bestOfKOf(targets: readonly CbmTask[], objective: readonly number[], ba
   const m = attemptsOf(mra);
   const n = Math.max(...[...b, ...m].map((a) => a?.length ?? 0), 0);
   if (n < 2) return undefined;
-  const fill = (a: { score: number; seconds: number }[] | undefined) => a ?? Array.from({ length: n }, () => ({ score: 0, seconds: 0 }));
+  const fill = (a: Attempt[] | undefined) => a ?? Array.from({ length: n }, () => ({ score: 0, seconds: 0 }));
   const k = Math.min(...[...b, ...m].map((a) => fill(a).length));
   const ks = Array.from({ length: k }, (_, i) => i + 1);
-  return pairedCurveUplift(b.map(fill), m.map(fill), ks, { seed: BOOTSTRAP_SEED }).map((p) => ({ k: p.k, baseline: p.ra, mra: p.mra, uplift: p.uplift, ci: p.ci }));
+  const bestOfK = pairedCurveUplift(b.map(fill), m.map(fill), ks, { seed: BOOTSTRAP_SEED }).map((p) => ({ k: p.k, baseline: p.ra, mra: p.mra, uplift: p.uplift, ci: p.ci }));
+  const capped = (a: Attempt[] | undefined) => fill(a).map((x) => ({ score: x.score, seconds: Math.min(x.seconds, taskWallSeconds) }));
+  const timeCurve = pairedTimeCurveUplift(b.map(capped), m.map(capped), timeBudgets(taskWallSeconds, n), { seed: BOOTSTRAP_SEED }).map((p) => ({
+    budgetSeconds: p.budgetSeconds,
+    baseline: p.ra,
+    mra: p.mra,
+    uplift: p.uplift,
+    ci: p.ci,
+    noneFinished: { baseline: p.noneFinished.ra, mra: p.noneFinished.mra },
+  }));
+  return { bestOfK, timeCurve };
 }
 
 /** Objective scores by each breakdown group of the kind (e.g. injection_variant), objective tasks only. */
@@ -318,7 +359,8 @@ export async function scoreRun(deps: StepDeps, input: z.infer<typeof RunInput>):
   const kind = cbmKind(run.cbm.kind);
   const metricInfo = kind.metrics(run.cbm.spec, await readMeta(deps.artifacts, run.cbm.datasetPrefix, kind));
   const curve = plan.budgetCurve ? await scoreCurve(deps, sweepId, run, targets, sets.objective, baseScores, mraScores) : undefined;
-  const bestOfK = bestOfKOf(targets, sets.objective, base.outcomes, mra.outcomes);
+  // A task's wall clock as the shard job sets it (ra-shard.ts): the spec's taskWallSeconds, else the shard's.
+  const attemptCurves = attemptCurvesOf(targets, sets.objective, base.outcomes, mra.outcomes, run.cbm.spec.taskWallSeconds === undefined ? plan.budgets.shardWallSeconds : Number(run.cbm.spec.taskWallSeconds));
   const owner = cached.ownerSweep === sweepId && cached.ownerRun === runId;
   const total = (us: readonly ShardUsage[]) => us.reduce((s, u) => s + shardSpend(u).totalTokens, 0);
   // TLA job attempts that failed before this one succeeded spent too.
@@ -347,7 +389,7 @@ export async function scoreRun(deps: StepDeps, input: z.infer<typeof RunInput>):
     tokens,
     guard,
     breakdown,
-    ...(bestOfK ? { bestOfK } : {}),
+    ...(attemptCurves ? { bestOfK: attemptCurves.bestOfK, timeCurve: attemptCurves.timeCurve } : {}),
     metrics: { kind: run.cbm.kind, objective: metricInfo.objective.name, guard: metricInfo.guard?.name, chance: metricInfo.objective.chance, guardChance: metricInfo.guard?.chance },
     costUsd: cost,
     reservedUsd: undefined,
@@ -402,13 +444,15 @@ async function scoreCurve(deps: StepDeps, sweepId: string, run: RunPlan, targets
 function runCostUsd(plan: SweepPlan, run: RunPlan, shards: readonly ShardUsage[], tla: TlaResult | undefined, failedTla: readonly FailedTlaAttempt[] = []): number {
   const spend = shards.map(shardSpend);
   const tokens = { promptTokens: spend.reduce((s, u) => s + u.promptTokens, 0), completionTokens: spend.reduce((s, u) => s + u.completionTokens, 0) };
-  const jobMs = spend.reduce((s, u) => s + u.wallMs, 0) + (tla?.wallMs ?? 0) + failedTla.reduce((s, a) => s + a.wallMs, 0);
+  const shardMs = spend.reduce((s, u) => s + u.wallMs, 0);
+  const tlaMs = (tla?.wallMs ?? 0) + failedTla.reduce((s, a) => s + a.wallMs, 0);
   return (
     meteredUsd(tokens, priceOf(run.ra.modelName, plan.prices)) +
     judgeUsd(plan, run, spend) +
     (tla ? tlaCostUsd(tla, run, plan) : 0) +
     failedTla.reduce((s, a) => s + a.usageByModel.reduce((t, u) => t + meteredUsd(u, priceOf(u.model, plan.prices)), 0), 0) +
-    (jobMs / 3_600_000) * jobUsdPerHour(plan.compute[queueFor(run.ra.model, run.cbm)], plan.prices)
+    (shardMs / 3_600_000) * queueUsdPerHour(plan.compute, queueFor(run.ra.model, run.cbm), plan.prices) +
+    (tlaMs / 3_600_000) * queueUsdPerHour(plan.compute, tlaQueueFor(run.ra.model, run.cbm), plan.prices)
   );
 }
 

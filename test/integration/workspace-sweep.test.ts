@@ -95,7 +95,7 @@ describeWithBwrap('workspace CBM: mini-swe through the state machine', () => {
     }
   });
 
-  test('attempts: k per task give RE-Bench best-of-k curves for baseline and MRA, with paired CIs, matching hand-computed values', async () => {
+  test('attempts: k per task give RE-Bench best-of-k and time-budget curves for baseline and MRA, with paired CIs, matching hand-computed values', async () => {
     // A model that, with bash only, fixes a task of several hunks on every other attempt: those tasks score [1, 0].
     const model = await startSweFakeModel(FAMILY, { alternate: true });
     try {
@@ -108,7 +108,8 @@ describeWithBwrap('workspace CBM: mini-swe through the state machine', () => {
       const r = await runCli(['run', file, '--json', '--data-dir', dataDir], { FAKE_SWE_KEY: KEY });
       expect(r.code).toBe(0);
       type Point = { k: number; baseline: number; mra: number; uplift: number; ci: [number, number] };
-      const runs = (JSON.parse(r.stdout) as { runs: { tla: string; baseline: number; bestOfK: Point[] }[] }).runs;
+      type TimePoint = { budgetSeconds: number; baseline: number; mra: number; uplift: number; ci: [number, number]; noneFinished: { baseline: number; mra: number } };
+      const runs = (JSON.parse(r.stdout) as { runs: { tla: string; baseline: number; bestOfK: Point[]; timeCurve: TimePoint[] }[] }).runs;
       const noop = runs.find((x) => x.tla === 'noop');
       const edit = runs.find((x) => x.tla === 'edit-tool');
       // Best-of-1 is the mean over attempts: one-line tasks [1, 1] → 1, the others [1, 0] → 0.5.
@@ -125,9 +126,23 @@ describeWithBwrap('workspace CBM: mini-swe through the state machine', () => {
       expect(edit?.bestOfK[0].uplift).toBeCloseTo(1 - best1, 10);
       expect(edit?.bestOfK[0].ci[0]).toBeGreaterThan(0);
       expect(edit?.bestOfK[1].uplift).toBeCloseTo(0, 10);
+      // Time budgets 0.5, 1, 2 × taskWallSeconds 60 (the spec's, not the shard's 600 s). An attempt counts at
+      // most its 60 s wall clock, so at T = 60 s at least each task's first attempt has finished, and the first
+      // fixes every task (conversation 1): the baseline is 1 there, not best-of-1; at T = 120 s both have.
+      // (These attempts take seconds, so the order itself is pinned in test/core/scoring/best-of-k.test.ts.)
+      for (const run of [noop, edit]) {
+        expect(run?.timeCurve.map((p) => p.budgetSeconds)).toEqual([30, 60, 120]);
+        for (const p of run?.timeCurve.slice(1) ?? []) {
+          expect(p).toMatchObject({ baseline: 1, mra: 1, noneFinished: { baseline: 0, mra: 0 } });
+          expect([p.uplift, ...p.ci].map((x) => Math.abs(x) < 1e-12)).toEqual([true, true, true]);
+        }
+      }
       // The table says it too.
       const shown = await runCli(['results', (JSON.parse(r.stdout) as { sweepId: string }).sweepId, '--data-dir', dataDir]);
       expect(shown.stdout).toMatch(/Best-of-k over each test task's attempts/);
+      expect(shown.stdout).toMatch(/Best score within a total time T over each test task's attempts/);
+      // the time table's row: T = 60 s and T = 120 s both 100.0 → 100.0, +0.0 [+0.0, +0.0]
+      expect(shown.stdout).toMatch(/^edit-tool-basic-agent-mini-swe-simple-s1 .*100\.0 → 100\.0, \+0\.0 \[\+0\.0, \+0\.0\] +100\.0 → 100\.0, \+0\.0 \[\+0\.0, \+0\.0\]$/m);
       expect(shown.stdout).toMatch(new RegExp(`edit-tool-basic-agent-mini-swe-simple-s1 .*${(best1 * 100).toFixed(1)} → 100\\.0, \\+${((1 - best1) * 100).toFixed(1)} \\[`));
     } finally {
       await model.close();

@@ -1,6 +1,6 @@
 import { pairedBootstrap } from '../../../core/scoring/bootstrap';
 import { hash32, seededShuffle } from '../../../core/scoring/sampling';
-import { type Attempt, bestOfK, bestOfKCurve, bestOfKSeries, bestWithinTime, clipUnit, normalizedScore, pairedCurveUplift, timeCurve } from '../../../core/scoring/best-of-k';
+import { type Attempt, bestOfK, bestOfKCurve, bestOfKSeries, bestWithinTime, clipUnit, normalizedScore, pairedCurveUplift, pairedTimeCurveUplift, timeBudgets, timeCurve } from '../../../core/scoring/best-of-k';
 
 /** Attempts with the given scores, each taking `seconds` (the time does not matter to best-of-k). */
 const scores = (xs: number[], seconds = 60): Attempt[] => xs.map((score) => ({ score, seconds }));
@@ -373,3 +373,151 @@ describe('pairedCurveUplift', () => {
     expect(() => pairedCurveUplift([], [], [1])).toThrow(/at least one task/);
   });
 });
+
+describe('timeBudgets: 0.5, 1, 2, …, attempts × the per-attempt wall clock', () => {
+  test('hand-computed: 3 attempts of 100 s → 50, 100, 200, 300 s; 1 attempt of 300 s → 150, 300 s', () => {
+    expect(timeBudgets(100, 3)).toEqual([50, 100, 200, 300]);
+    expect(timeBudgets(300, 1)).toEqual([150, 300]);
+    expect(timeBudgets(60, 2)).toEqual([30, 60, 120]);
+  });
+
+  test('rejects a non-positive wall clock and a non-integer or zero attempt count', () => {
+    expect(() => timeBudgets(0, 3)).toThrow(RangeError);
+    expect(() => timeBudgets(NaN, 3)).toThrow(RangeError);
+    expect(() => timeBudgets(100, 0)).toThrow(RangeError);
+    expect(() => timeBudgets(100, 1.5)).toThrow(RangeError);
+  });
+});
+
+/** mulberry32 written out again (not imported), for a bootstrap computed independently of the code under test. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * The paired percentile bootstrap spelled out: per resample, n task indices; the mean of the MRA's
+ * values at those indices minus the mean of the RA's values at the same indices; 2.5% and 97.5%
+ * type-7 quantiles of 2000 such differences.
+ */
+function pairedCiByHand(ra: number[], mra: number[], seed = 20240531): [number, number] {
+  const rand = prng(seed);
+  const n = ra.length;
+  const stats: number[] = [];
+  for (let r = 0; r < 2000; r++) {
+    let sr = 0;
+    let sm = 0;
+    for (let j = 0; j < n; j++) {
+      const i = Math.floor(rand() * n);
+      sr += ra[i];
+      sm += mra[i];
+    }
+    stats.push(sm / n - sr / n);
+  }
+  stats.sort((a, b) => a - b);
+  const q = (p: number) => {
+    const pos = (stats.length - 1) * p;
+    const lo = Math.floor(pos);
+    return stats[lo] + (stats[Math.min(lo + 1, stats.length - 1)] - stats[lo]) * (pos - lo);
+  };
+  return [q(0.025), q(0.975)];
+}
+
+describe('pairedTimeCurveUplift: baseline vs MRA best score within a total time, paired over tasks', () => {
+  // 3 tasks × 3 attempts, in the order they ran, (score, seconds); budgets 50, 100, 200, 300 s (timeBudgets(100, 3)).
+  const a = (score: number, seconds: number): Attempt => ({ score, seconds });
+  // RA task 1: finishes at 40, 140, 170 → T=50: 0.2 | 100: 0.2 | 200: max(0.2, 0.6, 0.4) = 0.6 | 300: 0.6
+  // RA task 2: finishes at 100, 200, 300 → T=50: none (0) | 100: 0.5 (boundary counts) | 200: 0.5 | 300: 0.9
+  // RA task 3: finishes at 60, 80, 170 → T=50: none (0) | 100: max(0, 0.3) = 0.3 | 200: 0.8 | 300: 0.8
+  const ra = [
+    [a(0.2, 40), a(0.6, 100), a(0.4, 30)],
+    [a(0.5, 100), a(0.1, 100), a(0.9, 100)],
+    [a(0.0, 60), a(0.3, 20), a(0.8, 90)],
+  ];
+  // MRA task 1: finishes at 50, 110, 210 → 0.7 | 0.7 | 0.7 | 1.0
+  // MRA task 2: finishes at 80, 110, 210 → none (0) | 0.3 | 0.6 | 0.9
+  // MRA task 3: finishes at 20, 40, 60 → 0.1 | 0.5 | 0.5 | 0.5
+  const mra = [
+    [a(0.7, 50), a(0.2, 60), a(1.0, 100)],
+    [a(0.3, 80), a(0.6, 30), a(0.9, 100)],
+    [a(0.1, 20), a(0.1, 20), a(0.5, 20)],
+  ];
+  const perTask = {
+    ra: [[0.2, 0, 0], [0.2, 0.5, 0.3], [0.6, 0.5, 0.8], [0.6, 0.9, 0.8]],
+    mra: [[0.7, 0, 0.1], [0.7, 0.3, 0.5], [0.7, 0.6, 0.5], [1.0, 0.9, 0.5]],
+  };
+  const c = pairedTimeCurveUplift(ra, mra, timeBudgets(100, 3));
+
+  test('hand-computed means, uplifts and tasks with nothing finished at each budget', () => {
+    expect(c.map((p) => p.budgetSeconds)).toEqual([50, 100, 200, 300]);
+    // RA: 0.2/3, (0.2 + 0.5 + 0.3)/3, (0.6 + 0.5 + 0.8)/3, (0.6 + 0.9 + 0.8)/3
+    [0.2 / 3, 1.0 / 3, 1.9 / 3, 2.3 / 3].forEach((v, i) => expect(c[i].ra).toBeCloseTo(v, 12));
+    // MRA: (0.7 + 0 + 0.1)/3, (0.7 + 0.3 + 0.5)/3, (0.7 + 0.6 + 0.5)/3, (1.0 + 0.9 + 0.5)/3
+    [0.8 / 3, 1.5 / 3, 1.8 / 3, 2.4 / 3].forEach((v, i) => expect(c[i].mra).toBeCloseTo(v, 12));
+    // per-task differences: [0.5, 0, 0.1], [0.5, −0.2, 0.2], [0.1, 0.1, −0.3], [0.4, 0, −0.3]
+    [0.6 / 3, 0.5 / 3, -0.1 / 3, 0.1 / 3].forEach((v, i) => expect(c[i].uplift).toBeCloseTo(v, 12));
+    expect(c.map((p) => p.noneFinished)).toEqual([{ ra: 2, mra: 1 }, { ra: 0, mra: 0 }, { ra: 0, mra: 0 }, { ra: 0, mra: 0 }]);
+  });
+
+  test('CIs by hand: with 3 tasks every extreme resample (all 3 draws the same task) has probability 1/27 > 2.5%, so the 95% CI is [min, max] of the per-task differences', () => {
+    expect(c[0].ci[0]).toBeCloseTo(0, 12);
+    expect(c[0].ci[1]).toBeCloseTo(0.5, 12);
+    expect(c[1].ci[0]).toBeCloseTo(-0.2, 12);
+    expect(c[1].ci[1]).toBeCloseTo(0.5, 12);
+    expect(c[2].ci[0]).toBeCloseTo(-0.3, 12);
+    expect(c[2].ci[1]).toBeCloseTo(0.1, 12);
+    expect(c[3].ci[0]).toBeCloseTo(-0.3, 12);
+    expect(c[3].ci[1]).toBeCloseTo(0.4, 12);
+    expect(c.map((p) => [p.resamples, p.level, p.seed])).toEqual(Array(4).fill([2000, 0.95, 20240531]));
+  });
+
+  test('CIs equal an independent paired bootstrap of the hand-computed per-task values (same indices for RA and MRA), at the default and another seed', () => {
+    c.forEach((p, i) => {
+      const [lo, hi] = pairedCiByHand(perTask.ra[i], perTask.mra[i]);
+      // equal up to float rounding: the code averages the differences, this the two sides
+      expect(p.ci[0]).toBeCloseTo(lo, 12);
+      expect(p.ci[1]).toBeCloseTo(hi, 12);
+    });
+    const tasks = [...ra, [a(0.4, 10), a(0.9, 95), a(0.2, 5)], [a(0.05, 200), a(0.5, 1), a(0.6, 1)]];
+    const better = [...mra, [a(0.3, 10), a(0.95, 95), a(0.2, 5)], [a(0.8, 50), a(0.5, 1), a(0.2, 1)]];
+    // extra tasks at 100, 200, 300 s: RA task 4 (finishes at 10, 105, 110) 0.4, 0.9, 0.9; RA task 5 (200, 201, 202) none (0), 0.05, 0.6;
+    // MRA task 4 (10, 105, 110) 0.3, 0.95, 0.95; MRA task 5 (50, 51, 52) 0.8, 0.8, 0.8
+    const wide = pairedTimeCurveUplift(tasks, better, [100, 200, 300], { seed: 7 });
+    const values = (side: number[][], extra: number[][]) => [0, 1, 2].map((j) => [...side[j + 1], ...extra[j]]);
+    const raV = values(perTask.ra, [[0.4, 0], [0.9, 0.05], [0.9, 0.6]]);
+    const mraV = values(perTask.mra, [[0.3, 0.8], [0.95, 0.8], [0.95, 0.8]]);
+    // (1.2, 0.7, 0.35) / 5 by hand from the lists above
+    [0.24, 0.14, 0.07].forEach((v, j) => expect(wide[j].uplift).toBeCloseTo(v, 12));
+    wide.forEach((p, j) => {
+      expect(p.uplift).toBeCloseTo(mraV[j].reduce((x, y) => x + y, 0) / 5 - raV[j].reduce((x, y) => x + y, 0) / 5, 12);
+      expect(p.ci[0]).toBeCloseTo(pairedCiByHand(raV[j], mraV[j], 7)[0], 12);
+      expect(p.ci[1]).toBeCloseTo(pairedCiByHand(raV[j], mraV[j], 7)[1], 12);
+      expect(p.ci[0]).toBeLessThan(p.ci[1]);
+    });
+  });
+
+  test('pairing: an MRA better by 0.1 on every attempt (same times) gives uplift 0.1 with CI [0.1, 0.1] at every budget where all tasks finished something', () => {
+    const plus = ra.map((t) => t.map((x) => ({ ...x, score: x.score + 0.1 })));
+    const p = pairedTimeCurveUplift(ra, plus, [100, 200, 300]);
+    for (const x of p) {
+      expect(x.uplift).toBeCloseTo(0.1, 12);
+      expect(x.ci[0]).toBeCloseTo(0.1, 12);
+      expect(x.ci[1]).toBeCloseTo(0.1, 12);
+    }
+    const same = pairedTimeCurveUplift(ra, ra, timeBudgets(100, 3));
+    for (const x of same) expect([x.uplift, ...x.ci]).toEqual([0, 0, 0]);
+  });
+
+  test('task counts must match; a negative budget throws', () => {
+    expect(() => pairedTimeCurveUplift(ra, mra.slice(0, 2), [100])).toThrow(/RA has 3 tasks, MRA 2/);
+    expect(() => pairedTimeCurveUplift([], [], [100])).toThrow(/at least one task/);
+    expect(() => pairedTimeCurveUplift(ra, mra, [-1])).toThrow(RangeError);
+  });
+});
+
