@@ -9,6 +9,7 @@ import { classificationKind } from '../core/cbm/classification';
 import { addCyberSecEvalPiImport } from './commands/import-cyberseceval';
 import { addMultipleChoiceImport } from './commands/import-mcq';
 import { addSweBenchImport } from './commands/import-swebench';
+import { addCifar10Import } from './commands/import-cifar10';
 import { readMeta, readSplit } from '../core/cbm/dataset';
 import { SpecError, UpliftError } from '../core/errors';
 import { serveOfflineModel } from '../core/gateway/offline-server';
@@ -218,6 +219,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   addCyberSecEvalPiImport(importCmd, io, setExit);
   addMultipleChoiceImport(importCmd, io, setExit);
   addSweBenchImport(importCmd, io, setExit);
+  addCifar10Import(importCmd, io, setExit);
 
   program
     .command('offline-model')

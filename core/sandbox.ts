@@ -5,10 +5,12 @@ import { chmodSync, existsSync, lchownSync, lstatSync, mkdtempSync, readdirSync,
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { UpliftError } from './errors';
+import { checkDevices, type SandboxDevice } from './sandbox/devices';
 import { createSandboxCgroup, sandboxMemory, type SandboxCgroup } from './sandbox/memory';
 import { lendTree, removeTree, walkTree, type DiskUsage } from './sandbox/tree';
 
 export { diskUsage, removeTree, removeUnsafeEntries } from './sandbox/tree';
+export { checkDevices, deviceProblems, jobGpus, JobGpuError, SandboxDeviceError, type JobGpus, type SandboxDevice } from './sandbox/devices';
 
 /** Resource limits for untrusted agent code. */
 export interface SandboxLimits {
@@ -207,6 +209,15 @@ export interface SandboxOptions {
   gateway?: { baseUrl: string; socketPath: string };
   /** A level to use instead of the detected one (it must be available). */
   level?: IsolationLevel;
+  /**
+   * Character devices the command may open (e.g. the job's GPUs, see `jobGpus`): at the bubblewrap
+   * levels each host node is bound (`--dev-bind`, read-write) at its `path` in the sandbox's own
+   * /dev, which holds nothing else but the standard nodes; at other levels the sandbox sees the
+   * host's /dev, so each is at its `host` path (and so is every other node the host has). A host
+   * path that is not a character device, or a `path` not under /dev, is refused
+   * (SandboxDeviceError, every problem at once).
+   */
+  devices?: SandboxDevice[];
 }
 
 export interface SandboxExit {
@@ -291,13 +302,15 @@ interface Plan {
  * descriptor (`--args`), never on the command line, which every host process may read in
  * /proc/<pid>/cmdline (and the environment holds the per-job key).
  */
-function bwrapArgs(level: 'bwrap' | 'bwrap-userns', cwd: string, env: Record<string, string>, limits: SandboxLimits, readOnly: readonly ReadOnlyMount[], socket: string | undefined): string[] {
+function bwrapArgs(level: 'bwrap' | 'bwrap-userns', cwd: string, env: Record<string, string>, limits: SandboxLimits, readOnly: readonly ReadOnlyMount[], socket: string | undefined, devices: readonly SandboxDevice[]): string[] {
   const args = ['--clearenv'];
   for (const [k, v] of Object.entries(env)) args.push('--setenv', k, v);
   args.push('--ro-bind', '/usr', '/usr', '--ro-bind', '/etc', '/etc', ...rootEntries(), '--dev', '/dev', '--proc', '/proc');
   // Private, size-limited /tmp and /dev/shm (POSIX shared memory, semaphores): memory, so bounded.
   args.push('--perms', '1777', '--size', String(limits.tmpBytes), '--tmpfs', '/tmp');
   args.push('--perms', '1777', '--size', String(limits.tmpBytes), '--tmpfs', '/dev/shm');
+  // Devices asked for, into the fresh /dev before it is made read-only (the nodes themselves stay writable).
+  for (const d of devices) args.push('--dev-bind', d.host, d.path);
   // The harness's code and the Node binary: hidden, resp. visible read-only, wherever they are installed.
   for (const bound of ['/usr', '/etc']) if (under(HARNESS_ROOT, bound)) args.push('--tmpfs', HARNESS_ROOT);
   const nodeDir = dirname(process.execPath);
@@ -339,7 +352,7 @@ function plan(level: IsolationLevel, argv: string[], opts: SandboxOptions, limit
       ...argv,
     ];
     // Options on a descriptor; the command itself (no secrets) stays on the command line, where bubblewrap wants it.
-    const options = bwrapArgs(level, opts.cwd, env, limits, readOnly, socket);
+    const options = bwrapArgs(level, opts.cwd, env, limits, readOnly, socket, opts.devices ?? []);
     return { file: BWRAP as string, args: ['--', ...inner], env: {}, uid, bwrapArgs: Buffer.from(options.map((a) => `${a}\0`).join('')) };
   }
   const gatewayEnv: Record<string, string> = opts.gateway ? { OPENAI_BASE_URL: opts.gateway.baseUrl } : {};
@@ -652,6 +665,7 @@ function detectLevel(env: Record<string, string | undefined>): IsolationReport {
  * and given back to its owners when it ends.
  */
 export function spawnSandboxed(argv: string[], opts: SandboxOptions): SandboxedProcess {
+  if (opts.devices?.length) checkDevices(opts.devices);
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const level = opts.level ?? detectIsolation().level;
   const p = plan(level, argv, opts, limits);

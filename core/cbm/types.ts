@@ -28,8 +28,8 @@ export interface KindCompute {
 }
 
 /** A kind's compute needs for one CBM spec entry (fixed for the kind, or chosen by the spec's fields). */
-export function kindCompute<S>(kind: { compute?: KindCompute | ((spec: S) => KindCompute) }, spec: S): KindCompute {
-  return (typeof kind.compute === 'function' ? kind.compute(spec) : kind.compute) ?? {};
+export function kindCompute<S>(kind: { compute?: KindCompute; computeFor?(spec: S): KindCompute }, spec: S): KindCompute {
+  return kind.computeFor?.(spec) ?? kind.compute ?? {};
 }
 
 export interface KindDataset<T extends CbmTask = CbmTask, M = unknown> {
@@ -116,6 +116,8 @@ export interface CbmKind<T extends CbmTask = CbmTask, M = unknown, S extends Rec
   load(dir: string, spec: S): KindDataset<T, M>;
   /** Further spec checks that need the data (e.g. a guard the data set lacks); problems as lines. */
   checkSpec?(spec: S, ds: KindDataset<T, M>, field: string): string[];
+  /** Checks of the kind's fields against the sweep's budgets (e.g. a per-task allowance the shard's budget cannot hold); problems as lines. */
+  checkBudgets?(spec: S, budgets: { shardTokens: number }, field: string): string[];
   /** Objective or guard. */
   setOf(task: T): TaskSet;
   /** Breakdown groups of a task (e.g. injection_variant → "ignore_previous_instructions"). */
@@ -139,7 +141,9 @@ export interface CbmKind<T extends CbmTask = CbmTask, M = unknown, S extends Rec
    * serves a model itself), and sandbox limits for the agent (more memory, disk, processes; the
    * wall clock comes from the sweep's budgets). Priced into the worst case by the queue's hourly price.
    */
-  compute?: KindCompute | ((spec: S) => KindCompute);
+  compute?: KindCompute;
+  /** The same, chosen by a CBM's spec fields (e.g. a workspace family that trains on a GPU); wins over `compute`. */
+  computeFor?(spec: S): KindCompute;
   /**
    * A per-task kind (`workspace`): its agent runs once per task in a sandbox whose working
    * directory is the task's workspace, made by `prepare`; `score` then gets that workspace in

@@ -57,6 +57,8 @@ const MAX_DISCARD_BYTES = 64 * 1024 * 1024;
 /**
  * One job's token budget: what was spent and what calls in flight have reserved. Gateways of one
  * job share it (a TLA's own model and the RA it evaluates), so the job has a single exact budget.
+ * A sub-allowance (`sub`, e.g. one task's) is a ledger of its own whose reservations and spend are
+ * also its parent's, and which never allows more than is left of the parent.
  */
 export class TokenLedger {
   private spentTokens = 0;
@@ -64,6 +66,8 @@ export class TokenLedger {
   constructor(
     /** Tokens (prompt + completion) the job may spend. */
     readonly budget: number,
+    /** The ledger this one is a sub-allowance of: everything reserved or spent here is too. */
+    readonly parent?: TokenLedger,
   ) {
     if (!Number.isFinite(budget) || budget < 0) throw new RangeError(`token budget must be a number >= 0 (received ${budget})`);
   }
@@ -73,19 +77,44 @@ export class TokenLedger {
   get reserved(): number {
     return this.reservedTokens;
   }
-  /** What a new call may still reserve. */
+  /** What a new call may still reserve: what is left of this ledger's own budget, never more than what is left of its parent's. */
   get left(): number {
-    return this.budget - this.spentTokens - this.reservedTokens;
+    const own = this.budget - this.spentTokens - this.reservedTokens;
+    return this.parent ? Math.min(own, this.parent.left) : own;
   }
   reserve(tokens: number): void {
     this.reservedTokens += tokens;
+    this.parent?.reserve(tokens);
   }
   release(tokens: number): void {
     this.reservedTokens -= tokens;
+    this.parent?.release(tokens);
   }
   spend(tokens: number): void {
     this.spentTokens += tokens;
+    this.parent?.spend(tokens);
   }
+  /** A sub-allowance of `budget` tokens drawing on this ledger. */
+  sub(budget: number): TokenLedger {
+    return new TokenLedger(budget, this);
+  }
+}
+
+/**
+ * A sub-allowance of a gateway's budget with a key of its own (ModelGateway.openAllowance): calls
+ * made with its key draw on its ledger, which draws on the gateway's. One per task of a per-task
+ * run, so one task's agent can never spend another's share.
+ */
+export interface TokenAllowance {
+  /** The key its calls are made with (the agent's OPENAI_API_KEY); refused once closed. */
+  readonly apiKey: string;
+  /** Written as `allowance` on its transcript events (e.g. the task id). */
+  readonly label: string;
+  readonly ledger: TokenLedger;
+  /** Calls refused because this allowance was spent (while the gateway's budget was not). */
+  readonly rejected: number;
+  /** Refuses its key from now on (calls in flight are still metered on its ledger). */
+  close(): void;
 }
 
 export interface GatewayOptions {
@@ -118,6 +147,8 @@ export interface GatewayUsage {
   calls: number;
   /** Calls refused because the token budget was spent (HTTP 429 `budget_exhausted`). */
   rejected: number;
+  /** Calls refused because the caller's own allowance (openAllowance, e.g. a task's) was spent while the budget was not: the same HTTP 429, not counted in `rejected`. */
+  taskRejected: number;
   promptTokens: number;
   completionTokens: number;
   totalTokens: number;
@@ -138,6 +169,9 @@ export interface InfraFailure {
 
 /** A call forwarded upstream and not yet settled: what stop() waits for, or charges and aborts. */
 interface InFlightCall {
+  /** The ledger it draws on: the gateway's, or its caller's allowance. */
+  ledger: TokenLedger;
+  allowance?: OpenAllowance;
   promptReserve: number;
   maxTokens: number;
   reservation: number;
@@ -175,7 +209,9 @@ export class ModelGateway {
   readonly ledger: TokenLedger;
   private server?: Server;
   private unixServer?: { server: Server; path: string };
-  private readonly used: GatewayUsage = { calls: 0, rejected: 0, promptTokens: 0, completionTokens: 0, totalTokens: 0, retries: 0, upstreamFailures: 0 };
+  private readonly used: GatewayUsage = { calls: 0, rejected: 0, taskRejected: 0, promptTokens: 0, completionTokens: 0, totalTokens: 0, retries: 0, upstreamFailures: 0 };
+  /** Open allowances by key. */
+  private readonly allowances = new Map<string, OpenAllowance>();
   private lastFailure?: InfraFailure;
   private readonly retry: RetryPolicy;
   private readonly maxBodyBytes: number;
@@ -289,7 +325,7 @@ export class ModelGateway {
     this.releaseCall(call);
     this.inFlight.delete(call);
     const usage = { prompt_tokens: call.promptReserve, completion_tokens: call.maxTokens };
-    this.charge(usage);
+    this.charge(usage, call.ledger);
     this.opts.transcript?.write('model_call', {
       ...this.label(),
       status: null,
@@ -309,7 +345,7 @@ export class ModelGateway {
   private releaseCall(call: InFlightCall): void {
     if (call.released) return;
     call.released = true;
-    this.ledger.release(call.held);
+    call.ledger.release(call.held);
   }
 
   private newServer(): Server {
@@ -330,6 +366,17 @@ export class ModelGateway {
    */
   holdFor(request: ChatRequest, maxTokens: number): number {
     return callHold(this.opts.upstream, request, maxTokens, this.promptSlack);
+  }
+
+  /**
+   * A sub-allowance of `tokens` with a key of its own (see TokenAllowance): calls made with it are
+   * refused (HTTP 429 `budget_exhausted`, as when the budget is spent) once they could bill more
+   * than is left of it, or of the gateway's budget. Close it when its caller is done.
+   */
+  openAllowance(tokens: number, label: string): TokenAllowance {
+    const a = new OpenAllowance(`uplift-task-${randomBytes(12).toString('hex')}`, label, this.ledger.sub(tokens), (key) => this.allowances.delete(key));
+    this.allowances.set(a.apiKey, a);
+    return a;
   }
 
   /** Environment an agent gets: the gateway URL, the per-job key, the model name. Nothing else. */
@@ -390,7 +437,9 @@ export class ModelGateway {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = (req.url ?? '').split('?')[0].replace(/\/+$/, '');
-    if ((req.headers.authorization ?? '') !== `Bearer ${this.jobToken}`) {
+    const auth = req.headers.authorization ?? '';
+    const allowance = auth.startsWith('Bearer uplift-task-') ? this.allowances.get(auth.slice(7)) : undefined;
+    if (auth !== `Bearer ${this.jobToken}` && !allowance) {
       await this.readBody(req);
       return this.reply(res, 401, { error: { message: 'invalid API key: use the OPENAI_API_KEY the harness gave this job', type: 'invalid_request_error', code: 'invalid_api_key' } });
     }
@@ -415,10 +464,10 @@ export class ModelGateway {
       this.opts.transcript?.write('model_rejected', { ...this.label(), reason: 'invalid_request', field, message });
       return this.reply(res, 400, { error: { message: `the model gateway refuses this request: ${field}: ${message}`, type: 'invalid_request_error', param: field, code: 'unsupported_parameter' } });
     }
-    return this.forward(checked.value.request, checked.value.limits, checked.value.delivery, res);
+    return this.forward(checked.value.request, checked.value.limits, checked.value.delivery, res, allowance);
   }
 
-  private async forward(request: ChatRequest, limits: { max_tokens?: number; max_completion_tokens?: number }, delivery: Delivery, res: ServerResponse): Promise<void> {
+  private async forward(request: ChatRequest, limits: { max_tokens?: number; max_completion_tokens?: number }, delivery: Delivery, res: ServerResponse, allowance?: OpenAllowance): Promise<void> {
     // A request read while the gateway stops is not forwarded: stop() could not wait for it.
     if (this.stopping.signal.aborted) return this.reply(res, 503, { error: { message: 'the model gateway is stopping (the job is ending): the call was not forwarded', type: 'server_error', code: 'gateway_stopping' } });
     const upstream = this.opts.upstream;
@@ -429,12 +478,14 @@ export class ModelGateway {
     // The largest reservation r whose tolerated overrun still fits what is left: r + usageTolerance(r) <= left
     // (an exact upstream, the offline model, needs no tolerance: its spend lands exactly on the budget).
     const exact = upstream.exactUsage === true;
-    const room = exact ? this.ledger.left : largestReservationWithin(this.ledger.left);
-    const maxTokens = Math.min(wanted ?? this.defaultReserve, room - promptReserve);
-    if (maxTokens < 1) return this.budgetExhausted(res, promptReserve + 1 + (exact ? 0 : usageTolerance(promptReserve + 1)));
+    const ledger = allowance?.ledger ?? this.ledger;
+    const roomIn = (l: TokenLedger) => Math.min(wanted ?? this.defaultReserve, (exact ? l.left : largestReservationWithin(l.left)) - promptReserve);
+    const maxTokens = roomIn(ledger);
+    // Refused by the caller's allowance only when the gateway's budget would still have taken the call.
+    if (maxTokens < 1) return this.budgetExhausted(res, promptReserve + 1 + (exact ? 0 : usageTolerance(promptReserve + 1)), allowance && roomIn(this.ledger) >= 1 ? allowance : undefined);
     const reservation = promptReserve + maxTokens;
     const held = reservation + (exact ? 0 : usageTolerance(reservation));
-    this.ledger.reserve(held);
+    ledger.reserve(held);
     // Every limit the caller set is capped (an endpoint may honour either); with none, the gateway sets one.
     const forwarded: ChatRequest = { ...request };
     if (limits.max_tokens !== undefined) forwarded.max_tokens = maxTokens;
@@ -443,7 +494,7 @@ export class ModelGateway {
 
     let finish = (): void => undefined;
     const done = new Promise<void>((resolve) => (finish = resolve));
-    const call: InFlightCall = { promptReserve, maxTokens, reservation, held, forwarded, started: this.retry.now(), retries: 0, abort: new AbortController(), released: false, abandoned: false, done, finish };
+    const call: InFlightCall = { ledger, allowance, promptReserve, maxTokens, reservation, held, forwarded, started: this.retry.now(), retries: 0, abort: new AbortController(), released: false, abandoned: false, done, finish };
     this.inFlight.add(call);
     try {
       await this.call(call, slack, delivery, res);
@@ -489,15 +540,15 @@ export class ModelGateway {
           // Charged what it reports only up to the reservation, and never retried: a broken meter must not drain the budget.
           const prompt = Math.min(billed.data.prompt_tokens, reservation);
           const charged = { prompt_tokens: prompt, completion_tokens: Math.min(billed.data.completion_tokens, reservation - prompt) };
-          this.charge(charged);
+          this.charge(charged, call.ledger);
           unbelievable = { reported: billed.data, charged };
           break;
         }
         if (verdict.kind === 'answer') break;
         // A failed attempt the upstream still reports usage for was billed: it counts.
         if (billed.success) {
-          failedAttemptTokens += this.charge(billed.data);
-          if (this.ledger.left < 0) {
+          failedAttemptTokens += this.charge(billed.data, call.ledger);
+          if (call.ledger.left < 0) {
             outOfBudget = true;
             break;
           }
@@ -549,7 +600,7 @@ export class ModelGateway {
     }
     if (outOfBudget) {
       this.opts.transcript?.write('model_call', { ...this.label(), status: answer?.status ?? null, latencyMs, retries, usage: null, failedAttemptTokens, ...bodies(answer?.body) });
-      return this.budgetExhausted(res, reservation);
+      return this.budgetExhausted(res, reservation, call.allowance && this.ledger.left >= 0 ? call.allowance : undefined);
     }
     if (verdict.kind !== 'answer') {
       this.used.upstreamFailures++;
@@ -568,7 +619,7 @@ export class ModelGateway {
     const reported = Usage.safeParse((answer.body as { usage?: unknown } | null)?.usage);
     // A success without usage is charged its whole reservation: the budget holds whatever the upstream does not report.
     const usage = reported.success ? reported.data : ok ? { prompt_tokens: promptReserve, completion_tokens: maxTokens } : undefined;
-    if (usage) this.charge(usage);
+    if (usage) this.charge(usage, call.ledger);
     let overrun: Record<string, number> | undefined;
     if (reported.success) {
       const { prompt_tokens: prompt, completion_tokens: completion } = reported.data;
@@ -578,6 +629,7 @@ export class ModelGateway {
     }
     this.opts.transcript?.write('model_call', {
       ...this.label(),
+      ...(call.allowance ? { allowance: call.allowance.label } : {}),
       ...(usage && !reported.success ? { usageEstimated: true } : {}),
       status: answer.status,
       latencyMs,
@@ -593,20 +645,26 @@ export class ModelGateway {
     this.reply(res, answer.status, answer.body);
   }
 
-  /** Spends a reported usage on the ledger and this gateway's counts; returns its total. */
-  private charge(u: Usage): number {
+  /** Spends a reported usage on a call's ledger (the gateway's, or an allowance that draws on it) and this gateway's counts; returns its total. */
+  private charge(u: Usage, ledger: TokenLedger): number {
     const total = u.prompt_tokens + u.completion_tokens;
     this.used.promptTokens += u.prompt_tokens;
     this.used.completionTokens += u.completion_tokens;
     this.used.totalTokens += total;
-    this.ledger.spend(total);
+    ledger.spend(total);
     return total;
   }
 
-  private budgetExhausted(res: ServerResponse, needs: number): void {
-    this.used.rejected++;
-    const message = `token budget of ${this.ledger.budget} tokens for this job is spent (used ${this.ledger.spent}, reserved by calls in flight ${this.ledger.reserved}, this call needs about ${needs})`;
-    this.opts.transcript?.write('model_rejected', { ...this.label(), reason: 'budget_exhausted', message });
+  /** Refuses a call: the job's budget is spent, or (`allowance`) the caller's own allowance is while the job's is not. */
+  private budgetExhausted(res: ServerResponse, needs: number, allowance?: OpenAllowance): void {
+    const l = allowance?.ledger ?? this.ledger;
+    const whose = allowance ? `token allowance of ${l.budget} tokens for task ${allowance.label}` : `token budget of ${l.budget} tokens for this job`;
+    const message = `${whose} is spent (used ${l.spent}, reserved by calls in flight ${l.reserved}, this call needs about ${needs})`;
+    if (allowance) {
+      this.used.taskRejected++;
+      allowance.rejected++;
+    } else this.used.rejected++;
+    this.opts.transcript?.write('model_rejected', { ...this.label(), ...(allowance ? { allowance: allowance.label, scope: 'task' } : {}), reason: 'budget_exhausted', message });
     this.reply(res, 429, { error: { message, type: 'insufficient_quota', code: 'budget_exhausted' } });
   }
 
@@ -638,5 +696,19 @@ export class ModelGateway {
 
   private label(): Record<string, string> {
     return this.opts.name ? { gateway: this.opts.name } : {};
+  }
+}
+
+/** An allowance the gateway serves (see TokenAllowance). */
+class OpenAllowance implements TokenAllowance {
+  rejected = 0;
+  constructor(
+    readonly apiKey: string,
+    readonly label: string,
+    readonly ledger: TokenLedger,
+    private readonly onClose: (key: string) => void,
+  ) {}
+  close(): void {
+    this.onClose(this.apiKey);
   }
 }

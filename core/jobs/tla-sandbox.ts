@@ -14,7 +14,7 @@ import type { ArtifactStore } from '../ports';
 import { diffBundles, fetchBundle, packBundle, readManifest, unpackBundle, WEIGHTS_REF_FILE } from '../ra/bundle';
 import { runAgentOnTasks } from '../ra/protocol';
 import { runKindPerTask } from '../ra/per-task';
-import { allowTraversal, detectIsolation, ISOLATION_GUARANTEES, removeTree, removeUnsafeEntries, sandboxView, spawnSandboxed, type SandboxLimits } from '../sandbox';
+import { allowTraversal, detectIsolation, ISOLATION_GUARANTEES, jobGpus, removeTree, removeUnsafeEntries, sandboxView, spawnSandboxed, type SandboxLimits } from '../sandbox';
 import { modelName } from '../spec';
 import { packBundleWithWeights } from '../models/bundle-weights';
 import { TLAS } from '../tla/registry';
@@ -158,6 +158,10 @@ export async function runTlaSandbox(store: ArtifactStore, env: JobEnv, processEn
           limitsFor: limits,
           deadline,
           defaultTaskWallMs: plan.budgets.shardWallSeconds * 1000,
+          // As in the shard jobs: each task's own token allowance (of the TLA's budget), the job's GPUs for a GPU-queue CBM.
+          tokens: { gateway: raGateway, shardTokens: plan.budgets.shardTokens, tasksPerShard: run.tasksPerShard },
+          gpus: run.cbm.compute.queue === 'gpu' ? jobGpus(processEnv) : undefined,
+          transcript,
         });
       } finally {
         removeTree(tasksDir);

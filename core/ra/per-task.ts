@@ -1,7 +1,9 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { UnscorableOutputError, type AgentInput, type CbmKind, type CbmTask } from '../cbm/types';
-import { allowTraversal, detectIsolation, removeTree, sandboxView, spawnSandboxed, type IsolationLevel, type SandboxLimits, type SandboxOptions } from '../sandbox';
+import type { TokenAllowance } from '../gateway/gateway';
+import { allowTraversal, detectIsolation, removeTree, sandboxView, spawnSandboxed, type IsolationLevel, type JobGpus, type SandboxLimits, type SandboxOptions } from '../sandbox';
+import type { TranscriptWriter } from '../transcript';
 import { missingOutputCause, OutputLine, type ShardRunResult, type TaskOutcome } from './protocol';
 
 /** Where a per-task agent's bundle is mounted, read-only, inside a bubblewrap sandbox. */
@@ -10,8 +12,8 @@ export const AGENT_MOUNT = '/agent';
 /** One task of a per-task run: what the agent reads, and how its workspace is made. */
 export interface PerTaskInput {
   input: AgentInput;
-  /** Writes the task's starting workspace into `dir` (an empty directory). */
-  prepare(dir: string): void;
+  /** Writes the task's starting workspace into `dir` (an empty directory); awaited before the agent starts (it may fetch files). */
+  prepare(dir: string): void | Promise<void>;
 }
 
 /**
@@ -40,7 +42,13 @@ export async function runAgentPerTask(opts: {
   env: Record<string, string>;
   /** Each task's sandbox limits, asked as it starts (so a wall clock can shrink with what is left). */
   limits?: () => Partial<SandboxLimits>;
-  sandbox?: Pick<SandboxOptions, 'gateway' | 'level'>;
+  sandbox?: Pick<SandboxOptions, 'gateway' | 'level' | 'devices'>;
+  /**
+   * Each task's (each attempt's) own token allowance: a sub-allowance of `perTask` tokens of the
+   * gateway's budget with a key of its own, given to the agent as OPENAI_API_KEY and closed when
+   * the task ends, so one task's agent can never spend another's share.
+   */
+  tokens?: { perTask: number; gateway: { openAllowance(tokens: number, label: string): TokenAllowance } };
   /** Tasks run at once. */
   concurrency: number;
   /** Independent attempts per task, each in a fresh workspace (RE-Bench best-of-k). @default 1 */
@@ -56,18 +64,20 @@ export async function runAgentPerTask(opts: {
   let timedOut = false;
   let isolation: IsolationLevel | undefined;
   let next = 0;
-  const runOne = async (t: PerTaskInput, k: number): Promise<{ outcome: TaskOutcome; seconds: number }> => {
+  const runOne = async (t: PerTaskInput, k: number, label: string): Promise<{ outcome: TaskOutcome; seconds: number }> => {
     const t0 = Date.now();
     const ws = join(opts.scratch, `task-${k}`);
     mkdirSync(ws, { recursive: true });
     allowTraversal(ws);
+    const allowance = opts.tokens?.gateway.openAllowance(opts.tokens.perTask, label);
     try {
-      t.prepare(ws);
+      await t.prepare(ws);
       const readOnly = [{ host: opts.bundleDir, path: AGENT_MOUNT }];
       const level = opts.sandbox?.level;
       const agentDir = level ? (sandboxView(level, ws, readOnly).readOnly[opts.bundleDir] ?? opts.bundleDir) : opts.bundleDir;
       const argv = entrypointInWorkspace(opts.entrypoint, opts.bundleDir, agentDir);
-      const proc = spawnSandboxed(argv, { cwd: ws, env: { ...opts.env, UPLIFT_AGENT_DIR: agentDir, UPLIFT_TASK_ID: t.input.id }, limits: opts.limits?.(), readOnly, ...opts.sandbox });
+      const env = { ...opts.env, ...(allowance ? { OPENAI_API_KEY: allowance.apiKey } : {}), UPLIFT_AGENT_DIR: agentDir, UPLIFT_TASK_ID: t.input.id };
+      const proc = spawnSandboxed(argv, { cwd: ws, env, limits: opts.limits?.(), readOnly, ...opts.sandbox });
       isolation = proc.isolation;
       let out = '';
       let err = '';
@@ -103,6 +113,7 @@ export async function runAgentPerTask(opts: {
         throw e;
       }
     } finally {
+      allowance?.close();
       try {
         removeTree(ws);
       } catch (e) {
@@ -117,7 +128,7 @@ export async function runAgentPerTask(opts: {
       const k = next++;
       const t = opts.tasks[k];
       const runs: { outcome: TaskOutcome; seconds: number }[] = [];
-      for (let a = 0; a < attempts; a++) runs.push(await runOne(t, k * attempts + a));
+      for (let a = 0; a < attempts; a++) runs.push(await runOne(t, k * attempts + a, attempts > 1 ? `${t.input.id} attempt ${a + 1}` : t.input.id));
       if (attempts === 1) {
         outcomes.set(t.input.id, runs[0].outcome);
         continue;
@@ -145,10 +156,24 @@ export async function runAgentPerTask(opts: {
 }
 
 /**
+ * Each task's (each attempt's) token allowance in a per-task run: the spec's `taskTokens`, else
+ * an even share of the shard's budget, `floor(shardTokens / (tasksPerShard × attempts))`; never
+ * more than the shard's budget. TLA evaluations use the same allowance, so an agent gets as many
+ * tokens per task on dev as on test.
+ */
+export function taskTokenAllowance(spec: Record<string, unknown>, shardTokens: number, tasksPerShard: number): number {
+  if (spec.taskTokens !== undefined) return Math.min(Number(spec.taskTokens), shardTokens);
+  return Math.max(1, Math.floor(shardTokens / (Math.max(1, tasksPerShard) * Math.max(1, Number(spec.attempts ?? 1)))));
+}
+
+/**
  * A per-task kind's tasks through {@link runAgentPerTask}: each task's workspace made by the kind,
  * its input the kind's view of it, each final workspace scored by the kind here, outside the
  * agent's sandbox. A task's wall clock is the spec's `taskWallSeconds` (else `defaultTaskWallMs`),
- * never past `deadline`; `limitsFor` turns that wall clock into the sandbox's limits.
+ * never past `deadline`; `limitsFor` turns that wall clock into the sandbox's limits. With
+ * `tokens`, each task's agent gets its own allowance of the gateway's budget
+ * ({@link taskTokenAllowance}); with `gpus` (a CBM on the GPU queue), the job's GPU device nodes
+ * and CUDA_VISIBLE_DEVICES. Both, and the isolation level, are noted in `transcript`.
  */
 export function runKindPerTask(o: {
   kind: CbmKind;
@@ -164,19 +189,35 @@ export function runKindPerTask(o: {
   deadline: number;
   defaultTaskWallMs: number;
   attempts?: number;
+  /** The gateway whose budget each task gets a share of, and the plan's shard budget and size (taskTokenAllowance). */
+  tokens?: { gateway: { openAllowance(tokens: number, label: string): TokenAllowance }; shardTokens: number; tasksPerShard: number };
+  /** The job's GPUs for the agents (core/sandbox/devices.ts `jobGpus`), when the CBM asks the GPU queue. */
+  gpus?: JobGpus;
+  transcript?: Pick<TranscriptWriter, 'write'>;
 }): Promise<ShardRunResult> {
   const perTask = o.kind.perTask;
   if (!perTask) throw new Error(`CBM kind ${o.kind.kind} runs its tasks through one agent process, not once per task`);
   const taskWallMs = o.spec.taskWallSeconds === undefined ? o.defaultTaskWallMs : Number(o.spec.taskWallSeconds) * 1000;
+  const perTaskTokens = o.tokens ? taskTokenAllowance(o.spec, o.tokens.shardTokens, o.tokens.tasksPerShard) : undefined;
+  const devices = o.gpus?.devices ?? [];
+  o.transcript?.write('note', {
+    note: 'per-task agent sandboxes',
+    isolation: o.sandbox.level,
+    devices: devices.map((d) => d.path),
+    ...(o.gpus ? { gpus: o.gpus.note, ...o.gpus.env } : {}),
+    ...(perTaskTokens !== undefined ? { taskTokens: perTaskTokens } : {}),
+  });
   const byId = new Map(o.tasks.map((t) => [t.id, t]));
   return runAgentPerTask({
     bundleDir: o.bundleDir,
     entrypoint: o.entrypoint,
-    tasks: o.tasks.map((t) => ({ input: o.kind.toInput(t, o.meta), prepare: (dir: string) => perTask.prepare(t, dir) })),
+    // A kind's prepare may return a promise (workspace assets are fetched): runAgentPerTask awaits it.
+    tasks: o.tasks.map((t) => ({ input: o.kind.toInput(t, o.meta), prepare: (dir: string) => perTask.prepare(t, dir) as void | Promise<void> })),
     scratch: o.scratch,
-    env: o.env,
+    env: { ...o.env, ...o.gpus?.env },
     limits: () => o.limitsFor(Math.min(taskWallMs, o.deadline - Date.now())),
-    sandbox: o.sandbox,
+    sandbox: { ...o.sandbox, ...(devices.length ? { devices } : {}) },
+    ...(o.tokens && perTaskTokens !== undefined ? { tokens: { perTask: perTaskTokens, gateway: o.tokens.gateway } } : {}),
     concurrency: 1,
     attempts: o.attempts,
     score: async (id, workspaceDir, output) => ({ id, output, score: await o.kind.score(byId.get(id) as CbmTask, output, { workspaceDir, sandboxLevel: o.sandbox.level }, o.spec, o.meta) }),

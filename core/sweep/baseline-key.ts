@@ -7,7 +7,8 @@ import { modelName } from '../spec';
  * outcome rules, the shard harness and the sandbox's fixed limits. Bump it when they change, so no
  * baseline computed under the old rules is reused.
  */
-export const BASELINE_PROTOCOL_VERSION = 4;
+export const BASELINE_PROTOCOL_VERSION = 5;
+// 5: per-task kinds give each task its own token allowance (taskTokens, else an even share of the shard budget).
 
 /** Everything that changes a baseline's scores, as the plan knows it. */
 export interface BaselineInputs {

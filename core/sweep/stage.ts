@@ -78,6 +78,7 @@ export function prepareSweep(loaded: LoadedSpec, env: Record<string, string | un
       const ds = kind.load(c.dataset, c);
       datasets.set(c.id, ds);
       problems.push(...(kind.checkSpec?.(c, ds, `${file}: cbms.${i}`) ?? []));
+      problems.push(...(kind.checkBudgets?.(c, spec.budgets, `${file}: cbms.${i}`) ?? []));
       const guard = ds.test.some((t) => kind.setOf(t) === 'guard');
       if (c.maxGuardDrop !== undefined && !guard) problems.push(`${file}: cbms.${i}.maxGuardDrop: the data set ${c.dataset} has no guard tasks, so there is no guard to keep. Fix: remove maxGuardDrop, or add guard tasks to the data set`);
       if (guard && !ds.test.some((t) => kind.setOf(t) === 'objective')) problems.push(`${file}: cbms.${i}.dataset: ${c.dataset}/test.jsonl has guard tasks only. Fix: add the objective's tasks`);

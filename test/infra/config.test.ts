@@ -2,23 +2,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { SpecError } from '../../core/errors';
 import { configFromContext, deepMerge, parseConfig, REPO_ROOT } from '../../infra/config';
 import { gpuInstanceTypes } from '../../infra/gpu-instances';
 import { NO_GENERATED_KEYS, NO_GPU_QUEUE, OUTPUT } from '../../infra/outputs';
 import { jobCompute } from '../../infra/uplift-stack';
 import { cloudDefinition } from './cloud-definition';
 import { synthUpliftStack } from './synth-stack';
+import { specProblems as problems } from '../support/spec-problems';
 
-const problems = (f: () => unknown): string[] => {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof SpecError) return e.problems;
-    throw e;
-  }
-  throw new Error('expected a SpecError');
-};
 
 describe('stack configuration', () => {
   test('the shipped config file is valid and spells out the defaults: GPU from 0 vCPUs, Fargate CPU, no NAT, data retained', () => {
@@ -84,10 +75,11 @@ describe('GPU instance types', () => {
   });
 });
 
-describe('a stack with an imported VPC, no GPU queue, Fargate Spot and an existing secret', () => {
+describe('a stack with an imported VPC, no GPU or images queue, Fargate Spot and an existing secret', () => {
   const overrides = {
     vpc: { mode: 'import', vpcId: 'vpc-0123456789abcdef0', availabilityZones: ['eu-west-1a', 'eu-west-1b'], subnetIds: ['subnet-0123456789abcdef0', 'subnet-0fedcba9876543210'] },
     gpu: { enabled: false },
+    images: { enabled: false },
     cpu: { spot: true },
     modelEndpoints: [{ apiKeyEnv: 'OPENAI_API_KEY', secretName: 'team/openai' }],
   };
@@ -106,8 +98,10 @@ describe('a stack with an imported VPC, no GPU queue, Fargate Spot and an existi
     expect(template.toJSON().Outputs[OUTPUT.gpuQueue].Value).toBe(NO_GPU_QUEUE);
     // The stack generated no secret value: submit has no placeholder to check.
     expect(template.toJSON().Outputs[OUTPUT.generatedApiKeys].Value).toBe(NO_GENERATED_KEYS);
+    expect(template.toJSON().Outputs[OUTPUT.imagesQueue]).toBeUndefined();
     const states = JSON.stringify(cloudDefinition(template.toJSON() as never));
     expect(states).not.toContain('Gpu');
+    expect(states).not.toContain('Image');
   });
 
   test('uses the existing secret, readable by the CPU execution role only (no GPU queue), and passes cdk-nag', () => {

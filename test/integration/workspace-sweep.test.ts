@@ -7,6 +7,8 @@ import { runCli } from '../support/cli';
 import { describeWithBwrap } from '../support/bwrap';
 import { EXAMPLES } from '../support/specs';
 import { hunksOf, startSweFakeModel } from '../support/swe-fake-model';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 const FAMILY = join(EXAMPLES, 'datasets/mini-swe');
 const KEY = 'sk-fake-swe-key';
@@ -166,6 +168,62 @@ describeWithBwrap('workspace CBM: mini-swe through the state machine', () => {
       expect(runs.find((x) => x.tla === 'edit-tool')).toMatchObject({ baseline: 0, mra: 1, uplift: 1, ci: [1, 1] });
     } finally {
       await model.close();
+    }
+  });
+});
+
+/*
+ * Per-task token limits through the state machine: a model that never lets one task finish (it asks
+ * for one more command forever) in front of the mini-swe stand-in for every other task.
+ */
+describeWithBwrap('workspace CBM: per-task token limits (taskTokens)', () => {
+  test('a task whose agent loops forever stops at its own allowance; the other tasks of its shard are still resolved; the run pays exactly what the endpoint billed', async () => {
+    const f = loadTaskFamily(FAMILY);
+    // A task the baseline would not resolve anyway (several hunks), so the expected resolved rate is unchanged by the loop.
+    const looping = f.test.find((t) => !hunksOf(t.referencePatch ?? '').every((h) => h.oneLine)) as (typeof f.test)[number];
+    const oneLine = f.test.filter((t) => hunksOf(t.referencePatch ?? '').every((h) => h.oneLine)).length;
+    const inner = await startSweFakeModel(FAMILY);
+    let billed = 0;
+    let loopCalls = 0;
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        const send = (status: number, body: string) => {
+          const u = (JSON.parse(body) as { usage?: { prompt_tokens: number; completion_tokens: number } }).usage;
+          if (u) billed += u.prompt_tokens + u.completion_tokens;
+          res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+          res.end(body);
+        };
+        if (text.includes(JSON.stringify(looping.instructions.slice(0, 200)).slice(1, -1))) {
+          loopCalls++;
+          const prompt = Math.ceil(text.length / 4);
+          const message = { role: 'assistant', content: null, tool_calls: [{ id: `loop-${loopCalls}`, type: 'function', function: { name: 'bash', arguments: JSON.stringify({ command: 'true' }) } }] };
+          return send(200, JSON.stringify({ id: `chatcmpl-loop-${loopCalls}`, object: 'chat.completion', created: 0, model: 'fake-swe', choices: [{ index: 0, message, finish_reason: 'tool_calls' }], usage: { prompt_tokens: prompt, completion_tokens: 20, total_tokens: prompt + 20 } }));
+        }
+        void fetch(`${inner.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: req.headers.authorization ?? '' }, body: text }).then(async (r) => send(r.status, await r.text()));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const dataDir = mkdtempSync(join(tmpdir(), 'uplift-ws-tok-'));
+      const file = spec(`http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, '[{kind: noop}]', '', ', taskTokens: 20000');
+      const r = await runCli(['run', file, '--json', '--data-dir', dataDir], { FAKE_SWE_KEY: KEY });
+      expect(r.code).toBe(0);
+      const run = (JSON.parse(r.stdout) as { runs: { status: string; baseline: number; mra: number; tokens: number }[] }).runs[0];
+      // basic-agent would take 30 steps; its allowance stopped it sooner, in the baseline and in the MRA shard alike.
+      expect(loopCalls).toBeGreaterThan(2);
+      expect(loopCalls).toBeLessThan(2 * 30);
+      // Every other task still had its own allowance: the one-line fixes were all made.
+      expect(run).toMatchObject({ status: 'succeeded' });
+      expect(run.baseline).toBeCloseTo(oneLine / f.test.length, 10);
+      expect(run.mra).toBeCloseTo(oneLine / f.test.length, 10);
+      // The run's tokens are exactly what the endpoint billed (the noop TLA calls no model).
+      expect(run.tokens).toBe(billed);
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+      await inner.close();
     }
   });
 });

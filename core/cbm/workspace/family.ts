@@ -11,6 +11,7 @@
  * <dir>/tasks/<id>/workspace/      the agent's working copy (optional: may be empty, e.g. when an image holds the repository)
  * <dir>/tasks/<id>/hidden/         overlaid on a copy of the final workspace before scoring (optional)
  * <dir>/tasks/<id>/reference.patch a unified diff that solves the task (optional)
+ * <dir>/assets/<sha256>            the content of each asset a task.json lists ("assets": large files kept out of the file maps)
  * ```
  *
  * {@link loadTaskFamily} reads and validates such a directory, reporting every problem at once;
@@ -21,9 +22,17 @@ import { lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, realpath
 import { join } from 'node:path';
 import { z } from 'zod';
 import { SpecError } from '../../errors';
+import { sha256File } from '../dataset';
 
 /** Largest total size of one task's files (workspace + hidden + reference.patch), in bytes. */
 export const MAX_TASK_BYTES = 5 * 1024 * 1024;
+
+/**
+ * Largest total size of one task's assets (large files staged apart, see {@link WorkspaceAsset}), in
+ * bytes: a job holds an asset in memory while it fetches it (the artifact store moves whole
+ * buffers), and workspace assets count against the agent's sandbox disk limit.
+ */
+export const MAX_TASK_ASSET_BYTES = 512 * 1024 * 1024;
 
 /** Prefix of a file-map value holding base64 (binary files, and text that itself starts with the prefix). */
 export const BASE64_PREFIX = 'base64:';
@@ -56,6 +65,25 @@ export const FileMap = z.record(
 );
 export type FileMap = z.infer<typeof FileMap>;
 
+/**
+ * A large file of a task, kept out of its file maps (and of {@link MAX_TASK_BYTES}): its content is
+ * `<family>/assets/<sha256>` on disk and staged content-addressed with the data set
+ * (core/cbm/dataset.ts); it is written at `path` in the workspace (`in: "workspace"`, before the
+ * agent runs) or overlaid with the hidden files for scoring (`in: "hidden"`).
+ */
+const AssetFields = {
+  sha256: z.string({ error: 'must be a string' }).regex(/^[0-9a-f]{64}$/, { error: 'must be the SHA-256 of the content: 64 lower-case hex digits' }),
+  bytes: z.number({ error: 'must be a number' }).int({ error: 'must be a whole number of bytes' }).nonnegative({ error: 'must not be negative' }),
+  in: z.enum(['workspace', 'hidden'], { error: 'must be "workspace" (given to the agent) or "hidden" (overlaid for scoring only)' }),
+};
+export const WorkspaceAsset = z.strictObject({
+  path: z.string().refine((p) => unsafePathReason(p) === undefined, { error: 'must be a relative path inside the task ("data/x.npy": no "..", no leading "/")' }),
+  ...AssetFields,
+});
+export type WorkspaceAsset = z.infer<typeof WorkspaceAsset>;
+/** An asset as task.json lists it: its path is checked by the loader (with the reason), so that one bad path hides no other problem. */
+const WorkspaceAssetJson = z.strictObject({ path: z.string({ error: 'must be a string' }), ...AssetFields });
+
 /** How a task is scored: the command (argv, no shell) and its wall-clock limit. */
 export const WorkspaceScore = z.strictObject({
   command: z.array(z.string().min(1, { error: 'must be a non-empty string' }), { error: 'must be a list of strings (argv)' }).min(1, { error: 'must not be empty' }),
@@ -85,6 +113,8 @@ export const WorkspaceTaskJson = z.strictObject({
    */
   startingScore: z.number({ error: 'must be a number' }).optional(),
   referenceScore: z.number({ error: 'must be a number' }).optional(),
+  /** Large files staged apart from the file maps (see {@link WorkspaceAsset}). */
+  assets: z.array(WorkspaceAssetJson, { error: 'must be a list of {"path", "sha256", "bytes", "in"}' }).optional(),
 });
 export type WorkspaceTaskJson = z.infer<typeof WorkspaceTaskJson>;
 
@@ -93,6 +123,7 @@ export const WorkspaceTask = z.strictObject({
   id: z.string().regex(TASK_ID, { error: TASK_ID_FIX }),
   set: z.literal('objective'),
   ...WorkspaceTaskJson.shape,
+  assets: z.array(WorkspaceAsset).optional(),
   /** The files the agent gets (its writable working copy). */
   workspace: FileMap,
   /** Files overlaid on a copy of the final workspace before scoring; they replace same-named files. */
@@ -121,11 +152,13 @@ export interface WorkspaceFamily {
   family: FamilyJson;
   dev: WorkspaceTask[];
   test: WorkspaceTask[];
+  /** The folder holding the tasks' asset contents as `<sha256>` files (`<dir>/assets`). */
+  assetsDir: string;
 }
 
 /** What a task family directory holds, for errors and `--help` (the fix of a wrong one). */
 export const WORKSPACE_FAMILY_HELP =
-  'a workspace task family is a directory with family.json ({"task", "source"}), splits.json ({"dev": [ids], "test": [ids]}) and tasks/<id>/ holding task.json ({"instructions", "score": {"command": [argv], "timeoutSeconds"}, "failToPass"?, "passToPass"?, "image"?, "repo"?, "baseCommit"?, "startingScore"?, "referenceScore"?}), workspace/ and hidden/ (optional folders of regular files) and reference.patch (optional); see docs/cbm-workspace.md';
+  'a workspace task family is a directory with family.json ({"task", "source"}), splits.json ({"dev": [ids], "test": [ids]}) and tasks/<id>/ holding task.json ({"instructions", "score": {"command": [argv], "timeoutSeconds"}, "failToPass"?, "passToPass"?, "image"?, "repo"?, "baseCommit"?, "startingScore"?, "referenceScore"?, "assets"?: [{"path", "sha256", "bytes", "in": "workspace"|"hidden"}]}), workspace/ and hidden/ (optional folders of regular files) and reference.patch (optional), and assets/<sha256> holding the content of each asset listed; see docs/cbm-workspace.md';
 
 const FIELD_FIX: Record<string, string> = {
   task: 'write one sentence saying what these tasks are',
@@ -141,6 +174,7 @@ const FIELD_FIX: Record<string, string> = {
   baseCommit: 'give the commit id, or leave the field out',
   startingScore: 'give the raw score of the unmodified workspace as a number, or leave the field out',
   referenceScore: 'give the raw score of the reference solution as a number, or leave the field out',
+  assets: 'list large files as {"path": "data/train.npy", "sha256": "<64 hex digits>", "bytes": <size>, "in": "workspace" or "hidden"}, each stored at assets/<sha256> of the family, or leave the field out',
 };
 
 function issueLines(where: string, error: z.ZodError, input: unknown): string[] {
@@ -249,8 +283,56 @@ function walk(root: string, problems: string[], fixWhere: string): FoundFile[] {
 
 const TASK_ENTRIES = new Set(['task.json', 'workspace', 'hidden', 'reference.patch']);
 
+/** The folders a `/`-separated path lies in: "a/b/c" → ["a", "a/b"]. */
+function parentsOf(path: string): string[] {
+  return path.split('/').slice(0, -1).map((_, i, a) => a.slice(0, i + 1).join('/'));
+}
+
+/**
+ * Checks a task's assets against its folders and their contents in `assetsDir` (size and SHA-256,
+ * each distinct file hashed once per load through `hashes`); pushes every problem.
+ */
+function checkAssets(taskJson: string, assets: readonly WorkspaceAsset[], folders: Record<'workspace' | 'hidden', FoundFile[]>, assetsDir: string, hashes: Map<string, string>, problems: string[]): void {
+  const seen = new Map<string, number>();
+  let total = 0;
+  assets.forEach((a, i) => {
+    const where = `${taskJson}: field "assets.${i}"`;
+    const bad = unsafePathReason(a.path);
+    if (bad) problems.push(`${where}: the path ${JSON.stringify(a.path)} ${bad}. Fix: give a path relative to the task's ${a.in === 'workspace' ? 'workspace' : 'scoring folder'}, "/"-separated, without ".." or a leading "/" (e.g. "data/train.npy").`);
+    const place = new Set(folders[a.in].map((f) => f.rel));
+    const key = `${a.in}/${a.path}`;
+    const first = seen.get(key);
+    if (first !== undefined) problems.push(`${where}: ${a.in} path "${a.path}" is listed twice (first at assets.${first}). Fix: list each file once.`);
+    else seen.set(key, i);
+    if (place.has(a.path)) problems.push(`${where}: "${a.path}" is also a file of the task's ${a.in}/ folder. Fix: ship it either as a file in ${a.in}/ or as an asset, not both.`);
+    const underFile = parentsOf(a.path).find((p) => place.has(p));
+    if (underFile !== undefined) problems.push(`${where}: "${a.path}" lies below ${a.in}/${underFile}, which is a file. Fix: rename the asset or the file.`);
+    if ([...place].some((p) => p.startsWith(`${a.path}/`))) problems.push(`${where}: "${a.path}" is a folder of the task's ${a.in}/ files. Fix: rename the asset or the folder.`);
+    total += a.bytes;
+    const file = join(assetsDir, a.sha256);
+    const st = lstatOrUndefined(file);
+    if (!st) {
+      problems.push(`${where}: its content ${file} is missing. Fix: put the file's bytes at assets/${a.sha256} in the family folder (re-import the data set), or correct "sha256".`);
+      return;
+    }
+    if (!st.isFile()) {
+      problems.push(`${where}: its content ${file} ${kindOf(st, file)}, not a regular file. Fix: replace it with the file's bytes.`);
+      return;
+    }
+    if (st.size !== a.bytes) {
+      problems.push(`${where}: ${file} holds ${st.size} bytes, not the ${a.bytes} "bytes" says. Fix: restore the file (re-import the data set), or correct "bytes" and "sha256".`);
+      return;
+    }
+    let sha = hashes.get(file);
+    if (sha === undefined) hashes.set(file, (sha = sha256File(file)));
+    if (sha !== a.sha256) problems.push(`${where}: ${file} has sha256 ${sha}, not the ${a.sha256} its name and "sha256" say: it was altered. Fix: restore the file (re-import the data set), or rename it to assets/${sha} and correct "sha256".`);
+  });
+  if (total > MAX_TASK_ASSET_BYTES)
+    problems.push(`${taskJson}: field "assets": they take ${total} bytes, more than the ${MAX_TASK_ASSET_BYTES} (512 MiB, MAX_TASK_ASSET_BYTES) a task may hold. Fix: ship less data per task, or ship the data in an image (task.json "image").`);
+}
+
 /** Reads one task folder; pushes every problem; returns the task when valid. */
-function loadTask(dir: string, id: string, problems: string[]): WorkspaceTask | undefined {
+function loadTask(dir: string, id: string, problems: string[], assetsDir: string, hashes: Map<string, string>): WorkspaceTask | undefined {
   const before = problems.length;
   const st = lstatOrUndefined(dir);
   if (!st?.isDirectory()) {
@@ -276,13 +358,20 @@ function loadTask(dir: string, id: string, problems: string[]): WorkspaceTask | 
   if (total > MAX_TASK_BYTES) {
     problems.push(`${dir}: its files take ${total} bytes, more than the ${MAX_TASK_BYTES} (5 MB) a task may hold. Fix: remove large files (build output, data, .git), or ship the workspace in an image (task.json "image").`);
   }
-  // A hidden file must not land where the workspace has a folder, nor below a workspace file.
-  const wsFiles = new Set(folders.workspace.map((f) => f.rel));
-  const wsDirs = new Set(folders.workspace.flatMap((f) => f.rel.split('/').slice(0, -1).map((_, i, a) => a.slice(0, i + 1).join('/'))));
-  for (const h of folders.hidden) {
-    const parents = h.rel.split('/').slice(0, -1).map((_, i, a) => a.slice(0, i + 1).join('/'));
-    const clash = wsDirs.has(h.rel) ? `workspace/${h.rel} is a folder` : parents.find((p) => wsFiles.has(p)) !== undefined ? `workspace/${parents.find((p) => wsFiles.has(p))} is a file` : undefined;
-    if (clash) problems.push(`${join(dir, 'hidden', h.rel)}: cannot be overlaid: ${clash}. Fix: rename the hidden file or the workspace entry so that one replaces a file, never a folder.`);
+  const assets = json?.assets ?? [];
+  checkAssets(join(dir, 'task.json'), assets, folders, assetsDir, hashes, problems);
+  // A hidden file (or asset) must not land where the workspace has a folder, nor below a workspace file (or asset).
+  const wsPaths = [...folders.workspace.map((f) => f.rel), ...assets.filter((a) => a.in === 'workspace').map((a) => a.path)];
+  const wsFiles = new Set(wsPaths);
+  const wsDirs = new Set(wsPaths.flatMap(parentsOf));
+  const hidden = [
+    ...folders.hidden.map((h) => ({ rel: h.rel, where: join(dir, 'hidden', h.rel), what: 'hidden file' })),
+    ...assets.flatMap((a, i) => (a.in === 'hidden' ? [{ rel: a.path, where: `${join(dir, 'task.json')}: field "assets.${i}"`, what: 'hidden asset' }] : [])),
+  ];
+  for (const h of hidden) {
+    const underFile = parentsOf(h.rel).find((p) => wsFiles.has(p));
+    const clash = wsDirs.has(h.rel) ? `workspace/${h.rel} is a folder` : underFile !== undefined ? `workspace/${underFile} is a file` : undefined;
+    if (clash) problems.push(`${h.where}: cannot be overlaid: ${clash}. Fix: rename the ${h.what} or the workspace entry so that one replaces a file, never a folder.`);
   }
   if (problems.length > before || !json) return undefined;
 
@@ -304,7 +393,9 @@ function loadTask(dir: string, id: string, problems: string[]): WorkspaceTask | 
  * Reads and validates a workspace task family directory (see the module comment): family.json,
  * splits.json (ids valid, unique and disjoint; each with a folder; every folder in a split; both
  * splits non-empty) and every task folder (task.json valid; only regular files and folders — no
- * symbolic links, pipes, sockets or devices anywhere; at most {@link MAX_TASK_BYTES} per task).
+ * symbolic links, pipes, sockets or devices anywhere; at most {@link MAX_TASK_BYTES} per task;
+ * each listed asset's content at `assets/<sha256>` with that size and hash, its path safe and
+ * clashing with no file, at most {@link MAX_TASK_ASSET_BYTES} of assets per task).
  * Throws SpecError listing every problem at once, each naming the file and field with a fix.
  */
 export function loadTaskFamily(dir: string): WorkspaceFamily {
@@ -323,6 +414,8 @@ export function loadTaskFamily(dir: string): WorkspaceFamily {
   else folders = readdirSync(tasksDir).sort();
 
   const out: Record<'dev' | 'test', WorkspaceTask[]> = { dev: [], test: [] };
+  const assetsDir = join(dir, 'assets');
+  const hashes = new Map<string, string>();
   if (splits) {
     const firstSeen = new Map<string, string>();
     const listed: { id: string; split: 'dev' | 'test' }[] = [];
@@ -349,20 +442,21 @@ export function loadTaskFamily(dir: string): WorkspaceFamily {
     }
     if (ts?.isDirectory()) {
       for (const { id, split } of listed) {
-        const task = loadTask(join(tasksDir, id), id, problems);
+        const task = loadTask(join(tasksDir, id), id, problems, assetsDir, hashes);
         if (task) out[split].push(task);
       }
     }
   } else if (ts?.isDirectory()) {
     // Still report the task folders' own problems.
-    for (const f of folders) loadTask(join(tasksDir, f), f, problems);
+    for (const f of folders) loadTask(join(tasksDir, f), f, problems, assetsDir, hashes);
   }
   if (problems.length || !family || !splits) throw new SpecError(problems);
-  return { family, dev: out.dev, test: out.test };
+  return { family, dev: out.dev, test: out.test, assetsDir };
 }
 
 /**
- * Writes a file map into `dir` (created when missing): every path is checked first (relative, no
+ * Writes a file map into `dir` (created when missing) — values are file-map strings, or raw bytes
+ * (fetched assets): every path is checked first (relative, no
  * `..`, see {@link unsafePathReason}; no path both a file and a folder) and nothing is written
  * when one is bad (SpecError listing all). Written over an existing tree — e.g. hidden files
  * overlaid on an agent's final workspace — it replaces what is in the way and never follows a
@@ -370,7 +464,7 @@ export function loadTaskFamily(dir: string): WorkspaceFamily {
  * folder made; an existing entry at a file's path is removed and the file created anew (so a
  * link there is replaced, not written through).
  */
-export function materialize(files: Readonly<Record<string, string>>, dir: string): void {
+export function materialize(files: Readonly<Record<string, string | Uint8Array>>, dir: string): void {
   const problems: string[] = [];
   const paths = Object.keys(files).sort();
   const fileSet = new Set(paths);
@@ -396,7 +490,8 @@ export function materialize(files: Readonly<Record<string, string>>, dir: string
     }
     const target = join(cur, segments[segments.length - 1]);
     if (lstatOrUndefined(target)) rmSync(target, { recursive: true, force: true });
-    writeFileSync(target, decodeFile(files[p]), { flag: 'wx' });
+    const content = files[p];
+    writeFileSync(target, typeof content === 'string' ? decodeFile(content) : content, { flag: 'wx' });
   }
 }
 

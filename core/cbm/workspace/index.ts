@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { clipUnit, normalizedScore } from '../../scoring/best-of-k';
 import { allowTraversal, DEFAULT_LIMITS, detectIsolation, diskUsage, removeTree, removeUnsafeEntries, spawnSandboxed } from '../../sandbox';
+import { fetchTaskAssets, withAssetDir } from '../dataset';
 import { UnscorableOutputError, type CbmKind, type KindDataset, type TaskSet } from '../types';
 import { loadTaskFamily, materialize, WorkspaceTask } from './family';
 
@@ -30,8 +31,25 @@ const SpecShape = {
   taskWallSeconds: z.number().int().min(5).max(86_400).default(300),
   /** Independent attempts per test task, each in a fresh workspace: the results add RE-Bench best-of-k curves. @default 1 */
   attempts: z.number().int().min(1).max(20).default(1),
+  /**
+   * Tokens one task's agent may spend (each attempt its own allowance), drawn from the shard's
+   * `budgets.shardTokens` and never more than is left of it (core/ra/per-task.ts
+   * `taskTokenAllowance`). At most `budgets.shardTokens` (taskTokensProblems). @default an even
+   * share of the shard's budget: floor(shardTokens / (tasks per shard × attempts))
+   */
+  taskTokens: z.number({ error: 'must be a whole number of tokens, e.g. 100000' }).int({ error: 'must be a whole number of tokens, e.g. 100000' }).min(1000, { error: 'must be at least 1000 tokens (one model call of an agent needs more), e.g. 100000' }).optional(),
 };
-export type WorkspaceSpecFields = { taskWallSeconds: number; attempts: number };
+export type WorkspaceSpecFields = { taskWallSeconds: number; attempts: number; taskTokens?: number };
+
+/**
+ * A `taskTokens` the shard's budget cannot hold: one line naming the field and the fix, or none.
+ * (A CBM entry is checked with its sweep's budgets, where the plan is made.)
+ */
+export function taskTokensProblems(cbm: { taskTokens?: unknown }, shardTokens: number, field: string): string[] {
+  const t = cbm.taskTokens;
+  if (typeof t !== 'number' || t <= shardTokens) return [];
+  return [`${field}.taskTokens: ${t} is more than the shard's whole budget, budgets.shardTokens = ${shardTokens}, which every task's allowance is drawn from. Fix: lower taskTokens to at most ${shardTokens} (to give every task of a shard its whole allowance, shardTokens ≥ shardSize × attempts × taskTokens), or raise budgets.shardTokens`];
+}
 
 const DATASET_HELP =
   'a workspace data set is a task family directory: family.json ({task, source}), splits.json ({dev: [ids], test: [ids]}) and tasks/<id>/ with task.json (instructions, score.command), workspace/ and hidden/ (see docs/cbm-workspace.md)';
@@ -76,9 +94,10 @@ function pythonModuleNames(): Set<string> {
  * looks first — the workspace root and every folder that holds hidden files (e.g. a planted
  * `unittest/` or `csv.py`). Files the task itself ships are kept. Returns the removed paths.
  */
-export function sanitizeForScoring(copy: string, task: Pick<WorkspaceTask, 'workspace' | 'hidden'>): string[] {
+export function sanitizeForScoring(copy: string, task: Pick<WorkspaceTask, 'workspace' | 'hidden' | 'assets'>): string[] {
   const removed: string[] = [];
-  const shipped = new Set(Object.keys(task.workspace));
+  const assets = task.assets ?? [];
+  const shipped = new Set([...Object.keys(task.workspace), ...assets.filter((a) => a.in === 'workspace').map((a) => a.path)]);
   const drop = (rel: string) => {
     removeTree(join(copy, rel));
     removed.push(rel);
@@ -93,7 +112,8 @@ export function sanitizeForScoring(copy: string, task: Pick<WorkspaceTask, 'work
   };
   walk('');
   const names = pythonModuleNames();
-  const dirs = new Set(['', ...Object.keys(task.hidden).map((p) => p.split('/').slice(0, -1).join('/'))]);
+  const hiddenPaths = [...Object.keys(task.hidden), ...assets.filter((a) => a.in === 'hidden').map((a) => a.path)];
+  const dirs = new Set(['', ...hiddenPaths.map((p) => p.split('/').slice(0, -1).join('/'))]);
   for (const dir of dirs) {
     let entries: string[];
     try {
@@ -118,6 +138,8 @@ export function sanitizeForScoring(copy: string, task: Pick<WorkspaceTask, 'work
  * cannot be scored for what the agent left rejects with {@link WorkspaceRejectedError}.
  */
 export async function scoreWorkspace(task: WorkspaceTask, workspaceDir: string, level = detectIsolation().level): Promise<number> {
+  // Hidden assets (e.g. test labels) from where the task was staged, verified: a missing or altered one rejects (an infrastructure failure, not a score).
+  const hiddenAssets = await fetchTaskAssets(task, 'hidden');
   removeUnsafeEntries(workspaceDir);
   const usage = diskUsage(workspaceDir, DEFAULT_LIMITS.diskEntries, DEFAULT_LIMITS.diskBytes);
   if (usage.entries > DEFAULT_LIMITS.diskEntries || usage.bytes > DEFAULT_LIMITS.diskBytes)
@@ -132,8 +154,8 @@ export async function scoreWorkspace(task: WorkspaceTask, workspaceDir: string, 
     } catch (e) {
       throw new WorkspaceRejectedError(`the harness could not copy the workspace the agent left (${(e as Error).message.slice(0, 300)}), so it is not scored`);
     }
-    // Hidden files replace what the agent left under the same names: its own tests cannot stand in for them.
-    materialize(task.hidden, copy);
+    // Hidden files and assets replace what the agent left under the same names: its own tests cannot stand in for them.
+    materialize({ ...task.hidden, ...hiddenAssets }, copy);
     allowTraversal(copy);
     const proc = spawnSandboxed(task.score.command, { cwd: copy, env: { PYTHONDONTWRITEBYTECODE: '1' }, limits: { wallMs: task.score.timeoutSeconds * 1000 }, level });
     let out = '';
@@ -151,6 +173,15 @@ export async function scoreWorkspace(task: WorkspaceTask, workspaceDir: string, 
   }
 }
 
+/**
+ * Writes a task's starting workspace into `dir`: its workspace files and its workspace assets,
+ * fetched from where the task was staged and verified (a missing or altered asset rejects naming
+ * its key: an infrastructure failure). Resolves once every file is written.
+ */
+export async function prepareWorkspace(task: WorkspaceTask, dir: string): Promise<void> {
+  materialize({ ...task.workspace, ...(await fetchTaskAssets(task, 'workspace')) }, dir);
+}
+
 export const workspaceKind: CbmKind<WorkspaceTask, WorkspaceMeta, WorkspaceSpecFields> = {
   kind: 'workspace',
   summary: 'agentic tasks in a workspace (SWE-bench-style repositories, ML scripts): the agent works in the task directory; hidden tests score its final state',
@@ -160,11 +191,14 @@ export const workspaceKind: CbmKind<WorkspaceTask, WorkspaceMeta, WorkspaceSpecF
   meta: WorkspaceMeta,
   load(dir): KindDataset<WorkspaceTask, WorkspaceMeta> {
     const f = loadTaskFamily(dir);
-    return { meta: { task: f.family.task, source: f.family.source, counts: { dev: f.dev.length, test: f.test.length } }, dev: f.dev, test: f.test };
+    // Staging copies the tasks' assets from the family's assets/ folder.
+    return withAssetDir({ meta: { task: f.family.task, source: f.family.source, counts: { dev: f.dev.length, test: f.test.length } }, dev: f.dev, test: f.test }, f.assetsDir);
   },
   setOf: (t): TaskSet => t.set ?? 'objective',
   toInput: (t) => ({ id: t.id, instructions: t.instructions }),
-  perTask: { prepare: (t, dir) => materialize(t.workspace, dir) },
+  perTask: { prepare: (t, dir) => prepareWorkspace(t, dir) },
+  taskImage: (t) => t.image,
+  checkBudgets: (spec, budgets, field) => taskTokensProblems(spec, budgets.shardTokens, field),
   async score(task, _output, ctx) {
     if (!ctx.workspaceDir) throw new Error(`workspace task ${task.id}: no final workspace to score (the harness runs this kind once per task)`);
     return scoreWorkspace(task, ctx.workspaceDir, ctx.sandboxLevel);

@@ -29,7 +29,7 @@ describe('model gateway', () => {
       const r = await client.chat.completions.create({ model: 'offline', messages: [{ role: 'user', content: PROMPT }] });
       expect(r.choices[0].message.content).toBe('yes');
       expect(r.usage?.total_tokens).toBeGreaterThan(0);
-      expect(gw.usage).toEqual({ calls: 1, rejected: 0, promptTokens: r.usage?.prompt_tokens, completionTokens: r.usage?.completion_tokens, totalTokens: r.usage?.total_tokens, retries: 0, upstreamFailures: 0 });
+      expect(gw.usage).toEqual({ calls: 1, rejected: 0, taskRejected: 0, promptTokens: r.usage?.prompt_tokens, completionTokens: r.usage?.completion_tokens, totalTokens: r.usage?.total_tokens, retries: 0, upstreamFailures: 0 });
     });
   });
 

@@ -3,7 +3,7 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, sy
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { BASE64_PREFIX, decodeFile, encodeFile, loadTaskFamily, materialize, MAX_TASK_BYTES, unsafePathReason, WorkspaceTask } from '../../../../core/cbm/workspace/family';
-import { SpecError } from '../../../../core/errors';
+import { specProblems as problemsOf } from '../../../support/spec-problems';
 
 let dir: string;
 beforeEach(() => {
@@ -31,15 +31,6 @@ function writeValidFamily(): void {
   write('tasks/b/task.json', JSON.stringify({ ...TASK_JSON, image: 'img:latest', repo: 'o/r', baseCommit: 'abc1234' }));
 }
 
-function problemsOf(f: () => unknown): string[] {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof SpecError) return e.problems;
-    throw e;
-  }
-  throw new Error('expected a SpecError');
-}
 
 describe('loadTaskFamily', () => {
   test('reads family.json, both splits in order, file maps (binary as base64), the reference patch and image fields', () => {
