@@ -95,6 +95,28 @@ export const UpliftConfig = z.strictObject({
     })
     .default({ maxvCpus: 64, spot: false, vcpusPerJob: 1, memoryMiBPerJob: 4096, ephemeralStorageGiB: 30 }),
   /**
+   * Shard jobs of tasks that run in their own container image (a SWE-bench instance's
+   * environment): a managed EC2 compute environment (0 vCPUs when idle) and queue, and a job
+   * definition per image that PlanRun registers on first use (core/sweep/image-jobs.ts).
+   */
+  images: z
+    .strictObject({
+      /** Without it, sweeps of tasks that name images fail at PlanRun. @default true */
+      enabled: z.boolean().default(true),
+      /** Pinned instance types (priced at the dearest). @default ["m6i.xlarge"] */
+      instanceTypes: z.array(z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, { error: 'must be an EC2 instance type, e.g. "m6i.xlarge"' })).min(1).default(['m6i.xlarge']),
+      /** @default 64 */
+      maxvCpus: z.number().int().min(1).max(10000).default(64),
+      /** Spot instances (interrupted jobs are retried). @default false */
+      spot: z.boolean().default(false),
+      /** The harness container of a job (the image's own container, which only copies its files, gets 1 vCPU and 512 MiB more). The defaults fit one job on an m6i.xlarge. */
+      vcpusPerJob: z.number().int().min(1).max(192).default(2),
+      memoryMiBPerJob: z.number().int().min(1024).default(12288),
+      /** Root volume of the instances: holds the pulled images (SWE-bench's are 1–3 GB each) and the jobs' copies of them. @default 300 */
+      rootVolumeGiB: z.number().int().min(50).max(16384).default(300),
+    })
+    .default({ enabled: true, instanceTypes: ['m6i.xlarge'], maxvCpus: 64, spot: false, vcpusPerJob: 2, memoryMiBPerJob: 12288, rootVolumeGiB: 300 }),
+  /**
    * Batch job timeouts: the longest wall-clock budget (`budgets.tlaWallSeconds`,
    * `budgets.shardWallSeconds`) a sweep may ask for, plus a margin. `uplift submit` refuses a spec
    * whose budgets do not fit.

@@ -11,6 +11,7 @@ export const OUTPUT = {
   stateMachine: 'StateMachineArn',
   cpuQueue: 'CpuJobQueueArn',
   gpuQueue: 'GpuJobQueueArn',
+  imagesQueue: 'ImagesJobQueueArn',
   apiKeyEnvs: 'ModelApiKeyEnvs',
   apiKeySecrets: 'ModelApiKeySecrets',
   generatedApiKeys: 'ModelApiKeysGenerated',
@@ -41,6 +42,8 @@ export const StackOutputs = z.object({
   [OUTPUT.cpuQueue]: z.string().startsWith('arn:'),
   /** "none" when the stack was deployed without a GPU queue. */
   [OUTPUT.gpuQueue]: z.string(),
+  /** Absent when the stack was deployed without the images queue (infra config images.enabled). */
+  [OUTPUT.imagesQueue]: z.string().startsWith('arn:').optional(),
   [OUTPUT.apiKeyEnvs]: csv,
   /** The secret (ARN) of each API key, as JSON. */
   [OUTPUT.apiKeySecrets]: jsonText

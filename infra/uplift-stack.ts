@@ -1,4 +1,5 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { Construct } from 'constructs';
@@ -34,11 +35,17 @@ const STEP_DESCRIPTIONS: Record<keyof UpliftFunctions, string> = {
  */
 /**
  * What one job of each queue runs on, as the price table knows it: a Fargate task of the CPU job
- * size, and the instance types the GPU compute environment pins (priced at the dearest).
+ * size, and the instance types the GPU and images compute environments pin (priced at the dearest;
+ * an image job has a whole instance to itself in the worst case only if one job fills it, so this
+ * is an upper bound).
  */
-export function jobCompute(config: Pick<UpliftConfig, 'cpu' | 'gpu'>): ComputeTargets {
+export function jobCompute(config: Pick<UpliftConfig, 'cpu' | 'gpu' | 'images'>): ComputeTargets {
   const cpu = { kind: 'fargate' as const, vcpus: config.cpu.vcpusPerJob, memoryMiB: config.cpu.memoryMiBPerJob };
-  return { cpu, gpu: config.gpu.enabled ? { kind: 'ec2', instanceTypes: gpuInstanceTypes(config.gpu) } : cpu };
+  return {
+    cpu,
+    gpu: config.gpu.enabled ? { kind: 'ec2', instanceTypes: gpuInstanceTypes(config.gpu) } : cpu,
+    ...(config.images.enabled ? { images: { kind: 'ec2' as const, instanceTypes: config.images.instanceTypes } } : {}),
+  };
 }
 
 export class UpliftStack extends Stack {
@@ -71,9 +78,26 @@ export class UpliftStack extends Stack {
       bucket.grantPut(fn, 'sweeps/*');
       return fn;
     };
+    const planRun = step('planRun', 'PlanRun');
+    const images = this.jobs.images;
+    if (images) {
+      // PlanRun registers (or finds) the job definition of each task image, from the stack's template.
+      planRun.addEnvironment('UPLIFT_IMAGE_JOB_TEMPLATE', Stack.of(this).toJsonString(images.template));
+      planRun.addToRolePolicy(new iam.PolicyStatement({ sid: 'FindImageJobDefinitions', actions: ['batch:DescribeJobDefinitions'], resources: ['*'] }));
+      planRun.addToRolePolicy(
+        new iam.PolicyStatement({
+          sid: 'RegisterImageJobDefinitions',
+          actions: ['batch:RegisterJobDefinition', 'batch:TagResource'],
+          resources: [Stack.of(this).formatArn({ service: 'batch', resource: 'job-definition', resourceName: `${this.stackName}-img-*` })],
+        }),
+      );
+      planRun.addToRolePolicy(
+        new iam.PolicyStatement({ sid: 'PassImageJobRoles', actions: ['iam:PassRole'], resources: images.passRoles.map((r) => r.roleArn), conditions: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } } }),
+      );
+    }
     this.steps = {
       planSweep: step('planSweep', 'PlanSweep'),
-      planRun: step('planRun', 'PlanRun'),
+      planRun,
       recordBaseline: step('recordBaseline', 'RecordBaseline'),
       scoreRun: step('scoreRun', 'ScoreRun'),
       markRunFailed: step('markRunFailed', 'MarkRunFailed'),
@@ -86,6 +110,7 @@ export class UpliftStack extends Stack {
       artifactsBucket: bucket,
       cpu: this.jobs.cpu,
       gpu: this.jobs.gpu,
+      ...(images ? { images: { jobQueueArn: images.jobQueueArn, jobDefinitionArnPattern: Stack.of(this).formatArn({ service: 'batch', resource: 'job-definition', resourceName: `${this.stackName}-img-*` }) } } : {}),
       logGroup: executionLogs,
       timeout: Duration.days(config.sweepTimeoutDays),
     });
@@ -100,6 +125,7 @@ export class UpliftStack extends Stack {
     out(OUTPUT.stateMachine, stateMachine.stateMachineArn, 'The Uplift state machine: one execution per sweep, named after the sweep id');
     out(OUTPUT.cpuQueue, this.jobs.cpu.jobQueueArn, 'Batch queue of CPU jobs (API and offline models)');
     out(OUTPUT.gpuQueue, this.jobs.gpu?.jobQueueArn ?? NO_GPU_QUEUE, 'Batch queue of GPU jobs (vllm models)');
+    if (images) out(OUTPUT.imagesQueue, images.jobQueueArn, 'Batch queue of shard jobs whose tasks run in their own container image (a job definition per image, registered by PlanRun)');
     out(OUTPUT.apiKeyEnvs, this.jobs.apiKeys.map((k) => k.apiKeyEnv).join(',') || '', 'Environment variables jobs get from Secrets Manager (a spec model.apiKeyEnv must be one of them)');
     out(OUTPUT.apiKeySecrets, Stack.of(this).toJsonString(Object.fromEntries(this.jobs.apiKeys.map((k) => [k.apiKeyEnv, k.secret.secretArn]))), 'Secret of each API key: set the value with aws secretsmanager put-secret-value');
     out(

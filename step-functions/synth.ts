@@ -9,6 +9,8 @@ export const LOCAL_ENV = { account: '000000000000', region: 'local-1' };
 /** The embedded S3 bucket (cli/local/embedded.ts creates it). */
 export const LOCAL_BUCKET = 'uplift-artifacts';
 export const LOCAL_JOB_QUEUE_ARN = `arn:aws:batch:${LOCAL_ENV.region}:${LOCAL_ENV.account}:job-queue/uplift-local`;
+/** The images queue of the local synth (the local pool runs every job alike; the ARN only tells the branches apart). */
+export const LOCAL_IMAGES_JOB_QUEUE_ARN = `arn:aws:batch:${LOCAL_ENV.region}:${LOCAL_ENV.account}:job-queue/uplift-local-images`;
 export const LOCAL_JOB_DEFINITION_ARN = {
   raShard: `arn:aws:batch:${LOCAL_ENV.region}:${LOCAL_ENV.account}:job-definition/uplift-ra-shard`,
   tlaSandbox: `arn:aws:batch:${LOCAL_ENV.region}:${LOCAL_ENV.account}:job-definition/uplift-tla-sandbox`,
@@ -52,7 +54,7 @@ export function synthLocalTemplate(): Record<string, unknown> {
     functions,
     artifactsBucket: s3.Bucket.fromBucketName(stack, 'Artifacts', LOCAL_BUCKET),
     cpu: { jobQueueArn: LOCAL_JOB_QUEUE_ARN, raShardJobDefinitionArn: LOCAL_JOB_DEFINITION_ARN.raShard, tlaSandboxJobDefinitionArn: LOCAL_JOB_DEFINITION_ARN.tlaSandbox },
-    images: { jobQueueArn: LOCAL_JOB_QUEUE_ARN },
+    images: { jobQueueArn: LOCAL_IMAGES_JOB_QUEUE_ARN },
   });
   return app.synth().getStackByName(stack.stackName).template as Record<string, unknown>;
 }

@@ -112,7 +112,11 @@ export interface UpliftStateMachineProps {
    * on `cpu`.
    * @default - no image branch: such runs fail at PlanRun, which has no job definitions registry
    */
-  readonly images?: { readonly jobQueueArn: string };
+  readonly images?: {
+    readonly jobQueueArn: string;
+    /** ARN pattern of the image job definitions PlanRun registers: the state machine may submit jobs of them. @default - no extra grant (local) */
+    readonly jobDefinitionArnPattern?: string;
+  };
   /**
    * Log group for execution history; none when undefined.
    * @default - no logging
@@ -279,6 +283,10 @@ export class UpliftStateMachine extends Construct {
       ...(props.logGroup ? { logs: { destination: props.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false } } : {}),
       tracingEnabled: true,
     });
+    if (props.images?.jobDefinitionArnPattern)
+      this.stateMachine.addToRolePolicy(
+        new iam.PolicyStatement({ sid: 'SubmitImageJobs', actions: ['batch:SubmitJob'], resources: [props.images.jobDefinitionArnPattern, props.images.jobQueueArn] }),
+      );
     // Stopping an execution terminates the Batch jobs it started (the .sync integration calls
     // TerminateJob); job ids are only known at run time.
     this.stateMachine.addToRolePolicy(

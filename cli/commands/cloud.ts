@@ -310,7 +310,7 @@ async function cancel(io: Io, sweepId: string, opts: CloudOptions): Promise<numb
       stopped = true;
     }
     // Stopping an execution does not stop the Batch jobs it started: terminate the sweep's own.
-    const queues = [stack.outputs[OUTPUT.cpuQueue], stack.outputs[OUTPUT.gpuQueue]].filter((q) => q !== NO_GPU_QUEUE);
+    const queues = [stack.outputs[OUTPUT.cpuQueue], stack.outputs[OUTPUT.gpuQueue], stack.outputs[OUTPUT.imagesQueue]].filter((q): q is string => q !== undefined && q !== NO_GPU_QUEUE);
     const planUri = stack.stores.artifacts.uri(planKey(sweepId));
     const terminated = await terminateSweepJobs(stack.batch, queues, planUri, `uplift cancel ${sweepId}`);
     const meta = await stack.stores.scores.getSweep(sweepId);

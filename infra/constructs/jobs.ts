@@ -6,12 +6,14 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
+import { DockerImageAsset, Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import { IgnoreMode } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import type { JobTarget } from '../../step-functions/uplift-state-machine';
 import { REPO_ROOT, type UpliftConfig } from '../config';
 import { gpuInstanceTypes } from '../gpu-instances';
+import type { ImageJobTemplate } from '../../lambdas/aws/batch-job-definitions';
+import { IMAGE_PLACEHOLDER } from '../../lambdas/aws/batch-job-definitions';
 
 /**
  * The job processes the Batch job definitions run: the same entrypoints the local runner starts
@@ -31,16 +33,26 @@ export const JOB_COMMANDS = {
 /** Docker build context of both images: the repository root, reduced to what the jobs run. */
 export const IMAGE_CONTEXT_EXCLUDES = ['*', '!package.json', '!package-lock.json', '!tsconfig.json', '!core', '!lambdas', '!batch-images', '**/node_modules', '**/*.test.ts'];
 
+/** Where an image job's harness finds the task image's filesystem (the environment container copied it there). */
+export const TASK_ROOT = '/uplift-task-root';
+/**
+ * What the task image's container runs: copy its top-level directories (all but the kernel's and
+ * the volume itself) into the job's volume, preserving links, owners and modes. Needs only
+ * /bin/sh and cp, which SWE-bench's Ubuntu-based instance images have.
+ */
+export const COPY_TASK_ROOT = `set -e; cd /; for d in *; do case "$d" in proc|sys|dev|run|tmp|${TASK_ROOT.slice(1)}) ;; *) cp -a "/$d" ${TASK_ROOT}/ ;; esac; done`;
+
 /** Where GPU instances keep synced weights; the GPU jobs mount it, so jobs on one instance download a model once. */
 export const MODEL_CACHE = { hostPath: '/var/lib/uplift/models', containerPath: '/models-cache' } as const;
 /** The non-root user of both images (batch-images/Dockerfile.*). */
 export const IMAGE_UID = 10001;
 /**
  * Keys of the artifacts bucket that TLA jobs may never read, whatever else they are granted: the
- * held-out test splits (`datasets/<cbm>/<version>/test.jsonl`; `*` also matches `/`). A TLA works
- * on the dev split only; the test split scores its MRA.
+ * held-out test splits (`datasets/<cbm>/<version>/test.jsonl`) and the hidden assets of test tasks
+ * (`datasets/<cbm>/<version>/assets/test/<sha256>`, e.g. CIFAR-10's test labels; `*` also matches
+ * `/`). A TLA works on the dev split only; the test split scores its MRA.
  */
-export const TEST_SPLIT_KEYS = 'datasets/*/test.jsonl';
+export const TEST_SPLIT_KEYS = ['datasets/*/test.jsonl', 'datasets/*/assets/test/*'] as const;
 
 /** A job queue with its two job definitions, as the state machine takes them. */
 export interface JobQueueTarget extends JobTarget {
@@ -50,7 +62,7 @@ export interface JobQueueTarget extends JobTarget {
 }
 
 export interface UpliftJobsProps {
-  readonly config: Pick<UpliftConfig, 'vpc' | 'gpu' | 'cpu' | 'jobTimeouts' | 'modelEndpoints'>;
+  readonly config: Pick<UpliftConfig, 'vpc' | 'gpu' | 'cpu' | 'images' | 'jobTimeouts' | 'modelEndpoints'>;
   /** The artifacts bucket: jobs read inputs from it and write outputs to `sweeps/`. */
   readonly bucket: s3.IBucket;
   /** Retention of job and VPC flow logs. */
@@ -70,6 +82,11 @@ export class UpliftJobs extends Construct {
   readonly securityGroup: ec2.SecurityGroup;
   readonly cpu: JobQueueTarget;
   readonly gpu?: JobQueueTarget;
+  /**
+   * Shard jobs of tasks that run in their own container image: the queue, and the template
+   * PlanRun registers a job definition per image from (lambdas/aws/batch-job-definitions.ts).
+   */
+  readonly images?: { readonly queue: batch.JobQueue; readonly jobQueueArn: string; readonly template: ImageJobTemplate; readonly passRoles: iam.IRole[] };
   /** Identity of CPU `ra-shard` jobs' code: S3 reads of inputs, writes under sweeps/. */
   readonly cpuJobRole: iam.Role;
   /** Identity of GPU `ra-shard` jobs' code: as CPU, plus reading weights under models/. */
@@ -82,6 +99,8 @@ export class UpliftJobs extends Construct {
   readonly cpuExecutionRole: iam.Role;
   /** Starts GPU job containers: as CPU. With `cpuExecutionRole`, the only readers of the API key secrets. */
   readonly gpuExecutionRole: iam.Role;
+  /** Starts image-job containers (when the images queue is enabled): pulls the task's image and the harness image, reads the API keys. */
+  readonly imagesExecutionRole?: iam.Role;
   readonly apiKeys: { readonly apiKeyEnv: string; readonly secret: secretsmanager.ISecret; readonly created: boolean }[];
   readonly logGroup: logs.LogGroup;
 
@@ -134,7 +153,7 @@ export class UpliftJobs extends Construct {
       // wins over the datasets/* read above, and over any grant added later.
       if (tla)
         role.addToPolicy(
-          new iam.PolicyStatement({ sid: 'TlaJobsNeverReadTestSplits', effect: iam.Effect.DENY, actions: ['s3:GetObject*'], resources: [props.bucket.arnForObjects(TEST_SPLIT_KEYS)] }),
+          new iam.PolicyStatement({ sid: 'TlaJobsNeverReadTestSplits', effect: iam.Effect.DENY, actions: ['s3:GetObject*'], resources: TEST_SPLIT_KEYS.map((k) => props.bucket.arnForObjects(k)) }),
         );
       return role;
     };
@@ -144,7 +163,9 @@ export class UpliftJobs extends Construct {
     this.gpuTlaJobRole = jobRole('GpuTlaJobRole', ['models/*'], true);
     this.cpuExecutionRole = new iam.Role(this, 'CpuExecutionRole', { assumedBy: ecsTasks, description: 'Starts Uplift CPU job containers; with the GPU one, the only reader of the model API key secrets' });
     this.gpuExecutionRole = new iam.Role(this, 'GpuExecutionRole', { assumedBy: ecsTasks, description: 'Starts Uplift GPU job containers; with the CPU one, the only reader of the model API key secrets' });
-    const keyReaders = config.gpu.enabled ? [this.cpuExecutionRole, this.gpuExecutionRole] : [this.cpuExecutionRole];
+    if (config.images.enabled)
+      this.imagesExecutionRole = new iam.Role(this, 'ImagesExecutionRole', { assumedBy: ecsTasks, description: 'Starts Uplift image-job containers (a task image and the harness); with the CPU and GPU ones, the only reader of the model API key secrets' });
+    const keyReaders = [this.cpuExecutionRole, ...(config.gpu.enabled ? [this.gpuExecutionRole] : []), ...(this.imagesExecutionRole ? [this.imagesExecutionRole] : [])];
 
     // Model API keys: injected into every job's environment (CPU and GPU: a GPU run's TLA may call
     // an API model), where only the model gateway reads them.
@@ -170,8 +191,10 @@ export class UpliftJobs extends Construct {
     });
     const apiKeySecrets = Object.fromEntries(this.apiKeys.map((k) => [k.apiKeyEnv, batch.Secret.fromSecretsManager(k.secret)]));
 
-    const image = (iid: string, file: string) =>
-      ecs.ContainerImage.fromAsset(REPO_ROOT, { file, platform: Platform.LINUX_AMD64, exclude: IMAGE_CONTEXT_EXCLUDES, ignoreMode: IgnoreMode.DOCKER, assetName: iid });
+    const assetProps = (iid: string, file: string) => ({ file, platform: Platform.LINUX_AMD64, exclude: IMAGE_CONTEXT_EXCLUDES, ignoreMode: IgnoreMode.DOCKER, assetName: iid });
+    const image = (iid: string, file: string) => ecs.ContainerImage.fromAsset(REPO_ROOT, assetProps(iid, file));
+    // The same asset as the CPU image (same source and options: one image in ECR), for the image-job template.
+    const cpuImageAsset = () => new DockerImageAsset(this, 'ImageJobsHarness', { directory: REPO_ROOT, ...assetProps('uplift-cpu-runner', 'batch-images/Dockerfile.cpu') });
     const retries = {
       retryAttempts: 3,
       retryStrategies: [
@@ -218,6 +241,8 @@ export class UpliftJobs extends Construct {
     const cpuRaShard = new batch.EcsJobDefinition(this, 'RaShardCpu', { container: cpuContainer('RaShardCpuContainer', JOB_COMMANDS.cpu.raShard, 'ra-shard-cpu', this.cpuJobRole), timeout: Duration.seconds(t.shardSeconds), propagateTags: true, ...retries });
     const cpuTla = new batch.EcsJobDefinition(this, 'TlaSandboxCpu', { container: cpuContainer('TlaSandboxCpuContainer', JOB_COMMANDS.cpu.tlaSandbox, 'tla-sandbox-cpu', this.cpuTlaJobRole), timeout: Duration.seconds(t.tlaSeconds), propagateTags: true, ...retries });
     this.cpu = { queue: cpuQueue, raShard: cpuRaShard, tlaSandbox: cpuTla, jobQueueArn: cpuQueue.jobQueueArn, raShardJobDefinitionArn: cpuRaShard.jobDefinitionArn, tlaSandboxJobDefinitionArn: cpuTla.jobDefinitionArn };
+
+    if (config.images.enabled) this.images = this.imageJobs(config, subnets, queueLimits, Object.fromEntries(this.apiKeys.map((k) => [k.apiKeyEnv, k.secret.secretArn])), cpuImageAsset());
 
     if (!config.gpu.enabled) return;
     // GPU: managed EC2 with NVIDIA instances, for models served by vLLM on the job's GPU(s).
@@ -285,5 +310,106 @@ export class UpliftJobs extends Construct {
       // The weights sync, on top of PlanRun's attempt timeouts (which count vLLM's start-up).
       attemptAllowanceSeconds: startup,
     };
+  }
+
+  /**
+   * The images queue (managed EC2, 0 vCPUs when idle) and the template of an image's job
+   * definition: a multi-container job whose first container is the task's own image, which only
+   * copies its filesystem into a volume of the job (TASK_ROOT) and exits; the harness container
+   * (the CPU runner image) starts once that succeeded and runs `ra-shard`, its agents and scorer
+   * in sandboxes whose root is that copy (UPLIFT_TASK_ROOT). The harness needs bubblewrap's
+   * namespaces: privileged, level bwrap required.
+   */
+  private imageJobs(
+    config: UpliftJobsProps['config'],
+    subnets: ec2.SubnetSelection,
+    queueLimits: batch.JobStateTimeLimitAction[],
+    secretArns: Record<string, string>,
+    harness: DockerImageAsset,
+  ): NonNullable<UpliftJobs['images']> {
+    const c = config.images;
+    const executionRole = this.imagesExecutionRole as iam.Role;
+    const launchTemplate = new ec2.LaunchTemplate(this, 'ImagesLaunchTemplate', {
+      requireImdsv2: true,
+      // Containers (one network hop further) cannot reach the instance's credentials.
+      httpPutResponseHopLimit: 1,
+      blockDevices: [{ deviceName: '/dev/xvda', volume: ec2.BlockDeviceVolume.ebs(c.rootVolumeGiB, { volumeType: ec2.EbsDeviceVolumeType.GP3, encrypted: true, deleteOnTermination: true }) }],
+    });
+    const compute = new batch.ManagedEc2EcsComputeEnvironment(this, 'ImagesCompute', {
+      vpc: this.vpc,
+      vpcSubnets: subnets,
+      securityGroups: [this.securityGroup],
+      minvCpus: 0,
+      maxvCpus: c.maxvCpus,
+      spot: c.spot,
+      allocationStrategy: c.spot ? batch.AllocationStrategy.SPOT_PRICE_CAPACITY_OPTIMIZED : batch.AllocationStrategy.BEST_FIT_PROGRESSIVE,
+      instanceTypes: c.instanceTypes.map((t) => new ec2.InstanceType(t)),
+      useOptimalInstanceClasses: false,
+      images: [{ imageType: batch.EcsMachineImageType.ECS_AL2023 }],
+      launchTemplate,
+    });
+    const queue = new batch.JobQueue(this, 'ImagesQueue', { computeEnvironments: [{ computeEnvironment: compute, order: 1 }], priority: 1, jobStateTimeLimitActions: queueLimits });
+    harness.repository.grantPull(executionRole);
+    // The harness container gets the API keys as secrets (the batch L2 grants this for its own definitions; this template is raw).
+    for (const k of this.apiKeys) k.secret.grantRead(executionRole);
+    this.logGroup.grantWrite(executionRole);
+    // Task images mirrored into this account's ECR (recommended over Docker Hub's pull limits) are pulled with the execution role.
+    executionRole.addToPolicy(new iam.PolicyStatement({ actions: ['ecr:GetAuthorizationToken'], resources: ['*'] }));
+    executionRole.addToPolicy(
+      new iam.PolicyStatement({ actions: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability'], resources: [Stack.of(this).formatArn({ service: 'ecr', resource: 'repository', resourceName: '*' })] }),
+    );
+    const region = Stack.of(this).region;
+    const logConfiguration = (prefix: string) => ({ logDriver: 'awslogs', options: { 'awslogs-group': this.logGroup.logGroupName, 'awslogs-region': region, 'awslogs-stream-prefix': prefix } });
+    const mount = { sourceVolume: 'task-root', containerPath: TASK_ROOT };
+    const template: ImageJobTemplate = {
+      prefix: Stack.of(this).stackName,
+      request: {
+        type: 'container',
+        platformCapabilities: ['EC2'],
+        propagateTags: true,
+        timeout: { attemptDurationSeconds: config.jobTimeouts.shardSeconds },
+        // As the other job definitions: retry a reclaimed Spot instance, exit on anything else.
+        retryStrategy: { attempts: 3, evaluateOnExit: [{ onStatusReason: 'Host EC2*', action: 'RETRY' }, { onReason: '*', action: 'EXIT' }] },
+        ecsProperties: {
+          taskProperties: [
+            {
+              taskRoleArn: this.cpuJobRole.roleArn,
+              executionRoleArn: executionRole.roleArn,
+              volumes: [{ name: mount.sourceVolume }],
+              containers: [
+                {
+                  name: 'environment',
+                  image: IMAGE_PLACEHOLDER,
+                  essential: false,
+                  command: ['/bin/sh', '-c', COPY_TASK_ROOT],
+                  mountPoints: [mount],
+                  resourceRequirements: [{ type: 'VCPU', value: '1' }, { type: 'MEMORY', value: '512' }],
+                  logConfiguration: logConfiguration('image-environment'),
+                },
+                {
+                  name: 'harness',
+                  image: harness.imageUri,
+                  essential: true,
+                  dependsOn: [{ containerName: 'environment', condition: 'SUCCESS' }],
+                  command: [...JOB_COMMANDS.cpu.raShard],
+                  user: '0',
+                  privileged: true,
+                  environment: [
+                    { name: 'AWS_REGION', value: region },
+                    { name: 'UPLIFT_SANDBOX_MIN', value: 'bwrap' },
+                    { name: 'UPLIFT_TASK_ROOT', value: TASK_ROOT },
+                  ],
+                  secrets: Object.entries(secretArns).map(([name, valueFrom]) => ({ name, valueFrom })),
+                  mountPoints: [{ ...mount, readOnly: true }],
+                  resourceRequirements: [{ type: 'VCPU', value: String(c.vcpusPerJob) }, { type: 'MEMORY', value: String(c.memoryMiBPerJob) }],
+                  logConfiguration: logConfiguration('ra-shard-image'),
+                },
+              ],
+            },
+          ],
+        },
+      },
+    };
+    return { queue, jobQueueArn: queue.jobQueueArn, template, passRoles: [this.cpuJobRole, executionRole] };
   }
 }

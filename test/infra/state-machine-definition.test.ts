@@ -7,7 +7,7 @@ import { REPO_ROOT } from '../../infra/config';
 import { STEP_HANDLERS } from '../../infra/constructs/functions';
 import { JOB_COMMANDS } from '../../infra/constructs/jobs';
 import type { UpliftStack } from '../../infra/uplift-stack';
-import { definitionFromTemplate, inlineDistributedMaps, withAwsTaskTimeouts, LOCAL_BUCKET, LOCAL_JOB_DEFINITION_ARN, LOCAL_JOB_QUEUE_ARN, synthLocalDefinition, synthLocalTemplate, type AslDefinition } from '../../step-functions/synth';
+import { definitionFromTemplate, inlineDistributedMaps, withAwsTaskTimeouts, LOCAL_BUCKET, LOCAL_IMAGES_JOB_QUEUE_ARN, LOCAL_JOB_DEFINITION_ARN, LOCAL_JOB_QUEUE_ARN, synthLocalDefinition, synthLocalTemplate, type AslDefinition } from '../../step-functions/synth';
 import { STATE, UpliftStateMachine } from '../../step-functions/uplift-state-machine';
 import { cloudDefinition } from './cloud-definition';
 import { synthUpliftStack } from './synth-stack';
@@ -33,6 +33,7 @@ const LAMBDA_STATES: Record<string, keyof typeof STEP_HANDLERS> = {
   [STATE.planRun]: 'planRun',
   [STATE.recordBaseline]: 'recordBaseline',
   [STATE.recordBaselineGpu]: 'recordBaseline',
+  [STATE.recordBaselineImages]: 'recordBaseline',
   [STATE.scoreRun]: 'scoreRun',
   [STATE.markRunFailed]: 'markRunFailed',
   [STATE.finalizeSweep]: 'finalizeSweep',
@@ -55,7 +56,9 @@ function normalize(def: Def, where: 'cloud' | 'local'): Def {
   const bucket = where === 'cloud' ? `\${${id(stack.storage.bucket)}}` : LOCAL_BUCKET;
   const jobs = stack.jobs;
   const queues: Record<string, string> =
-    where === 'cloud' ? { [`\${${id(jobs.cpu.queue)}.JobQueueArn}`]: '<cpu-queue>', [`\${${id(jobs.gpu!.queue)}.JobQueueArn}`]: '<gpu-queue>' } : { [LOCAL_JOB_QUEUE_ARN]: '<cpu-queue>' };
+    where === 'cloud'
+      ? { [`\${${id(jobs.cpu.queue)}.JobQueueArn}`]: '<cpu-queue>', [`\${${id(jobs.gpu!.queue)}.JobQueueArn}`]: '<gpu-queue>', [`\${${id(jobs.images!.queue)}.JobQueueArn}`]: '<images-queue>' }
+      : { [LOCAL_JOB_QUEUE_ARN]: '<cpu-queue>', [LOCAL_IMAGES_JOB_QUEUE_ARN]: '<images-queue>' };
   const jobDefs: Record<string, string> =
     where === 'cloud'
       ? { [`\${${id(jobs.cpu.raShard)}}`]: '<cpu-ra-shard>', [`\${${id(jobs.cpu.tlaSandbox)}}`]: '<cpu-tla-sandbox>', [`\${${id(jobs.gpu!.raShard)}}`]: '<gpu-ra-shard>', [`\${${id(jobs.gpu!.tlaSandbox)}}`]: '<gpu-tla-sandbox>' }
@@ -66,14 +69,17 @@ function normalize(def: Def, where: 'cloud' | 'local'): Def {
       const step = LAMBDA_STATES[name];
       if (step) {
         // Lambda steps invoke the function directly (payloadResponseOnly): Resource is its ARN.
-        const expected = where === 'cloud' ? `\${${id(stack.steps[step])}.Arn}` : `arn:aws:lambda:local-1:000000000000:function:uplift-${name.replace(/Gpu$/, '')}`;
+        const expected = where === 'cloud' ? `\${${id(stack.steps[step])}.Arn}` : `arn:aws:lambda:local-1:000000000000:function:uplift-${name.replace(/(Gpu|Images)$/, '')}`;
         expect({ state: name, Resource: s.Resource }).toEqual({ state: name, Resource: expected });
         s.Resource = `<function ${step}>`;
       }
       if (s.Resource === 'arn:aws:states:::batch:submitJob.sync' && p) {
-        expect({ state: name, queue: (p.JobQueue as string) in queues, definition: (p.JobDefinition as string) in jobDefs }).toEqual({ state: name, queue: true, definition: true });
+        // An image shard job's definition is its task's, from PlanRun (the Map item); every other job's is the stack's.
+        const imageJob = name === STATE.baselineImageShard || name === STATE.mraImageShard;
+        const definition = imageJob ? p['JobDefinition.$'] === '$.job.jobDefinition' : (p.JobDefinition as string) in jobDefs;
+        expect({ state: name, queue: queues[p.JobQueue as string], definition }).toEqual({ state: name, queue: imageJob ? '<images-queue>' : expect.stringMatching(/^<(cpu|gpu)-queue>$/), definition: true });
         p.JobQueue = queues[p.JobQueue as string];
-        p.JobDefinition = jobDefs[p.JobDefinition as string];
+        if (!imageJob) p.JobDefinition = jobDefs[p.JobDefinition as string];
       }
       for (const f of ['ItemReader', 'ResultWriter'] as const) {
         const x = s[f] as { Parameters?: { Bucket?: string } } | undefined;

@@ -5,8 +5,9 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { LEADERBOARD_INDEX } from '../../lambdas/aws/dynamo-score-store';
+import { assetKey, datasetPrefix } from '../../core/cbm/dataset';
 import { STEP_HANDLERS } from '../../infra/constructs/functions';
-import { JOB_COMMANDS, TEST_SPLIT_KEYS } from '../../infra/constructs/jobs';
+import { COPY_TASK_ROOT, JOB_COMMANDS, TASK_ROOT, TEST_SPLIT_KEYS } from '../../infra/constructs/jobs';
 import { MODEL_UPLOAD_KEY_PATTERN } from '../../infra/constructs/model-upload-trigger';
 import { OUTPUT } from '../../infra/outputs';
 import type { UpliftStack } from '../../infra/uplift-stack';
@@ -119,8 +120,8 @@ describe('AWS Batch', () => {
 
   test('the CPU compute environment is Fargate; each environment has its own queue that cancels jobs it can never run', () => {
     template.hasResourceProperties('AWS::Batch::ComputeEnvironment', { Type: 'managed', ComputeResources: Match.objectLike({ Type: 'FARGATE', MaxvCpus: 64 }) });
-    template.resourceCountIs('AWS::Batch::ComputeEnvironment', 2);
-    template.resourceCountIs('AWS::Batch::JobQueue', 2);
+    template.resourceCountIs('AWS::Batch::ComputeEnvironment', 3);
+    template.resourceCountIs('AWS::Batch::JobQueue', 3);
     for (const env of [stack.jobs.cpu, stack.jobs.gpu!]) {
       template.hasResourceProperties('AWS::Batch::JobQueue', {
         ComputeEnvironmentOrder: [{ ComputeEnvironment: { 'Fn::GetAtt': [Match.stringLikeRegexp(env === stack.jobs.cpu ? 'CpuCompute' : 'GpuCompute'), 'ComputeEnvironmentArn'] }, Order: 1 }],
@@ -167,6 +168,58 @@ describe('AWS Batch', () => {
         Timeout: { AttemptDurationSeconds: timeout },
       });
     }
+  });
+
+  test('tasks that name a container image: an EC2 images queue from 0 vCPUs, PlanRun registers a job definition per image from a template (task image copies its root, harness runs ra-shard in bwrap), and the state machine submits them', () => {
+    const images = stack.jobs.images!;
+    template.hasResourceProperties('AWS::Batch::ComputeEnvironment', {
+      ComputeResources: Match.objectLike({ Type: 'EC2', MinvCpus: 0, MaxvCpus: 64, InstanceTypes: ['m6i.xlarge'], Ec2Configuration: [{ ImageType: 'ECS_AL2023' }] }),
+    });
+    // AWS Batch cannot override a job's image at submit time: no static definition for it; PlanRun registers one per image.
+    template.resourceCountIs('AWS::Batch::JobDefinition', 4);
+    const planRun = template.findResources('AWS::Lambda::Function', { Properties: { Handler: 'index.handler', Description: Match.stringLikeRegexp('PlanRun') } });
+    const env = (Object.values(planRun)[0] as { Properties: { Environment: { Variables: Record<string, unknown> } } }).Properties.Environment.Variables;
+    // The template is a JSON string with the stack's ARNs joined in; resolved, it is the one the construct holds.
+    expect(JSON.stringify(env.UPLIFT_IMAGE_JOB_TEMPLATE)).toContain('{{image}}');
+    const t = images.template.request as unknown as { ecsProperties: { taskProperties: { containers: Record<string, unknown>[]; volumes: unknown[] }[] }; platformCapabilities: string[] };
+    expect(t.platformCapabilities).toEqual(['EC2']);
+    const [environment, harness] = t.ecsProperties.taskProperties[0].containers;
+    expect(environment).toMatchObject({ name: 'environment', image: '{{image}}', essential: false, command: ['/bin/sh', '-c', COPY_TASK_ROOT], mountPoints: [{ sourceVolume: 'task-root', containerPath: TASK_ROOT }] });
+    expect(harness).toMatchObject({
+      name: 'harness',
+      essential: true,
+      dependsOn: [{ containerName: 'environment', condition: 'SUCCESS' }],
+      command: [...JOB_COMMANDS.cpu.raShard],
+      privileged: true,
+      user: '0',
+      environment: expect.arrayContaining([{ name: 'UPLIFT_SANDBOX_MIN', value: 'bwrap' }, { name: 'UPLIFT_TASK_ROOT', value: TASK_ROOT }]),
+      mountPoints: [{ sourceVolume: 'task-root', containerPath: TASK_ROOT, readOnly: true }],
+    });
+    expect(JSON.stringify(harness.secrets)).toContain('OPENAI_API_KEY');
+    // PlanRun may describe, register and tag <stack>-img-* definitions and pass exactly the two roles they name.
+    const planRunRole = (Object.values(planRun)[0] as { Properties: { Role: { 'Fn::GetAtt': [string, string] } } }).Properties.Role['Fn::GetAtt'][0];
+    const st = statementsOf(planRunRole);
+    expect(st.find((x) => x.Sid === 'RegisterImageJobDefinitions')?.Resource).toEqual({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':batch:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':job-definition/Uplift-img-*']] });
+    expect(st.find((x) => x.Sid === 'PassImageJobRoles')?.Resource).toEqual(images.passRoles.map((r) => ({ 'Fn::GetAtt': [id(r), 'Arn'] })));
+    // The state machine submits image jobs to the images queue with the job definition PlanRun chose.
+    const def = JSON.stringify(cloudDefinition(template.toJSON() as never));
+    expect(def).toContain('"JobDefinition.$":"$.job.jobDefinition"');
+    expect(def).toContain('"ItemsPath":"$.run.mraImageJobs"');
+    expect(template.toJSON().Outputs[OUTPUT.imagesQueue].Value).toEqual({ 'Fn::GetAtt': [id(images.queue), 'JobQueueArn'] });
+  });
+
+  test('the GPU job definitions request the job\'s GPUs and require the bwrap sandbox, which passes exactly those devices to each agent (core/sandbox/devices.ts)', () => {
+    for (const job of ['raShard', 'tlaSandbox'] as const)
+      template.hasResourceProperties('AWS::Batch::JobDefinition', {
+        ContainerProperties: Match.objectLike({
+          Command: [...JOB_COMMANDS.gpu[job]],
+          ResourceRequirements: Match.arrayWith([{ Type: 'GPU', Value: '1' }]),
+          Privileged: true,
+          Environment: Match.arrayWith([{ Name: 'UPLIFT_SANDBOX_MIN', Value: 'bwrap' }]),
+        }),
+      });
+    // NVIDIA_VISIBLE_DEVICES is ECS's to set (the job's own GPUs): no job definition overrides it.
+    expect(JSON.stringify(template.findResources('AWS::Batch::JobDefinition'))).not.toContain('NVIDIA_VISIBLE_DEVICES');
   });
 
   test('both images are built from batch-images/ Dockerfiles as image assets (no Docker needed to synthesize)', () => {
@@ -261,9 +314,9 @@ describe('model uploads', () => {
 });
 
 describe('secrets and IAM scoping', () => {
-  test('model API keys are in Secrets Manager and readable only by the jobs\' execution roles, CPU and GPU', () => {
+  test('model API keys are in Secrets Manager and readable only by the jobs\' execution roles, CPU, GPU and images', () => {
     const secretId = id(stack.jobs.apiKeys[0].secret);
-    const execRoles = [stack.jobs.cpuExecutionRole, stack.jobs.gpuExecutionRole];
+    const execRoles = [stack.jobs.cpuExecutionRole, stack.jobs.gpuExecutionRole, stack.jobs.imagesExecutionRole!];
     template.hasResourceProperties('AWS::SecretsManager::Secret', { Description: Match.stringLikeRegexp('OPENAI_API_KEY') });
     template.hasResourceProperties('AWS::SecretsManager::ResourcePolicy', {
       SecretId: { Ref: secretId },
@@ -290,18 +343,24 @@ describe('secrets and IAM scoping', () => {
       template.hasResourceProperties('AWS::IAM::Policy', {
         Roles: [{ Ref: id(role) }],
         PolicyDocument: {
-          Statement: Match.arrayWith([{ Sid: 'TlaJobsNeverReadTestSplits', Effect: 'Deny', Action: 's3:GetObject*', Resource: { 'Fn::Join': ['', [bucketArn, '/datasets/*/test.jsonl']] } }]),
+          Statement: Match.arrayWith([
+            { Sid: 'TlaJobsNeverReadTestSplits', Effect: 'Deny', Action: 's3:GetObject*', Resource: [{ 'Fn::Join': ['', [bucketArn, '/datasets/*/assets/test/*']] }, { 'Fn::Join': ['', [bucketArn, '/datasets/*/test.jsonl']] }] },
+          ]),
         },
       });
-      expect(s3Prefixes(id(role), 'Deny')).toEqual([TEST_SPLIT_KEYS]);
+      expect(s3Prefixes(id(role), 'Deny').sort()).toEqual([...TEST_SPLIT_KEYS].sort());
     }
     // The ra-shard roles score MRAs on the test split: no Deny there.
     for (const role of [stack.jobs.cpuJobRole, stack.jobs.gpuJobRole]) expect(s3Prefixes(id(role), 'Deny')).toEqual([]);
     // IAM's `*` matches any characters, `/` included: the Deny covers every test split of the S3 layout and nothing else.
     const iamMatches = (pattern: string, key: string) => new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.?+^$()[\]{}|\\]/g, '\\$&')).join('.*')}$`).test(key);
-    expect(iamMatches(TEST_SPLIT_KEYS, 'datasets/tai-safety/0123456789abcdef/test.jsonl')).toBe(true);
-    expect(iamMatches(TEST_SPLIT_KEYS, 'datasets/a/b/c/test.jsonl')).toBe(true);
-    for (const key of ['datasets/tai-safety/0123456789abcdef/dev.jsonl', 'datasets/tai-safety/0123456789abcdef/labels.json', 'agents/0123456789abcdef.tar.gz']) expect(iamMatches(TEST_SPLIT_KEYS, key)).toBe(false);
+    const denied = (key: string) => TEST_SPLIT_KEYS.some((p) => iamMatches(p, key));
+    expect(denied('datasets/tai-safety/0123456789abcdef/test.jsonl')).toBe(true);
+    expect(denied('datasets/a/b/c/test.jsonl')).toBe(true);
+    // The keys staging writes test tasks' hidden assets to (core/cbm/dataset.ts), e.g. CIFAR-10's test labels.
+    expect(denied(assetKey(datasetPrefix('cifar10', '0123456789abcdef'), 'test', 'a'.repeat(64)))).toBe(true);
+    for (const key of ['datasets/tai-safety/0123456789abcdef/dev.jsonl', 'datasets/tai-safety/0123456789abcdef/labels.json', 'agents/0123456789abcdef.tar.gz', assetKey(datasetPrefix('cifar10', '0123456789abcdef'), 'dev', 'a'.repeat(64))])
+      expect(denied(key)).toBe(false);
   });
 
   test('job roles reach only their prefixes of the artifacts bucket; only GPU jobs read models/', () => {
