@@ -15,6 +15,7 @@ import { SpecError, UpliftError } from '../core/errors';
 import { serveOfflineModel } from '../core/gateway/offline-server';
 import { toJsonl } from '../core/jsonl';
 import { buildResults, renderTable, type SweepResults } from '../core/report';
+import { LOCAL_COMPUTE } from '../core/pricing';
 import { loadSpec } from '../core/spec';
 import { newSweepId, prepareSweep, stageSweep } from '../core/sweep/stage';
 import { planKey, stagedSpecKey } from '../core/sweep/plan';
@@ -24,6 +25,7 @@ import { dataDirOf, dataDirOption, withEmbedded } from './local/data-dir';
 import { defaultLogDir, executeSweep } from './local/runner';
 import { ProgressDisplay } from './progress';
 import { describeTrim, renderPlan } from './plan-view';
+import { readStackConfig } from './stack-config';
 import { registerCloudCommands } from './commands/cloud';
 import { registerShowCommand } from './commands/show';
 import { registerCacheCommands } from './commands/cache';
@@ -180,9 +182,23 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .description('validate a spec and print its runs and worst-case cost, starting nothing')
     .argument('<spec>')
     .option('--json', 'print the plan as JSON')
-    .action(async (spec: string, opts: { json?: boolean }) => {
-      const prepared = prepareSweep(loadSpec(spec), process.env);
-      io.out(opts.json ? JSON.stringify(prepared.preview, null, 2) + '\n' : renderPlan(prepared.preview) + '\n');
+    .option('--stack-config <file>', 'price job time as a stack deployed from this config would (e.g. infra/uplift.config.json); default: local rates')
+    .action(async (spec: string, opts: { json?: boolean; stackConfig?: string }) => {
+      // A bad config file and a bad spec are reported together.
+      const problems: string[] = [];
+      const collect = <T>(f: () => T): T | undefined => {
+        try {
+          return f();
+        } catch (e) {
+          if (!(e instanceof SpecError)) throw e;
+          problems.push(...e.problems);
+          return undefined;
+        }
+      };
+      const stack = opts.stackConfig === undefined ? undefined : collect(() => readStackConfig(opts.stackConfig as string));
+      const prepared = collect(() => prepareSweep(loadSpec(spec), process.env, stack?.compute ?? LOCAL_COMPUTE));
+      if (problems.length || !prepared) throw new SpecError(problems);
+      io.out(opts.json ? JSON.stringify({ ...prepared.preview, stackConfig: stack?.path ?? null }, null, 2) + '\n' : renderPlan(prepared.preview, stack?.file) + '\n');
       setExit(EXIT.ok);
     });
 

@@ -1,4 +1,5 @@
 import { tableLines as table, usd } from '../core/report';
+import { jobUsdPerHour, type JobCompute } from '../core/pricing';
 import { shardJobsAtMost, type RunPlan, type SweepPlan } from '../core/sweep/plan';
 
 /** Worst-case tokens and dollars of runs grouped by one dimension (TLA, RA or CBM). */
@@ -27,16 +28,36 @@ export function describeTrim(plan: SweepPlan): string | undefined {
   ].join('\n');
 }
 
+/** One queue's compute in words, with its hourly price (the spec's `prices.instances` over the built-in table). */
+function describeJobCompute(c: JobCompute, prices: SweepPlan['prices']): string {
+  const what = c.kind === 'local' ? 'this machine' : c.kind === 'fargate' ? `Fargate ${c.vcpus} vCPU ${c.memoryMiB % 1024 ? `${c.memoryMiB} MiB` : `${c.memoryMiB / 1024} GiB`}` : c.instanceTypes.join('|');
+  let hourly: string;
+  try {
+    hourly = `$${jobUsdPerHour(c, prices).toFixed(4)}/h${c.kind === 'ec2' && c.instanceTypes.length > 1 ? ', the dearest' : ''}`;
+  } catch {
+    hourly = 'no price: add it to prices.instances';
+  }
+  return `${what} (${hourly})`;
+}
+
+/**
+ * What job time was priced with: a stack config's compute (`uplift plan --stack-config`: what a
+ * stack deployed from it runs jobs on), or this machine's.
+ */
+export function describeCompute(plan: Pick<SweepPlan, 'compute' | 'prices'>, stackConfig?: string): string {
+  const d = (c: JobCompute) => describeJobCompute(c, plan.prices);
+  const { cpu, gpu, images } = plan.compute;
+  if (cpu.kind === 'local' && gpu.kind === 'local' && (!images || images.kind === 'local'))
+    return `Job time priced at local rates: every job on ${d(cpu)}. --stack-config <file> prices it as a stack deployed from that config would (e.g. --stack-config infra/uplift.config.json).`;
+  return `Job time priced for ${stackConfig === undefined ? 'the stack' : `the stack config ${stackConfig}`}: cpu ${d(cpu)}, gpu ${d(gpu)}, images ${images ? d(images) : 'none (priced as cpu)'}.`;
+}
+
 /** `uplift plan`: the expanded matrix and its worst-case cost, per run, per TLA/RA/CBM and in total. */
-export function renderPlan(plan: SweepPlan): string {
+export function renderPlan(plan: SweepPlan, stackConfig?: string): string {
   const head = ['run', 'TLA', 'RA', 'model', 'CBM', 'variant', 'seed', 'shards', 'tokens $', 'compute $', 'worst case $'];
   const rows = plan.runs.map((r) => [r.runId, r.tla.label, r.ra.name, r.ra.modelName, r.cbm.id, r.variant, String(r.seed), String(r.shards), usd(r.worstCase.tokensUsd), usd(r.worstCase.computeUsd), usd(r.worstCaseUsd)]);
   const [h, ...body] = table(head, rows, 6);
   const shown = body.length > 50 ? [...body.slice(0, 50), `… and ${body.length - 50} more runs`] : body;
-  const compute = (q: 'cpu' | 'gpu') => {
-    const c = plan.compute[q];
-    return c.kind === 'local' ? 'this machine (free)' : c.kind === 'fargate' ? `Fargate ${c.vcpus} vCPU / ${c.memoryMiB} MiB` : `EC2 ${c.instanceTypes.join(' | ')}`;
-  };
   return [
     `Sweep ${plan.name}: ${plan.runs.length} runs`,
     h,
@@ -48,7 +69,8 @@ export function renderPlan(plan: SweepPlan): string {
     '',
     ...breakdown(plan, 'CBM', (r) => r.cbm.id),
     '',
-    `Worst case: ${usd(plan.worstCaseUsd)} of budgets.maxUsd ${usd(plan.budgets.maxUsd)}. Per run: TLA ${plan.budgets.tlaTokens.toLocaleString('en-US')} tokens + ${plan.budgetCurve ? `(2 + ${plan.budgetCurve.length} budget-curve points)` : '2'} × shards × ${plan.budgets.shardTokens.toLocaleString('en-US')} shard tokens, every token at the dearer price; job time at the wall-clock limits (CPU jobs: ${compute('cpu')}; GPU jobs: ${compute('gpu')}).`,
+    `Worst case: ${usd(plan.worstCaseUsd)} of budgets.maxUsd ${usd(plan.budgets.maxUsd)}. Per run: TLA ${plan.budgets.tlaTokens.toLocaleString('en-US')} tokens + ${plan.budgetCurve ? `(2 + ${plan.budgetCurve.length} budget-curve points)` : '2'} × shards × ${plan.budgets.shardTokens.toLocaleString('en-US')} shard tokens, every token at the dearer price; job time at the wall-clock limits.`,
+    describeCompute(plan, stackConfig),
     ...(describeTrim(plan) ? ['', describeTrim(plan) as string] : []),
   ].join('\n');
 }

@@ -1,7 +1,7 @@
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { connect, createServer } from 'node:net';
-import { chmodSync, existsSync, lchownSync, lstatSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { chmodSync, existsSync, lchownSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { UpliftError } from './errors';
@@ -218,6 +218,45 @@ export interface SandboxOptions {
    * (SandboxDeviceError, every problem at once).
    */
   devices?: SandboxDevice[];
+  /**
+   * Another system's root filesystem on the host (a task's container image, copied there): at
+   * bubblewrap levels its top-level directories and links (/usr, /etc, /bin, /lib, /opt, …) stand
+   * in for the host's, read-only. Other levels cannot change the root and refuse it. It must hold
+   * python3 at the host's path of it (the gateway forwarder runs inside).
+   */
+  root?: string;
+  /** Where the workspace appears inside at bubblewrap levels (an absolute path, e.g. an image's /testbed). @default /workspace */
+  workspaceAt?: string;
+}
+
+/** Top-level names of a root filesystem that the sandbox never takes from it (it makes its own). */
+const ROOT_OWN = new Set(['proc', 'sys', 'dev', 'tmp', 'run', 'agent', 'workspace']);
+/** A workspace path inside: absolute, plain segments. */
+const WORKSPACE_AT = /^(\/[A-Za-z0-9._-]+)+$/;
+
+/** Why `root` / `workspaceAt` cannot be used at `level`, or undefined. */
+function rootProblem(level: IsolationLevel, opts: Pick<SandboxOptions, 'root' | 'workspaceAt'>): string | undefined {
+  const w = opts.workspaceAt;
+  const top = w?.split('/')[1] ?? '';
+  if (w !== undefined && (!WORKSPACE_AT.test(w) || w.split('/').some((x) => x === '.' || x === '..') || ROOT_OWN.has(top) || ['usr', 'etc', 'bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32'].includes(top)))
+    return `workspaceAt "${w}" is not a plain absolute path outside the system and sandbox directories (e.g. "/testbed")`;
+  if (opts.root === undefined) return undefined;
+  if (level !== 'bwrap' && level !== 'bwrap-userns') return `a task's own root filesystem (${opts.root}) needs a bubblewrap level; this sandbox is at ${level}. Fix: run the job where bubblewrap works (the stack's image jobs require level bwrap)`;
+  if (PYTHON && !existsSync(join(opts.root, PYTHON))) return `the task's root filesystem ${opts.root} has no ${PYTHON}, which runs the gateway forwarder inside the sandbox. Fix: use an image with python3 at ${PYTHON}`;
+  return undefined;
+}
+
+/** bubblewrap's binds of a root filesystem's top-level entries (links as links, directories read-only). */
+function rootBinds(root: string): string[] {
+  const args: string[] = [];
+  for (const name of readdirSync(root).sort()) {
+    if (ROOT_OWN.has(name)) continue;
+    const p = join(root, name);
+    const st = lstatSync(p);
+    if (st.isSymbolicLink()) args.push('--symlink', readlinkSync(p), `/${name}`);
+    else if (st.isDirectory()) args.push('--ro-bind', p, `/${name}`);
+  }
+  return args;
 }
 
 export interface SandboxExit {
@@ -246,9 +285,9 @@ export interface SandboxedProcess {
 }
 
 /** How paths look from inside a sandbox at a level. */
-export function sandboxView(level: IsolationLevel, cwd: string, readOnly: readonly ReadOnlyMount[] = []): { workspace: string; readOnly: Record<string, string> } {
+export function sandboxView(level: IsolationLevel, cwd: string, readOnly: readonly ReadOnlyMount[] = [], workspaceAt = SANDBOX_WORKSPACE): { workspace: string; readOnly: Record<string, string> } {
   const inside = level === 'bwrap' || level === 'bwrap-userns';
-  return { workspace: inside ? SANDBOX_WORKSPACE : cwd, readOnly: Object.fromEntries(readOnly.map((m) => [m.host, inside ? m.path : m.host])) };
+  return { workspace: inside ? workspaceAt : cwd, readOnly: Object.fromEntries(readOnly.map((m) => [m.host, inside ? m.path : m.host])) };
 }
 
 function isRoot(): boolean {
@@ -302,25 +341,29 @@ interface Plan {
  * descriptor (`--args`), never on the command line, which every host process may read in
  * /proc/<pid>/cmdline (and the environment holds the per-job key).
  */
-function bwrapArgs(level: 'bwrap' | 'bwrap-userns', cwd: string, env: Record<string, string>, limits: SandboxLimits, readOnly: readonly ReadOnlyMount[], socket: string | undefined, devices: readonly SandboxDevice[]): string[] {
+function bwrapArgs(level: 'bwrap' | 'bwrap-userns', cwd: string, env: Record<string, string>, limits: SandboxLimits, readOnly: readonly ReadOnlyMount[], socket: string | undefined, devices: readonly SandboxDevice[], root?: string, workspaceAt = SANDBOX_WORKSPACE): string[] {
   const args = ['--clearenv'];
   for (const [k, v] of Object.entries(env)) args.push('--setenv', k, v);
-  args.push('--ro-bind', '/usr', '/usr', '--ro-bind', '/etc', '/etc', ...rootEntries(), '--dev', '/dev', '--proc', '/proc');
+  // The system: the host's /usr, /etc and top-level links, or a task image's root filesystem instead.
+  args.push(...(root ? rootBinds(root) : ['--ro-bind', '/usr', '/usr', '--ro-bind', '/etc', '/etc', ...rootEntries()]), '--dev', '/dev', '--proc', '/proc');
   // Private, size-limited /tmp and /dev/shm (POSIX shared memory, semaphores): memory, so bounded.
   args.push('--perms', '1777', '--size', String(limits.tmpBytes), '--tmpfs', '/tmp');
   args.push('--perms', '1777', '--size', String(limits.tmpBytes), '--tmpfs', '/dev/shm');
   // Devices asked for, into the fresh /dev before it is made read-only (the nodes themselves stay writable).
   for (const d of devices) args.push('--dev-bind', d.host, d.path);
   // The harness's code and the Node binary: hidden, resp. visible read-only, wherever they are installed.
-  for (const bound of ['/usr', '/etc']) if (under(HARNESS_ROOT, bound)) args.push('--tmpfs', HARNESS_ROOT);
-  const nodeDir = dirname(process.execPath);
-  if (!under(nodeDir, '/usr') && !under(nodeDir, '/etc') && !under(HARNESS_ROOT, nodeDir)) args.push('--ro-bind', nodeDir, nodeDir);
+  // (A task image's root holds neither: nothing of the host's system is bound.)
+  if (!root) {
+    for (const bound of ['/usr', '/etc']) if (under(HARNESS_ROOT, bound)) args.push('--tmpfs', HARNESS_ROOT);
+    const nodeDir = dirname(process.execPath);
+    if (!under(nodeDir, '/usr') && !under(nodeDir, '/etc') && !under(HARNESS_ROOT, nodeDir)) args.push('--ro-bind', nodeDir, nodeDir);
+  }
   if (socket) args.push('--perms', '0755', '--dir', '/run', '--perms', '0755', '--dir', '/run/uplift', '--ro-bind', socket, SANDBOX_SOCKET);
-  args.push('--bind', cwd, SANDBOX_WORKSPACE);
+  args.push('--bind', cwd, workspaceAt);
   for (const m of readOnly) args.push('--ro-bind', m.host, m.path);
   // The root and /dev are memory-backed and (in a user namespace) owned by the agent: read-only.
   args.push('--remount-ro', '/dev', '--remount-ro', '/');
-  args.push('--chdir', SANDBOX_WORKSPACE, '--hostname', 'sandbox');
+  args.push('--chdir', workspaceAt, '--hostname', 'sandbox');
   args.push(...(level === 'bwrap' ? ['--unshare-ipc', '--unshare-pid', '--unshare-net', '--unshare-uts', '--unshare-cgroup-try'] : ['--unshare-all', '--unshare-user']));
   args.push('--die-with-parent', '--new-session');
   return args;
@@ -352,7 +395,7 @@ function plan(level: IsolationLevel, argv: string[], opts: SandboxOptions, limit
       ...argv,
     ];
     // Options on a descriptor; the command itself (no secrets) stays on the command line, where bubblewrap wants it.
-    const options = bwrapArgs(level, opts.cwd, env, limits, readOnly, socket, opts.devices ?? []);
+    const options = bwrapArgs(level, opts.cwd, env, limits, readOnly, socket, opts.devices ?? [], opts.root, opts.workspaceAt);
     return { file: BWRAP as string, args: ['--', ...inner], env: {}, uid, bwrapArgs: Buffer.from(options.map((a) => `${a}\0`).join('')) };
   }
   const gatewayEnv: Record<string, string> = opts.gateway ? { OPENAI_BASE_URL: opts.gateway.baseUrl } : {};
@@ -668,6 +711,8 @@ export function spawnSandboxed(argv: string[], opts: SandboxOptions): SandboxedP
   if (opts.devices?.length) checkDevices(opts.devices);
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const level = opts.level ?? detectIsolation().level;
+  const rootIssue = rootProblem(level, opts);
+  if (rootIssue) throw new SandboxUnavailableError(rootIssue);
   const p = plan(level, argv, opts, limits);
   // What the sandbox may write: the workspace, and at uid-rlimits its TMPDIR and what its uid puts in the shared temporary directories.
   const sharedBefore = level === 'uid-rlimits' ? sharedTmpNames() : new Set<string>();

@@ -6,14 +6,13 @@ import type { Construct } from 'constructs';
 import { UpliftStateMachine, type UpliftFunctions } from '../step-functions/uplift-state-machine';
 import type { UpliftConfig } from './config';
 import { STEP_HANDLERS, upliftFunction } from './constructs/functions';
-import { gpuInstanceTypes } from './gpu-instances';
+import { jobCompute } from './compute';
 import { UpliftJobs } from './constructs/jobs';
 import { ModelUploadTrigger } from './constructs/model-upload-trigger';
 import { UpliftMonitoring } from './constructs/monitoring';
 import { UpliftStorage } from './constructs/storage';
 import { addNagSuppressions } from './nag-suppressions';
 import { NO_GENERATED_KEYS, NO_GPU_QUEUE, OUTPUT } from './outputs';
-import type { ComputeTargets } from '../core/pricing';
 
 export interface UpliftStackProps extends StackProps {
   readonly config: UpliftConfig;
@@ -33,21 +32,6 @@ const STEP_DESCRIPTIONS: Record<keyof UpliftFunctions, string> = {
  * machine from step-functions/ (the definition the local runner executes), model-upload
  * triggers, alarms, and the outputs `uplift submit/status/results/cancel` read.
  */
-/**
- * What one job of each queue runs on, as the price table knows it: a Fargate task of the CPU job
- * size, and the instance types the GPU and images compute environments pin (priced at the dearest;
- * an image job has a whole instance to itself in the worst case only if one job fills it, so this
- * is an upper bound).
- */
-export function jobCompute(config: Pick<UpliftConfig, 'cpu' | 'gpu' | 'images'>): ComputeTargets {
-  const cpu = { kind: 'fargate' as const, vcpus: config.cpu.vcpusPerJob, memoryMiB: config.cpu.memoryMiBPerJob };
-  return {
-    cpu,
-    gpu: config.gpu.enabled ? { kind: 'ec2', instanceTypes: gpuInstanceTypes(config.gpu) } : cpu,
-    ...(config.images.enabled ? { images: { kind: 'ec2' as const, instanceTypes: config.images.instanceTypes } } : {}),
-  };
-}
-
 export class UpliftStack extends Stack {
   readonly storage: UpliftStorage;
   readonly jobs: UpliftJobs;

@@ -18,7 +18,7 @@ import { vllmArgProblems } from '../../core/models/vllm';
 import { buildResults, renderTable, type SweepResults } from '../../core/report';
 import { modelName, parseSpec, readSpecDocument, type LoadedSpec, type ModelSpec } from '../../core/spec';
 import { planKey } from '../../core/sweep/plan';
-import { newSweepId, prepareSweep, stageSweep } from '../../core/sweep/stage';
+import { newSweepId, prepareSweep, stageSweep, type PreparedSweep } from '../../core/sweep/stage';
 import { unusableApiKeyProblem, unusableApiKeys } from '../../infra/api-key-placeholders';
 import { JOB_TIMEOUT_MARGIN_SECONDS, NO_GPU_QUEUE, OUTPUT, type StackOutputs } from '../../infra/outputs';
 import { dynamoClient, StorageEnv, storesFromEnv, type Stores } from '../../lambdas/aws/clients';
@@ -185,6 +185,13 @@ export async function apiKeyProblems(loaded: LoadedSpec, stack: Pick<CloudStack,
   return unusable.map((k) => `${loaded.file}: ${unusableApiKeyProblem(k, { stack: stack.name, region: stack.region, usedBy: (used.get(k.apiKeyEnv) ?? []).join(', ') })}`);
 }
 
+/** What a prepared sweep needs of the stack that only its data show: tasks in container images need the images queue. */
+export function preparedStackProblems(prepared: PreparedSweep, stack: Pick<CloudStack, 'name' | 'outputs'>): string[] {
+  if (stack.outputs[OUTPUT.imagesQueue]) return [];
+  const cbms = [...new Set(prepared.preview.runs.filter((r) => r.cbm.images).map((r) => r.cbm.id))];
+  return cbms.map((id) => `${prepared.loaded.file}: cbms ${id}: its tasks run in their own container images, and stack ${stack.name} has no images queue. Fix: set images.enabled to true in the stack config and redeploy`);
+}
+
 /** prepareSweep checks API keys in the environment; in the cloud they are in Secrets Manager, injected into jobs. */
 function envWithStackKeys(outputs: StackOutputs): Record<string, string | undefined> {
   return { ...process.env, ...Object.fromEntries(outputs[OUTPUT.apiKeyEnvs].map((k) => [k, 'in Secrets Manager'])) };
@@ -210,6 +217,8 @@ async function submit(io: Io, file: string, opts: CloudOptions): Promise<number>
   const keyProblems = await apiKeyProblems(loaded, stack, io);
   if (keyProblems.length) throw new SpecError(keyProblems);
   const prepared = prepareSweep(loaded, envWithStackKeys(stack.outputs), stackCompute(stack.outputs, io));
+  const needs = preparedStackProblems(prepared, stack);
+  if (needs.length) throw new SpecError(needs);
   const sweepId = newSweepId(loaded.spec.name);
   try {
     await stageSweep(stack.stores.artifacts, prepared, sweepId);
@@ -351,6 +360,8 @@ async function subscribe(io: Io, file: string, opts: CloudOptions & { prefix: st
   const keyProblems = await apiKeyProblems(loaded, stack, io);
   if (keyProblems.length) throw new SpecError(keyProblems);
   const prepared = prepareSweep(loaded, envWithStackKeys(stack.outputs), stackCompute(stack.outputs, io));
+  const needs = preparedStackProblems(prepared, stack);
+  if (needs.length) throw new SpecError(needs);
   const template = loaded.spec.name;
   try {
     const staging = `template-${template}`;

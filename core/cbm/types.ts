@@ -149,7 +149,16 @@ export interface CbmKind<T extends CbmTask = CbmTask, M = unknown, S extends Rec
    * directory is the task's workspace, made by `prepare`; `score` then gets that workspace in
    * `ctx.workspaceDir`. Kinds without it stream every task of a shard through one agent process.
    */
-  perTask?: { prepare(task: T, dir: string): void };
+  perTask?: {
+    /** Writes the task's starting workspace into `dir` (an empty directory); may fetch files (awaited). */
+    prepare(task: T, dir: string): void | Promise<void>;
+    /**
+     * The task's own system for its sandboxes (agent and scorer), when it has one here: a container
+     * image's root filesystem on the host and where the workspace appears in it (SandboxOptions
+     * `root`, `workspaceAt`). Undefined: the host's system, the workspace at /workspace.
+     */
+    system?(task: T): { root: string; workspaceAt?: string } | undefined;
+  };
   /**
    * The container image a task runs in on the deployed stack (e.g. a SWE-bench instance's
    * environment), when it names one: its shard job then runs on the images queue with a job

@@ -14,6 +14,8 @@ export interface PerTaskInput {
   input: AgentInput;
   /** Writes the task's starting workspace into `dir` (an empty directory); awaited before the agent starts (it may fetch files). */
   prepare(dir: string): void | Promise<void>;
+  /** The task's own system (a container image's root filesystem) and where its workspace appears in it (SandboxOptions `root`, `workspaceAt`). */
+  system?: { root: string; workspaceAt?: string };
 }
 
 /**
@@ -74,10 +76,10 @@ export async function runAgentPerTask(opts: {
       await t.prepare(ws);
       const readOnly = [{ host: opts.bundleDir, path: AGENT_MOUNT }];
       const level = opts.sandbox?.level;
-      const agentDir = level ? (sandboxView(level, ws, readOnly).readOnly[opts.bundleDir] ?? opts.bundleDir) : opts.bundleDir;
+      const agentDir = level ? (sandboxView(level, ws, readOnly, t.system?.workspaceAt).readOnly[opts.bundleDir] ?? opts.bundleDir) : opts.bundleDir;
       const argv = entrypointInWorkspace(opts.entrypoint, opts.bundleDir, agentDir);
       const env = { ...opts.env, ...(allowance ? { OPENAI_API_KEY: allowance.apiKey } : {}), UPLIFT_AGENT_DIR: agentDir, UPLIFT_TASK_ID: t.input.id };
-      const proc = spawnSandboxed(argv, { cwd: ws, env, limits: opts.limits?.(), readOnly, ...opts.sandbox });
+      const proc = spawnSandboxed(argv, { cwd: ws, env, limits: opts.limits?.(), readOnly, ...opts.sandbox, ...t.system });
       isolation = proc.isolation;
       let out = '';
       let err = '';
@@ -212,7 +214,10 @@ export function runKindPerTask(o: {
     bundleDir: o.bundleDir,
     entrypoint: o.entrypoint,
     // A kind's prepare may return a promise (workspace assets are fetched): runAgentPerTask awaits it.
-    tasks: o.tasks.map((t) => ({ input: o.kind.toInput(t, o.meta), prepare: (dir: string) => perTask.prepare(t, dir) as void | Promise<void> })),
+    tasks: o.tasks.map((t) => {
+      const system = perTask.system?.(t);
+      return { input: o.kind.toInput(t, o.meta), prepare: (dir: string) => perTask.prepare(t, dir), ...(system ? { system } : {}) };
+    }),
     scratch: o.scratch,
     env: { ...o.env, ...o.gpus?.env },
     limits: () => o.limitsFor(Math.min(taskWallMs, o.deadline - Date.now())),

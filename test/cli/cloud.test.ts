@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BatchClient, DescribeJobsCommand, ListJobsCommand, TerminateJobCommand } from '@aws-sdk/client-batch';
@@ -337,5 +337,46 @@ describe('uplift subscribe / unsubscribe --stack', () => {
     expect(await triggers.listSubscriptions()).toEqual([]);
     expect(await specProblems('unsubscribe', 'llama-watch', '--prefix', 'models/llama/', ...stackArgs)).toEqual([expect.stringContaining('template llama-watch is not subscribed to models/llama/')]);
     expect(await specProblems('subscribe', writeSpec('bad-prefix'), '--prefix', 'datasets/', ...stackArgs)).toEqual([expect.stringContaining('--prefix: uploads can start sweeps only under models/ (received "datasets/")')]);
+  });
+});
+
+describe('uplift submit --stack: tasks in container images', () => {
+  /** mini-swe with an image in every task.json, and a spec of it. */
+  function imageSpec(name: string): string {
+    const family = join(mkdtempSync(join(tmpdir(), 'uplift-img-fam-')), 'mini-swe-images');
+    cpSync(join(EXAMPLES, 'datasets/mini-swe'), family, { recursive: true });
+    for (const id of readdirSync(join(family, 'tasks'))) {
+      const f = join(family, 'tasks', id, 'task.json');
+      writeFileSync(f, JSON.stringify({ ...(JSON.parse(readFileSync(f, 'utf8')) as object), image: `example.org/env/${id}:1` }));
+    }
+    const file = join(mkdtempSync(join(tmpdir(), 'uplift-img-spec-')), `${name}.yaml`);
+    writeFileSync(
+      file,
+      `name: ${name}
+cbms: [{ id: mini-swe-img, kind: workspace, dataset: ${family} }]
+ras: [{ name: basic-agent, bundle: ${join(EXAMPLES, 'agents/basic-agent')}, model: { provider: openai, name: gpt-4o-mini } }]
+tlas: [{ kind: noop }]
+budgets: { tlaTokens: 1000, shardTokens: 100000, tlaWallSeconds: 600, shardWallSeconds: 600, maxUsd: 50 }
+`,
+    );
+    return file;
+  }
+
+  test('a stack without the images queue refuses them before staging or starting anything, naming the CBM and the fix', async () => {
+    stackOutputs({ [OUTPUT.imagesQueue]: undefined });
+    const p = await specProblems('submit', imageSpec('cloud-img-none'), ...stackArgs);
+    expect(p).toEqual([expect.stringMatching(/cbms mini-swe-img: its tasks run in their own container images, and stack Uplift has no images queue\. Fix: set images\.enabled to true in the stack config and redeploy/)]);
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+    expect(await stores.artifacts.list('sweeps/cloud-img-none')).toEqual([]);
+  });
+
+  test('a stack with it takes them: one shard per test task, each run pricing its shard jobs on the images queue', async () => {
+    stackOutputs({ [OUTPUT.imagesQueue]: 'arn:aws:batch:eu-west-1:123456789012:job-queue/UpliftImages' });
+    const r = await uplift('submit', imageSpec('cloud-img'), ...stackArgs, '--json');
+    expect(r.code).toBe(0);
+    const { sweepId } = JSON.parse(r.out) as { sweepId: string };
+    const staged = StagedSweep.parse(JSON.parse((await stores.artifacts.getText(`sweeps/${sweepId}/spec.json`)) as string));
+    expect(staged.cbms[0].testImages).toHaveLength(11);
+    expect(staged.cbms[0].testImages?.[0]).toMatch(/^example\.org\/env\/.+:1$/);
   });
 });

@@ -5,7 +5,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { configFromContext, deepMerge, parseConfig, REPO_ROOT } from '../../infra/config';
 import { gpuInstanceTypes } from '../../infra/gpu-instances';
 import { NO_GENERATED_KEYS, NO_GPU_QUEUE, OUTPUT } from '../../infra/outputs';
-import { jobCompute } from '../../infra/uplift-stack';
+import { jobCompute } from '../../infra/compute';
 import { cloudDefinition } from './cloud-definition';
 import { synthUpliftStack } from './synth-stack';
 import { specProblems as problems } from '../support/spec-problems';

@@ -31,8 +31,34 @@ describe('the Uplift state machine', () => {
     expect(runs.Next).toBe(STATE.finalizeSweep);
     const inner = runStates(synthesized);
     expect(Object.keys(inner).sort()).toEqual(
-      [STATE.planRun, STATE.nextStep, STATE.baselineShards, STATE.recordBaseline, STATE.tlaSandbox, STATE.mraShards, STATE.scoreRun, STATE.markRunFailed, STATE.runFailureUnrecorded, STATE.runSkipped].sort(),
+      [
+        STATE.planRun,
+        STATE.nextStep,
+        STATE.baselineShards,
+        STATE.recordBaseline,
+        STATE.tlaSandbox,
+        STATE.mraShards,
+        STATE.scoreRun,
+        STATE.markRunFailed,
+        STATE.runFailureUnrecorded,
+        STATE.runSkipped,
+        // Image runs: shard jobs one by one, each with its task's job definition (core/sweep/image-jobs.ts).
+        STATE.baselineImageShards,
+        STATE.recordBaselineImages,
+        STATE.tlaSandboxImages,
+        STATE.mraImageShards,
+      ].sort(),
     );
+    for (const [map, job, items] of [
+      [STATE.baselineImageShards, STATE.baselineImageShard, '$.run.baselineImageJobs'],
+      [STATE.mraImageShards, STATE.mraImageShard, '$.run.mraImageJobs'],
+    ] as const) {
+      expect(inner[map]).toMatchObject({ Type: 'Map', ItemsPath: items, ResultPath: null, Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STATE.markRunFailed }] });
+      const p = ((inner[map].ItemProcessor as { States: Record<string, S> }).States[job] as S).Parameters as Record<string, unknown>;
+      expect(p).toMatchObject({ 'JobDefinition.$': '$.job.jobDefinition', Timeout: { 'AttemptDurationSeconds.$': '$.shardTimeoutSeconds' } });
+      expect((p.ContainerOverrides as { Environment: unknown[] }).Environment).toContainEqual({ Name: 'UPLIFT_JOB_INDEX', 'Value.$': "States.Format('{}', $.job.index)" });
+      expect(p.ArrayProperties).toBeUndefined();
+    }
     expect(inner[STATE.baselineShards].Resource).toBe('arn:aws:states:::batch:submitJob.sync');
     expect((inner[STATE.baselineShards].Parameters as { ArrayProperties: unknown }).ArrayProperties).toEqual({ 'Size.$': '$.run.shards' });
     // The MRA array job also evaluates budget-curve bundles: shards × (1 + curve points) children.
@@ -73,7 +99,7 @@ describe('the Uplift state machine', () => {
   test('every Lambda step retries the Lambda service\'s errors and storage throttling with exponential backoff and full jitter', () => {
     const lambdaStates = (states: Record<string, S>) => Object.entries(states).filter(([, s]) => s.Type === 'Task' && String(s.Resource).startsWith('arn:aws:lambda:'));
     const all = [...lambdaStates(synthesized.States as Record<string, S>), ...lambdaStates(runStates(synthesized))];
-    expect(all.map(([n]) => n).sort()).toEqual([STATE.planSweep, STATE.finalizeSweep, STATE.planRun, STATE.recordBaseline, STATE.scoreRun, STATE.markRunFailed].sort());
+    expect(all.map(([n]) => n).sort()).toEqual([STATE.planSweep, STATE.finalizeSweep, STATE.planRun, STATE.recordBaseline, STATE.recordBaselineImages, STATE.scoreRun, STATE.markRunFailed].sort());
     expect(LAMBDA_SERVICE_ERRORS).toEqual(expect.arrayContaining(['Lambda.TooManyRequestsException', 'Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException']));
     expect(STORAGE_THROTTLING_ERRORS).toEqual(expect.arrayContaining(['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded']));
     for (const [name, s] of all) {
@@ -92,8 +118,9 @@ describe('the Uplift state machine', () => {
 
   test('every Batch step retries the Batch API\'s errors (SubmitJob throttled) first and apart from job failures, which keep their one retry', () => {
     const inner = runStates(synthesized);
-    const batch = Object.entries(inner).filter(([, s]) => s.Resource === 'arn:aws:states:::batch:submitJob.sync');
-    expect(batch.map(([n]) => n).sort()).toEqual([STATE.baselineShards, STATE.tlaSandbox, STATE.mraShards].sort());
+    const nested = Object.values(inner).flatMap((s) => Object.entries((s.ItemProcessor as { States?: Record<string, S> } | undefined)?.States ?? {}));
+    const batch = [...Object.entries(inner), ...nested].filter(([, s]) => s.Resource === 'arn:aws:states:::batch:submitJob.sync');
+    expect(batch.map(([n]) => n).sort()).toEqual([STATE.baselineShards, STATE.tlaSandbox, STATE.mraShards, STATE.tlaSandboxImages, STATE.baselineImageShard, STATE.mraImageShard].sort());
     expect(BATCH_API_ERRORS).toEqual(expect.arrayContaining(['Batch.AWSBatchException', 'Batch.TooManyRequestsException']));
     for (const [name, s] of batch)
       expect({ name, retry: s.Retry }).toEqual({

@@ -115,6 +115,17 @@ export const WorkspaceTaskJson = z.strictObject({
   referenceScore: z.number({ error: 'must be a number' }).optional(),
   /** Large files staged apart from the file maps (see {@link WorkspaceAsset}). */
   assets: z.array(WorkspaceAssetJson, { error: 'must be a list of {"path", "sha256", "bytes", "in"}' }).optional(),
+  /**
+   * With `image`: the directory of the image that is the task's workspace (SWE-bench: "/testbed",
+   * where the repository is checked out and installed). Where the image runs (the stack's images
+   * queue), the agent's workspace starts as a copy of it, overlaid with `workspace/`, and appears
+   * at this path in the agent's and the scorer's sandboxes.
+   */
+  workdir: z
+    .string({ error: 'must be an absolute path in the image, e.g. "/testbed"' })
+    .regex(/^(\/[A-Za-z0-9._-]+)+$/, { error: 'must be an absolute path in the image of plain names, e.g. "/testbed"' })
+    .refine((w) => !w.split('/').some((x) => x === '.' || x === '..'), { error: 'must not contain "." or ".." segments' })
+    .optional(),
 });
 export type WorkspaceTaskJson = z.infer<typeof WorkspaceTaskJson>;
 
@@ -343,6 +354,7 @@ function loadTask(dir: string, id: string, problems: string[], assetsDir: string
     if (!TASK_ENTRIES.has(name)) problems.push(`${join(dir, name)}: unexpected entry. Fix: a task folder holds only task.json, workspace/, hidden/ and reference.patch; move it into workspace/ or hidden/, or remove it.`);
   }
   const json = readJson(join(dir, 'task.json'), WorkspaceTaskJson, '{"instructions": "...", "score": {"command": [...], "timeoutSeconds": 60}}', problems);
+  if (json?.workdir !== undefined && json.image === undefined) problems.push(`${join(dir, 'task.json')}: workdir "${json.workdir}" names a directory of the task's image, and the task names no image. Fix: add "image", or remove "workdir"`);
   const folders: Record<'workspace' | 'hidden', FoundFile[]> = { workspace: [], hidden: [] };
   for (const name of ['workspace', 'hidden'] as const) {
     const abs = join(dir, name);

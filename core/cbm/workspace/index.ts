@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, lstatSync, mkdtempSync, readdirSync } from 'node:fs';
+import { cpSync, existsSync, lstatSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -38,8 +38,26 @@ const SpecShape = {
    * share of the shard's budget: floor(shardTokens / (tasks per shard × attempts))
    */
   taskTokens: z.number({ error: 'must be a whole number of tokens, e.g. 100000' }).int({ error: 'must be a whole number of tokens, e.g. 100000' }).min(1000, { error: 'must be at least 1000 tokens (one model call of an agent needs more), e.g. 100000' }).optional(),
+  /**
+   * Where the tasks' agents run: `gpu` puts the CBM's jobs on the GPU queue, and each task's
+   * sandbox gets the job's own GPUs (e.g. CIFAR-10 training). @default cpu
+   */
+  queue: z.enum(['cpu', 'gpu'], { error: 'must be "cpu" or "gpu"' }).default('cpu'),
+  /**
+   * What one task's workspace may hold, in MiB (the sandbox's disk quota while the agent works,
+   * and the most the scorer takes): CIFAR-10's data are ~160 MB, a SWE-bench repository with its
+   * history can be several hundred. @default 256
+   */
+  diskMiB: z.number().int().min(16).max(65_536).default(DEFAULT_LIMITS.diskBytes / 1024 ** 2),
+  /** Memory of one task's sandbox, all its processes together, in MiB (training needs more). @default 4096 */
+  memoryMiB: z.number().int().min(256).max(1_048_576).default(DEFAULT_LIMITS.memoryBytes / 1024 ** 2),
 };
-export type WorkspaceSpecFields = { taskWallSeconds: number; attempts: number; taskTokens?: number };
+export type WorkspaceSpecFields = { taskWallSeconds: number; attempts: number; taskTokens?: number; queue?: 'cpu' | 'gpu'; diskMiB?: number; memoryMiB?: number };
+
+/** The sandbox limits a CBM entry asks for its tasks (disk and memory; the wall clock is taskWallSeconds). */
+function workspaceLimits(spec: Partial<WorkspaceSpecFields>): { diskBytes: number; memoryBytes: number } {
+  return { diskBytes: (spec.diskMiB ?? DEFAULT_LIMITS.diskBytes / 1024 ** 2) * 1024 ** 2, memoryBytes: (spec.memoryMiB ?? DEFAULT_LIMITS.memoryBytes / 1024 ** 2) * 1024 ** 2 };
+}
 
 /**
  * A `taskTokens` the shard's budget cannot hold: one line naming the field and the fix, or none.
@@ -137,13 +155,13 @@ export function sanitizeForScoring(copy: string, task: Pick<WorkspaceTask, 'work
  * own sandbox (no gateway, the task's time limit); the raw score is normalised. A workspace that
  * cannot be scored for what the agent left rejects with {@link WorkspaceRejectedError}.
  */
-export async function scoreWorkspace(task: WorkspaceTask, workspaceDir: string, level = detectIsolation().level): Promise<number> {
+export async function scoreWorkspace(task: WorkspaceTask, workspaceDir: string, level = detectIsolation().level, diskBytes = DEFAULT_LIMITS.diskBytes): Promise<number> {
   // Hidden assets (e.g. test labels) from where the task was staged, verified: a missing or altered one rejects (an infrastructure failure, not a score).
   const hiddenAssets = await fetchTaskAssets(task, 'hidden');
   removeUnsafeEntries(workspaceDir);
-  const usage = diskUsage(workspaceDir, DEFAULT_LIMITS.diskEntries, DEFAULT_LIMITS.diskBytes);
-  if (usage.entries > DEFAULT_LIMITS.diskEntries || usage.bytes > DEFAULT_LIMITS.diskBytes)
-    throw new WorkspaceRejectedError(`the agent left more than ${usage.entries > DEFAULT_LIMITS.diskEntries ? `${DEFAULT_LIMITS.diskEntries} files` : `${DEFAULT_LIMITS.diskBytes} bytes`} in its workspace, so it is not scored`);
+  const usage = diskUsage(workspaceDir, DEFAULT_LIMITS.diskEntries, diskBytes);
+  if (usage.entries > DEFAULT_LIMITS.diskEntries || usage.bytes > diskBytes)
+    throw new WorkspaceRejectedError(`the agent left more than ${usage.entries > DEFAULT_LIMITS.diskEntries ? `${DEFAULT_LIMITS.diskEntries} files` : `${diskBytes} bytes`} in its workspace, so it is not scored`);
   const dir = mkdtempSync(join(tmpdir(), 'uplift-score-'));
   allowTraversal(dir);
   const copy = join(dir, 'w');
@@ -157,7 +175,8 @@ export async function scoreWorkspace(task: WorkspaceTask, workspaceDir: string, 
     // Hidden files and assets replace what the agent left under the same names: its own tests cannot stand in for them.
     materialize({ ...task.hidden, ...hiddenAssets }, copy);
     allowTraversal(copy);
-    const proc = spawnSandboxed(task.score.command, { cwd: copy, env: { PYTHONDONTWRITEBYTECODE: '1' }, limits: { wallMs: task.score.timeoutSeconds * 1000 }, level });
+    // In the task's own system when it has one (its image's root, the workspace at its workdir), as the agent ran.
+    const proc = spawnSandboxed(task.score.command, { cwd: copy, env: { PYTHONDONTWRITEBYTECODE: '1' }, limits: { wallMs: task.score.timeoutSeconds * 1000 }, level, ...taskSystem(task) });
     let out = '';
     proc.child.stdout.setEncoding('utf8').on('data', (c: string) => (out = (out + c).slice(-100_000)));
     proc.child.stderr.resume();
@@ -179,7 +198,29 @@ export async function scoreWorkspace(task: WorkspaceTask, workspaceDir: string, 
  * its key: an infrastructure failure). Resolves once every file is written.
  */
 export async function prepareWorkspace(task: WorkspaceTask, dir: string): Promise<void> {
+  // In its image (the stack's images queue), the workspace starts as a copy of the image's workdir, links kept as links.
+  const system = taskSystem(task);
+  if (task.workdir && !system)
+    throw new Error(
+      `workspace task ${task.id}: its workspace is ${task.workdir} of its image ${task.image}, which only the stack's image jobs have (UPLIFT_TASK_ROOT unset here: locally, and in TLA jobs, which run in the Uplift image). Run this family with \`uplift submit\` on a stack with the images queue; a TLA cannot evaluate it on dev tasks`,
+    );
+  if (system?.workspaceAt) {
+    const from = join(system.root, system.workspaceAt);
+    if (!existsSync(from)) throw new Error(`workspace task ${task.id}: its image has no ${system.workspaceAt} (looked in ${from}); check "workdir" in its task.json`);
+    cpSync(from, dir, { recursive: true, verbatimSymlinks: true });
+  }
   materialize({ ...task.workspace, ...(await fetchTaskAssets(task, 'workspace')) }, dir);
+}
+
+/**
+ * Where the harness has the task's container image: `UPLIFT_TASK_ROOT`, which the stack's image
+ * jobs set to the image's root filesystem, copied (infra/constructs/jobs.ts); the task's `workdir`
+ * is its workspace there. Elsewhere (locally: no container engine) a task runs on this machine.
+ */
+export function taskSystem(task: Pick<WorkspaceTask, 'image' | 'workdir'>, env: Record<string, string | undefined> = process.env): { root: string; workspaceAt?: string } | undefined {
+  const root = env.UPLIFT_TASK_ROOT;
+  if (!task.image || !root) return undefined;
+  return { root, ...(task.workdir ? { workspaceAt: task.workdir } : {}) };
 }
 
 export const workspaceKind: CbmKind<WorkspaceTask, WorkspaceMeta, WorkspaceSpecFields> = {
@@ -196,12 +237,13 @@ export const workspaceKind: CbmKind<WorkspaceTask, WorkspaceMeta, WorkspaceSpecF
   },
   setOf: (t): TaskSet => t.set ?? 'objective',
   toInput: (t) => ({ id: t.id, instructions: t.instructions }),
-  perTask: { prepare: (t, dir) => prepareWorkspace(t, dir) },
+  perTask: { prepare: (t, dir) => prepareWorkspace(t, dir), system: (t) => taskSystem(t) },
   taskImage: (t) => t.image,
   checkBudgets: (spec, budgets, field) => taskTokensProblems(spec, budgets.shardTokens, field),
-  async score(task, _output, ctx) {
+  computeFor: (spec) => ({ queue: spec.queue ?? 'cpu', limits: workspaceLimits(spec) }),
+  async score(task, _output, ctx, spec) {
     if (!ctx.workspaceDir) throw new Error(`workspace task ${task.id}: no final workspace to score (the harness runs this kind once per task)`);
-    return scoreWorkspace(task, ctx.workspaceDir, ctx.sandboxLevel);
+    return scoreWorkspace(task, ctx.workspaceDir, ctx.sandboxLevel, workspaceLimits(spec).diskBytes);
   },
   describeTarget: (t) => `the hidden tests pass (${t.score.command.join(' ').slice(0, 200)})`,
   metrics: () => ({ objective: { name: 'resolved rate', describe: "1 when the task's hidden score command passes on the agent's final workspace (normalised between the starting and reference scores when a task has them)" } }),

@@ -387,6 +387,8 @@ function taskFiles(i: SweInstance, imageTemplate: string, spec: SweRepoSpec): Re
     failToPass: i.failToPass,
     passToPass: i.passToPass,
     image: renderImage(imageTemplate, i),
+    // SWE-bench's instance images hold the repository at /testbed, checked out and installed in place.
+    workdir: '/testbed',
     repo: i.repo,
     baseCommit: i.baseCommit,
   };

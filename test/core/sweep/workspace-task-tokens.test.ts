@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import { taskTokensProblems } from '../../../core/cbm/workspace/index';
 import { LOCAL_COMPUTE } from '../../../core/pricing';
 import { parseSpec } from '../../../core/spec';
-import { expandPlan, type StagedSweep } from '../../../core/sweep/plan';
+import { expandPlan, queueFor, type StagedSweep } from '../../../core/sweep/plan';
+import { DEFAULT_LIMITS } from '../../../core/sandbox';
 import { prepareSweep } from '../../../core/sweep/stage';
 import { EXAMPLES } from '../../support/specs';
 
@@ -58,5 +59,23 @@ describe('workspace taskTokens over the shard budget', () => {
   test('is refused before anything is staged, naming the field, the budget and the fix, with the sweep\'s other problems', () => {
     const loaded = parseSpec(doc({ taskTokens: 60_000 }), join(EXAMPLES, 'sweeps/task-tokens.yaml'));
     expect(() => prepareSweep(loaded, { OPENAI_API_KEY: 'k' })).toThrow(/cbms\.0\.taskTokens: 60000 is more than the shard's whole budget, budgets\.shardTokens = 50000.*Fix: lower taskTokens to at most 50000/);
+  });
+});
+
+describe('workspace queue, disk and memory: what the CBM entry asks of its jobs', () => {
+  test('queue: gpu puts the runs on the GPU queue (priced there) and diskMiB/memoryMiB become the task sandboxes\' limits; the defaults are the sandbox defaults on cpu', () => {
+    const gpu = expandPlan(staged({ queue: 'gpu', diskMiB: 1024, memoryMiB: 16384 })).runs[0];
+    expect(gpu.cbm.compute).toEqual({ queue: 'gpu', limits: { diskBytes: 1024 * 1024 ** 2, memoryBytes: 16384 * 1024 ** 2 } });
+    expect(queueFor(gpu.ra.model, gpu.cbm)).toBe('gpu');
+    const plain = expandPlan(staged({})).runs[0];
+    expect(plain.cbm.compute).toEqual({ queue: 'cpu', limits: { diskBytes: DEFAULT_LIMITS.diskBytes, memoryBytes: DEFAULT_LIMITS.memoryBytes } });
+    expect(queueFor(plain.ra.model, plain.cbm)).toBe('cpu');
+    // Each changes how tasks run: each is in the baseline key.
+    const key = (c: Record<string, unknown>) => expandPlan(staged(c)).runs[0].baselineKey;
+    expect(new Set([key({}), key({ queue: 'gpu' }), key({ diskMiB: 1024 }), key({ memoryMiB: 8192 })]).size).toBe(4);
+  });
+
+  test('bad values are refused naming the field', () => {
+    expect(() => parseSpec(doc({ queue: 'tpu', diskMiB: 8, memoryMiB: 1.5 }), 'x.yaml')).toThrow(/cbms\.0\.queue: must be "cpu" or "gpu"[\s\S]*cbms\.0\.diskMiB[\s\S]*cbms\.0\.memoryMiB/);
   });
 });

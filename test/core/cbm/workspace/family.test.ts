@@ -110,6 +110,20 @@ describe('loadTaskFamily', () => {
     expect(problems).toHaveLength(5);
   });
 
+  test("an image's workdir: an absolute path of plain names, and only with an image; both problems with the rest", () => {
+    writeValidFamily();
+    write('tasks/a/task.json', JSON.stringify({ ...TASK_JSON, workdir: '/testbed' }));
+    write('tasks/b/task.json', JSON.stringify({ ...TASK_JSON, image: 'example.org/env/b:1', workdir: '/testbed/../etc' }));
+    const problems = problemsOf(() => loadTaskFamily(dir));
+    expect(problems).toEqual([
+      expect.stringMatching(/tasks\/a\/task\.json: workdir "\/testbed" names a directory of the task's image, and the task names no image\. Fix: add "image", or remove "workdir"/),
+      expect.stringMatching(/tasks\/b\/task\.json: field "workdir": must not contain "\." or "\.\." segments/),
+    ]);
+    write('tasks/a/task.json', JSON.stringify({ ...TASK_JSON, image: 'example.org/env/a:1', workdir: '/testbed' }));
+    write('tasks/b/task.json', JSON.stringify(TASK_JSON));
+    expect(loadTaskFamily(dir).dev[0]).toMatchObject({ image: 'example.org/env/a:1', workdir: '/testbed' });
+  });
+
   test('missing family.json, splits.json and tasks/ are reported together', () => {
     const problems = problemsOf(() => loadTaskFamily(dir));
     expect(problems).toEqual([
