@@ -130,6 +130,9 @@ export async function planRun(deps: StepDeps, input: z.infer<typeof RunInput>): 
   const now = nowIso(deps);
   const rec = (await deps.scores.getRun(sweepId, runId)) ?? baseRecord(plan, run, now);
   if (hasScores(rec.status)) return { action: 'skip', ...jobShape(plan, run), reason: 'already finished' };
+  // Image runs: their job definitions first (a Batch API failure then fails the run before it holds budget or a baseline claim).
+  const shape = jobShape(plan, run);
+  const images = run.cbm.images ? await imageJobsOf(deps, run.cbm.images, shape.mraJobs) : {};
   // Idempotent: a retried or resumed PlanRun finds the run's hold on the ledger and reserves nothing more.
   const reservation = await deps.scores.reserveBudget(sweepId, runId, run.worstCaseUsd);
   if (reservation === 'insufficient') {
@@ -143,8 +146,6 @@ export async function planRun(deps: StepDeps, input: z.infer<typeof RunInput>): 
     { key: run.baselineKey, status: 'computing', ownerSweep: sweepId, ownerRun: runId, claimedAt: now, outputsPrefix: roleOutputPrefix(sweepId, runId, 'baseline') },
     lease,
   );
-  const shape = jobShape(plan, run);
-  const images = run.cbm.images ? await imageJobsOf(deps, run.cbm.images, shape.mraJobs) : {};
   await deps.scores.putRun({ ...rec, status: 'running', reservedUsd: reserved, updatedAt: now, error: undefined, baselineCached: claim.status !== 'claimed' });
   return { action: claim.status === 'claimed' ? 'compute_baseline' : 'proceed', ...shape, ...images };
 }
