@@ -334,6 +334,8 @@ interface Plan {
   tmpHome?: string;
   /** bubblewrap's options (NUL-separated), read from a file descriptor before `args`: argv is public in /proc. */
   bwrapArgs?: Buffer;
+  /** `args` already hold bubblewrap's `--args 3` (it runs after other programs: a task image's root, see plan). */
+  argsInline?: boolean;
 }
 
 /**
@@ -385,6 +387,18 @@ function plan(level: IsolationLevel, argv: string[], opts: SandboxOptions, limit
   const readOnly = opts.readOnly ?? [];
   const socket = opts.gateway?.socketPath;
   const base: Record<string, string> = { PATH: PATH_INSIDE, LANG: 'C.UTF-8', PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1' };
+  if (level === 'bwrap' && opts.root) {
+    // A task image's root: nothing of the image may run with the harness's privileges, and inside
+    // the sandbox every program is the image's (setpriv, prlimit, the loader, libc). So the host's
+    // setpriv drops to a fresh uid and the host's prlimit sets the limits first, and bubblewrap
+    // then runs unprivileged in a user namespace of its own, with no capabilities.
+    const env = { ...base, HOME: '/tmp', TMPDIR: '/tmp', ...opts.env, ...(opts.gateway ? { OPENAI_BASE_URL: `http://127.0.0.1:${FORWARD_PORT}/v1` } : {}) };
+    const uid = freshUid();
+    const inner = [...(socket ? [PYTHON as string, '-I', '-S', '-c', FORWARDER, String(FORWARD_PORT), SANDBOX_SOCKET] : []), ...argv];
+    const options = [...bwrapArgs('bwrap-userns', opts.cwd, env, limits, readOnly, socket, opts.devices ?? [], opts.root, opts.workspaceAt), '--uid', String(uid), '--gid', String(uid), '--cap-drop', 'ALL'];
+    const outside = [...dropArgs(uid), ...rlimitArgs(limits, true), BWRAP as string, '--args', '3', '--', ...inner];
+    return { file: outside[0], args: outside.slice(1), env: {}, uid, bwrapArgs: Buffer.from(options.map((a) => `${a}\0`).join('')), argsInline: true };
+  }
   if (level === 'bwrap' || level === 'bwrap-userns') {
     const env = { ...base, HOME: '/tmp', TMPDIR: '/tmp', ...opts.env, ...(opts.gateway ? { OPENAI_BASE_URL: `http://127.0.0.1:${FORWARD_PORT}/v1` } : {}) };
     const uid = level === 'bwrap' ? freshUid() : undefined;
@@ -724,7 +738,7 @@ export function spawnSandboxed(argv: string[], opts: SandboxOptions): SandboxedP
   let child: ChildProcessWithoutNullStreams;
   try {
     giveBack = p.uid !== undefined ? lendTree(opts.cwd, p.uid) : undefined;
-    let [file, args] = [p.file, p.bwrapArgs ? ['--args', '3', ...p.args] : p.args];
+    let [file, args] = [p.file, p.bwrapArgs && !p.argsInline ? ['--args', '3', ...p.args] : p.args];
     // The first process enters the sandbox's cgroup before it starts anything.
     if (cgroup) [file, args] = [SH, ['-c', 'echo $$ > "$0" && exec "$@"', cgroup.procs, file, ...args]];
     child = spawn(file, args, { cwd: opts.cwd, env: p.env, detached: true, stdio: ['pipe', 'pipe', 'pipe', ...(p.bwrapArgs ? (['pipe'] as const) : [])] }) as ChildProcessWithoutNullStreams;

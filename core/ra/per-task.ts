@@ -2,7 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { UnscorableOutputError, type AgentInput, type CbmKind, type CbmTask } from '../cbm/types';
 import type { TokenAllowance } from '../gateway/gateway';
-import { allowTraversal, detectIsolation, removeTree, sandboxView, spawnSandboxed, type IsolationLevel, type JobGpus, type SandboxLimits, type SandboxOptions } from '../sandbox';
+import { allowTraversal, DEFAULT_LIMITS, detectIsolation, diskUsage, removeTree, sandboxView, spawnSandboxed, type IsolationLevel, type JobGpus, type SandboxLimits, type SandboxOptions } from '../sandbox';
 import type { TranscriptWriter } from '../transcript';
 import { missingOutputCause, OutputLine, type ShardRunResult, type TaskOutcome } from './protocol';
 
@@ -74,12 +74,20 @@ export async function runAgentPerTask(opts: {
     const allowance = opts.tokens?.gateway.openAllowance(opts.tokens.perTask, label);
     try {
       await t.prepare(ws);
+      // A starting workspace already over the disk limit (e.g. an image's checkout bigger than diskMiB) is the set-up's fault, not the agent's.
+      const limits = opts.limits?.();
+      const quota = { bytes: limits?.diskBytes ?? DEFAULT_LIMITS.diskBytes, entries: limits?.diskEntries ?? DEFAULT_LIMITS.diskEntries };
+      const start = diskUsage(ws, quota.entries, quota.bytes);
+      if (start.bytes > quota.bytes || start.entries > quota.entries)
+        throw new Error(
+          `task ${t.input.id}: its starting workspace already holds ${start.entries > quota.entries ? `more than ${quota.entries} files` : `${start.bytes} bytes, more than the sandbox's ${quota.bytes}`}, so no agent could work in it. Fix: raise diskMiB on the CBM entry (to at least ${Math.ceil((start.bytes * 1.5) / 1024 ** 2)} for this task)`,
+        );
       const readOnly = [{ host: opts.bundleDir, path: AGENT_MOUNT }];
       const level = opts.sandbox?.level;
       const agentDir = level ? (sandboxView(level, ws, readOnly, t.system?.workspaceAt).readOnly[opts.bundleDir] ?? opts.bundleDir) : opts.bundleDir;
       const argv = entrypointInWorkspace(opts.entrypoint, opts.bundleDir, agentDir);
       const env = { ...opts.env, ...(allowance ? { OPENAI_API_KEY: allowance.apiKey } : {}), UPLIFT_AGENT_DIR: agentDir, UPLIFT_TASK_ID: t.input.id };
-      const proc = spawnSandboxed(argv, { cwd: ws, env, limits: opts.limits?.(), readOnly, ...opts.sandbox, ...t.system });
+      const proc = spawnSandboxed(argv, { cwd: ws, env, limits, readOnly, ...opts.sandbox, ...t.system });
       isolation = proc.isolation;
       let out = '';
       let err = '';

@@ -1,10 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, lstatSync, mkdtempSync, readdirSync } from 'node:fs';
+import { chmodSync, cpSync, lstatSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { clipUnit, normalizedScore } from '../../scoring/best-of-k';
 import { allowTraversal, DEFAULT_LIMITS, detectIsolation, diskUsage, removeTree, removeUnsafeEntries, spawnSandboxed } from '../../sandbox';
+import { walkTree } from '../../sandbox/tree';
 import { fetchTaskAssets, withAssetDir } from '../dataset';
 import { UnscorableOutputError, type CbmKind, type KindDataset, type TaskSet } from '../types';
 import { loadTaskFamily, materialize, WorkspaceTask } from './family';
@@ -205,11 +206,35 @@ export async function prepareWorkspace(task: WorkspaceTask, dir: string): Promis
       `workspace task ${task.id}: its workspace is ${task.workdir} of its image ${task.image}, which only the stack's image jobs have (UPLIFT_TASK_ROOT unset here: locally, and in TLA jobs, which run in the Uplift image). Run this family with \`uplift submit\` on a stack with the images queue; a TLA cannot evaluate it on dev tasks`,
     );
   if (system?.workspaceAt) {
-    const from = join(system.root, system.workspaceAt);
-    if (!existsSync(from)) throw new Error(`workspace task ${task.id}: its image has no ${system.workspaceAt} (looked in ${from}); check "workdir" in its task.json`);
+    const from = workdirIn(task, system.root, system.workspaceAt);
     cpSync(from, dir, { recursive: true, verbatimSymlinks: true });
+    // The image's set-id bits stay in the image: the copy is on the harness's disk (the agent runs with no_new_privs anyway).
+    walkTree(dir, (e) => {
+      if (e.st.isFile() && e.st.mode & 0o6000) chmodSync(e.path, e.st.mode & 0o1777);
+    });
   }
   materialize({ ...task.workspace, ...(await fetchTaskAssets(task, 'workspace')) }, dir);
+}
+
+/**
+ * The image's `workdir` on the harness's disk, each segment looked up without following links: a
+ * hostile image's `/h -> /` must not turn `/h/etc` into the host's /etc. A link or a missing
+ * directory on the way fails naming the task (the image is at fault, not the agent).
+ */
+function workdirIn(task: Pick<WorkspaceTask, 'id'>, root: string, workdir: string): string {
+  let at = root;
+  for (const segment of workdir.split('/').filter(Boolean)) {
+    at = join(at, segment);
+    let st;
+    try {
+      st = lstatSync(at);
+    } catch {
+      throw new Error(`workspace task ${task.id}: its image has no ${workdir} (looked in ${at}); check "workdir" in its task.json`);
+    }
+    if (st.isSymbolicLink()) throw new Error(`workspace task ${task.id}: ${workdir} in its image goes through a link (${at.slice(root.length)}), which the harness does not follow; use an image whose workdir is a real directory`);
+    if (!st.isDirectory()) throw new Error(`workspace task ${task.id}: ${at.slice(root.length)} in its image is not a directory; check "workdir" in its task.json`);
+  }
+  return at;
 }
 
 /**

@@ -520,6 +520,23 @@ def bash(lines):
     return proc.returncode, out.decode("utf-8", "replace")
 
 
+# A test's status is the worst the log shows for it: a line a test process prints later (its own
+# "PASSED <id>") never hides the runner's FAILED or ERROR for the same test.
+_RANK = {FAILED: 3, ERROR: 3, SKIPPED: 2, PASSED: 1, XFAIL: 1}
+
+
+def put(result, name, status):
+    if _RANK.get(status, 3) >= _RANK.get(result.get(name), 0):
+        result[name] = status
+
+
+def fold(pairs):
+    result = {}
+    for status, name in pairs:
+        put(result, name, status)
+    return result
+
+
 def _status_lines(text, clean=None):
     for line in text.split("\n"):
         if clean is not None:
@@ -535,7 +552,7 @@ def _status_lines(text, clean=None):
 
 def parse_pytest(text):
     """The short test summary of pytest -rA: "PASSED path::test", "FAILED path::test - reason"."""
-    return dict((name, status) for status, name in _status_lines(text))
+    return fold(_status_lines(text))
 
 
 def parse_pytest_options(text):
@@ -548,7 +565,7 @@ def parse_pytest_options(text):
             if option.startswith("/") and not option.startswith("//") and "*" not in option:
                 option = "/" + option.split("/")[-1]
             name = "{}[{}]".format(main, option)
-        result[name] = status
+        put(result, name, status)
     return result
 
 
@@ -558,12 +575,12 @@ _CONTROL = dict((i, None) for i in range(1, 32))
 def parse_pytest_v2(text):
     """pytest with colour codes and control characters removed first."""
     clean = lambda line: re.sub(r"\[(\d+)m", "", line).translate(_CONTROL)
-    return dict((name, status) for status, name in _status_lines(text, clean))
+    return fold(_status_lines(text, clean))
 
 
 def parse_matplotlib(text):
     clean = lambda line: line.replace("MouseButton.LEFT", "1").replace("MouseButton.RIGHT", "3")
-    return dict((name, status) for status, name in _status_lines(text, clean))
+    return fold(_status_lines(text, clean))
 
 
 def parse_seaborn(text):
@@ -571,12 +588,12 @@ def parse_seaborn(text):
     for line in text.split("\n"):
         parts = line.split()
         if line.startswith(FAILED) and len(parts) > 1:
-            result[parts[1]] = FAILED
+            put(result, parts[1], FAILED)
         elif " " + PASSED + " " in line:
             if len(parts) > 1 and parts[1] == PASSED:
-                result[parts[0]] = PASSED
+                put(result, parts[0], PASSED)
         elif line.startswith(PASSED) and len(parts) > 1:
-            result[parts[1]] = PASSED
+            put(result, parts[1], PASSED)
     return result
 
 
@@ -593,25 +610,25 @@ def parse_django(text):
     for line in text.split("\n"):
         line = line.strip()
         if "--version is equivalent to version" in line:
-            result["--version is equivalent to version"] = PASSED
+            put(result, "--version is equivalent to version", PASSED)
         for suffix in (" ... ok", " ... OK", " ...  OK"):
             if line.endswith(suffix):
-                result[line[: -len(suffix)]] = PASSED
+                put(result, line[: -len(suffix)], PASSED)
                 break
         if " ... skipped" in line:
-            result[line.split(" ... skipped")[0]] = SKIPPED
+            put(result, line.split(" ... skipped")[0], SKIPPED)
         if line.endswith(" ... FAIL"):
-            result[line.split(" ... FAIL")[0]] = FAILED
+            put(result, line.split(" ... FAIL")[0], FAILED)
         if line.startswith("FAIL:") and len(line.split()) > 1:
-            result[line.split()[1].strip()] = FAILED
+            put(result, line.split()[1].strip(), FAILED)
         if line.endswith(" ... ERROR"):
-            result[line.split(" ... ERROR")[0]] = ERROR
+            put(result, line.split(" ... ERROR")[0], ERROR)
         if line.startswith("ERROR:") and len(line.split()) > 1:
-            result[line.split()[1].strip()] = ERROR
+            put(result, line.split()[1].strip(), ERROR)
     # A long message printed by a test can split "name ... ok" over lines.
     for pattern in _DJANGO_MULTILINE:
         for m in re.finditer(pattern, text, re.MULTILINE):
-            result[m.group(1)] = PASSED
+            put(result, m.group(1), PASSED)
     return result
 
 
@@ -619,16 +636,16 @@ def parse_sympy(text):
     """sympy's bin/test --verbose: "test_x ok" / " F" / " E", and "____ path.py:test_x ____" failures."""
     result = {}
     for m in re.findall(r"(_*) (.*)\.py:(.*) (_*)", text):
-        result["{}.py:{}".format(m[1], m[2])] = FAILED
+        put(result, "{}.py:{}".format(m[1], m[2]), FAILED)
     for line in text.split("\n"):
         line = line.strip()
         if line.startswith("test_"):
             if line.endswith(" E"):
-                result[line.split()[0]] = ERROR
+                put(result, line.split()[0], ERROR)
             if line.endswith(" F"):
-                result[line.split()[0]] = FAILED
+                put(result, line.split()[0], FAILED)
             if line.endswith(" ok"):
-                result[line.split()[0]] = PASSED
+                put(result, line.split()[0], PASSED)
     return result
 
 
@@ -653,6 +670,11 @@ def remove(path):
 def main():
     with open(os.path.join(HERE, "spec.json")) as f:
         spec = json.load(f)
+    with open(os.path.join(HERE, "test.patch"), "rb") as f:
+        test_patch = f.read()
+    # The test ids and the patch are in memory now: gone from the workspace before any code of the
+    # repository runs, so the code under test cannot read which tests are looked for.
+    remove(HERE)
     # 1. The files the test patch touches start from the base commit, whatever the agent did to them.
     for path in spec["resetFiles"]:
         if subprocess.call(GIT + ["checkout", spec["baseCommit"], "--", path]) != 0:
@@ -660,7 +682,9 @@ def main():
     for path in spec["newFiles"]:
         remove(path)
     # 2. The tests of the fix.
-    if subprocess.call(GIT + ["apply", "-v", os.path.join(HERE, "test.patch")]) != 0:
+    applied = subprocess.Popen(GIT + ["apply", "-v", "-"], stdin=subprocess.PIPE)
+    applied.communicate(test_patch)
+    if applied.returncode != 0:
         finish(0, "the test patch did not apply")
     prelude = spec["setup"] + spec["evalCommands"]
     # 3. The agent's changes take effect (packages installed without -e), as in SWE-bench's harness.

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { prepareWorkspace, scoreWorkspace, taskSystem } from '../../../core/cbm/workspace/index';
@@ -57,6 +57,27 @@ describeWithBwrap("a task image's root filesystem as the sandbox's system", () =
     });
     expect(r).toEqual({ code: 0, out: 'the image\nconda env\n/testbed\nno-host-etc\n1\n' });
     expect(readFileSync(join(ws, 'fix.txt'), 'utf8')).toBe('fixed\n');
+  });
+
+  test("nothing of a hostile image runs with privileges: its setpriv and prlimit are never run, and its code runs as a fresh uid with no capabilities that cannot mount", async () => {
+    // The image's own setpriv and prlimit (hard links of the host's: unlinked first) would leave a mark in the workspace.
+    for (const tool of ['setpriv', 'prlimit']) {
+      rmSync(join(root, 'usr', 'bin', tool));
+      writeFileSync(join(root, 'usr', 'bin', tool), '#!/bin/sh\ntouch /testbed/HOSTILE_RAN\nexec "$@"\n', { mode: 0o755 });
+    }
+    const ws = mkdtempSync(join(tmpdir(), 'uplift-ws-'));
+    allowTraversal(ws);
+    const r = await run(['/bin/sh', '-c', 'id -u; grep -E "^Cap(Eff|Prm|Bnd)" /proc/self/status; mkdir -p /tmp/m && mount -t tmpfs none /tmp/m 2>/dev/null && echo MOUNTED || echo no-mount; touch /usr/x 2>/dev/null && echo WROTE-USR || echo usr-read-only'], {
+      cwd: ws,
+      env: {},
+      level: 'bwrap',
+      root,
+      workspaceAt: '/testbed',
+    });
+    const [uid, ...rest] = r.out.trim().split('\n');
+    expect(Number(uid)).toBeGreaterThan(0);
+    expect(rest).toEqual(['CapPrm:\t0000000000000000', 'CapEff:\t0000000000000000', 'CapBnd:\t0000000000000000', 'no-mount', 'usr-read-only']);
+    expect(existsSync(join(ws, 'HOSTILE_RAN'))).toBe(false);
   });
 
   test('is refused where bubblewrap cannot change the root, where the image has no python3 for the gateway forwarder, and at a workspace path among the system directories', () => {
@@ -135,5 +156,62 @@ describe('a task whose workspace lives in its image, where there is no image', (
     } finally {
       if (before !== undefined) process.env.UPLIFT_TASK_ROOT = before;
     }
+  });
+});
+
+describe("a hostile image's workdir", () => {
+  const task = (workdir: string): WorkspaceTask => ({ id: 'img-2', set: 'objective', instructions: 'x', image: 'example.org/env/img-2:1', workdir, workspace: {}, hidden: {}, score: { command: ['true'], timeoutSeconds: 5 } });
+  const withRoot = async (root: string, f: () => Promise<void>) => {
+    const before = process.env.UPLIFT_TASK_ROOT;
+    process.env.UPLIFT_TASK_ROOT = root;
+    try {
+      await f();
+    } finally {
+      if (before === undefined) delete process.env.UPLIFT_TASK_ROOT;
+      else process.env.UPLIFT_TASK_ROOT = before;
+    }
+  };
+
+  test('a link on the way to the workdir is not followed on the harness side (it could name any host directory)', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'uplift-hostile-root-'));
+    symlinkSync('/', join(root, 'h'));
+    mkdirSync(join(root, 'real'));
+    symlinkSync('/etc', join(root, 'real', 'etc'));
+    await withRoot(root, async () => {
+      for (const w of ['/h/etc', '/real/etc']) {
+        const ws = mkdtempSync(join(tmpdir(), 'uplift-ws-'));
+        await expect(prepareWorkspace(task(w), ws)).rejects.toThrow(/goes through a link .*which the harness does not follow/);
+        expect(readdirSync(ws)).toEqual([]);
+      }
+      await expect(prepareWorkspace(task('/missing'), mkdtempSync(join(tmpdir(), 'uplift-ws-')))).rejects.toThrow(/its image has no \/missing/);
+    });
+  });
+
+  test("set-id bits of the image's files do not survive the copy onto the harness's disk", async () => {
+    const root = mkdtempSync(join(tmpdir(), 'uplift-hostile-root-'));
+    mkdirSync(join(root, 'testbed'));
+    writeFileSync(join(root, 'testbed', 'tool'), '#!/bin/sh\n', { mode: 0o755 });
+    chmodSync(join(root, 'testbed', 'tool'), 0o6755);
+    await withRoot(root, async () => {
+      const ws = mkdtempSync(join(tmpdir(), 'uplift-ws-'));
+      await prepareWorkspace(task('/testbed'), ws);
+      expect(statSync(join(ws, 'tool')).mode & 0o7777).toBe(0o755);
+    });
+  });
+
+  test('a starting workspace already over the disk limit fails the run naming diskMiB, instead of scoring every agent 0', async () => {
+    const bundle = mkdtempSync(join(tmpdir(), 'uplift-bundle-'));
+    const run = runAgentPerTask({
+      bundleDir: bundle,
+      entrypoint: ['/bin/true'],
+      tasks: [{ input: { id: 'big-1' }, prepare: (ws) => writeFileSync(join(ws, 'checkout.bin'), Buffer.alloc(3 * 1024 * 1024)) }],
+      scratch: mkdtempSync(join(tmpdir(), 'uplift-scratch-')),
+      env: {},
+      limits: () => ({ diskBytes: 2 * 1024 * 1024 }),
+      sandbox: { level: 'process' },
+      concurrency: 1,
+      score: async (id, _ws, output) => ({ id, output, score: 1 }),
+    });
+    await expect(run).rejects.toThrow(/task big-1: its starting workspace already holds 3145728 bytes, more than the sandbox's 2097152.*Fix: raise diskMiB on the CBM entry \(to at least 5 for this task\)/);
   });
 });
