@@ -109,7 +109,7 @@ export const UpliftConfig = z.strictObject({
       maxvCpus: z.number().int().min(1).max(10000).default(64),
       /** Spot instances (interrupted jobs are retried). @default false */
       spot: z.boolean().default(false),
-      /** The harness container of a job (the image's own container, which only copies its files, gets 1 vCPU and 512 MiB more). The defaults fit one job on an m6i.xlarge. */
+      /** The harness container of a job (it downloads and unpacks the task's image itself). The defaults fit one job on an m6i.xlarge. */
       vcpusPerJob: z.number().int().min(1).max(192).default(2),
       memoryMiBPerJob: z.number().int().min(1024).default(12288),
       /** Root volume of the instances: holds the pulled images (SWE-bench's are 1–3 GB each) and the jobs' copies of them. @default 300 */

@@ -21,6 +21,14 @@ import type { RunCbm } from '../sweep/plan';
 import { countOutcomes, CurvePlan, type InfraFailure, curvePrefix, describeInfraFailure, hadInfraFailure, readRun, readShardUsage, roleOutputPrefix, shardSpend, shardTranscriptKey, tlaKey, writeShard } from '../sweep/outputs';
 import { parseJson } from '../jsonl';
 import { jobIndex, jobLogLocation, parsePlanUri, type JobEnv, type JobSummary } from './env';
+import { pullTaskRoot, useTaskRoot } from '../images/task-root';
+import type { PullOptions } from '../images/pull';
+
+/** What the job's composition root gives it (batch-images/jobs/ra-shard-image.ts). */
+export interface RaShardDeps {
+  /** How an image job pulls its task's image: the registry's credentials (ECR's, from the job role; anonymous without), limits. */
+  readonly imagePull?: PullOptions;
+}
 
 /**
  * The `ra-shard` job: one shard of the test split through the RA (role `baseline`) or the MRA
@@ -28,7 +36,7 @@ import { jobIndex, jobLogLocation, parsePlanUri, type JobEnv, type JobSummary } 
  * deterministic keys; a shard whose usage marker exists is skipped, so retries and resumes
  * never redo or duplicate work.
  */
-export async function runRaShard(store: ArtifactStore, env: JobEnv, processEnv: Record<string, string | undefined>): Promise<JobSummary> {
+export async function runRaShard(store: ArtifactStore, env: JobEnv, processEnv: Record<string, string | undefined>, deps: RaShardDeps = {}): Promise<JobSummary> {
   if (env.UPLIFT_ROLE === 'tla') throw new Error('runRaShard got role tla');
   const role = env.UPLIFT_ROLE;
   const index = jobIndex(env);
@@ -58,6 +66,7 @@ export async function runRaShard(store: ArtifactStore, env: JobEnv, processEnv: 
   const scratch = mkdtempSync(join(env.UPLIFT_SCRATCH ?? tmpdir(), `uplift-${role}-${index}-`));
   // The gateway socket's path must stay short (Unix sockets allow ~107 bytes).
   const socketDir = mkdtempSync(join(tmpdir(), 'uplift-gw-'));
+  let restoreTaskRoot: (() => void) | undefined;
   try {
     // The sandbox's uid may traverse the scratch dir to its bundle; what the harness keeps is in a private subdirectory.
     allowTraversal(scratch);
@@ -86,6 +95,9 @@ export async function runRaShard(store: ArtifactStore, env: JobEnv, processEnv: 
     // Targets stay here, in the harness: the agent gets inputs only, and its outputs are scored here.
     const targets = (await readSplit(store, run.cbm.datasetPrefix, 'test', kind)).slice(start, end);
     const tasks = targets.map((t) => kind.toInput(t, meta));
+    // An image job: its task's image, pulled here without running any of it, is the system of the task's sandboxes.
+    const taskRoot = await pullTaskRoot(processEnv, targets.map((t) => kind.taskImage?.(t)), scratch, deps.imagePull);
+    if (taskRoot) restoreTaskRoot = useTaskRoot(taskRoot);
     const transcriptPath = join(own, 'transcript.jsonl');
     const transcript = new TranscriptWriter(transcriptPath);
     // A shard run again after infrastructure errors gets what its earlier attempts left of the shard budget, never a fresh one.
@@ -189,6 +201,7 @@ export async function runRaShard(store: ArtifactStore, env: JobEnv, processEnv: 
       );
     return summary(false, usage.totalTokens, tasks.length);
   } finally {
+    restoreTaskRoot?.();
     // removeTree copes with trees deeper than PATH_MAX, which an agent can leave in its bundle dir.
     removeTree(scratch);
     rmSync(socketDir, { recursive: true, force: true });

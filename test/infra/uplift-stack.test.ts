@@ -7,7 +7,7 @@ import type { IConstruct } from 'constructs';
 import { LEADERBOARD_INDEX } from '../../lambdas/aws/dynamo-score-store';
 import { assetKey, datasetPrefix } from '../../core/cbm/dataset';
 import { STEP_HANDLERS } from '../../infra/constructs/functions';
-import { COPY_TASK_ROOT, JOB_COMMANDS, TASK_ROOT, TEST_SPLIT_KEYS } from '../../infra/constructs/jobs';
+import { IMAGE_JOB_COMMAND, JOB_COMMANDS, TEST_SPLIT_KEYS } from '../../infra/constructs/jobs';
 import { MODEL_UPLOAD_KEY_PATTERN } from '../../infra/constructs/model-upload-trigger';
 import { OUTPUT } from '../../infra/outputs';
 import type { UpliftStack } from '../../infra/uplift-stack';
@@ -170,7 +170,7 @@ describe('AWS Batch', () => {
     }
   });
 
-  test('tasks that name a container image: an EC2 images queue from 0 vCPUs, PlanRun registers a job definition per image from a template (task image copies its root, harness runs ra-shard in bwrap), and the state machine submits them', () => {
+  test('tasks that name a container image: an EC2 images queue from 0 vCPUs, PlanRun registers a job definition per image from a template (one harness container that pulls the image itself and runs ra-shard in bwrap; the image never runs), and the state machine submits them', () => {
     const images = stack.jobs.images!;
     template.hasResourceProperties('AWS::Batch::ComputeEnvironment', {
       ComputeResources: Match.objectLike({ Type: 'EC2', MinvCpus: 0, MaxvCpus: 64, InstanceTypes: ['m6i.xlarge'], Ec2Configuration: [{ ImageType: 'ECS_AL2023' }] }),
@@ -181,26 +181,46 @@ describe('AWS Batch', () => {
     const env = (Object.values(planRun)[0] as { Properties: { Environment: { Variables: Record<string, unknown> } } }).Properties.Environment.Variables;
     // The template is a JSON string with the stack's ARNs joined in; resolved, it is the one the construct holds.
     expect(JSON.stringify(env.UPLIFT_IMAGE_JOB_TEMPLATE)).toContain('{{image}}');
-    const t = images.template.request as unknown as { ecsProperties: { taskProperties: { containers: Record<string, unknown>[]; volumes: unknown[] }[] }; platformCapabilities: string[] };
+    const t = images.template.request as unknown as { ecsProperties: { taskProperties: { containers: Record<string, unknown>[]; volumes?: unknown[]; taskRoleArn: unknown }[] }; platformCapabilities: string[] };
     expect(t.platformCapabilities).toEqual(['EC2']);
-    const [environment, harness] = t.ecsProperties.taskProperties[0].containers;
-    expect(environment).toMatchObject({ name: 'environment', image: '{{image}}', essential: false, command: ['/bin/sh', '-c', COPY_TASK_ROOT], mountPoints: [{ sourceVolume: 'task-root', containerPath: TASK_ROOT }] });
-    expect(harness).toMatchObject({
-      name: 'harness',
-      essential: true,
-      dependsOn: [{ containerName: 'environment', condition: 'SUCCESS' }],
-      command: [...JOB_COMMANDS.cpu.raShard],
-      privileged: true,
-      user: '0',
-      environment: expect.arrayContaining([{ name: 'UPLIFT_SANDBOX_MIN', value: 'bwrap' }, { name: 'UPLIFT_TASK_ROOT', value: TASK_ROOT }]),
-      mountPoints: [{ sourceVolume: 'task-root', containerPath: TASK_ROOT, readOnly: true }],
-    });
+    const task = t.ecsProperties.taskProperties[0];
+    // One container, the harness: the task's image is never a container of the job (its code would run with the job's role).
+    expect(task.containers).toHaveLength(1);
+    expect(task.volumes).toBeUndefined();
+    const [harness] = task.containers;
+    expect(harness).toEqual(
+      expect.objectContaining({
+        name: 'harness',
+        essential: true,
+        command: [...IMAGE_JOB_COMMAND],
+        privileged: true,
+        user: '0',
+        environment: expect.arrayContaining([{ name: 'UPLIFT_SANDBOX_MIN', value: 'bwrap' }, { name: 'UPLIFT_TASK_IMAGE', value: '{{image}}' }]),
+      }),
+    );
+    expect(JSON.stringify(harness.image)).not.toContain('{{image}}');
+    expect(JSON.stringify(harness.environment)).not.toContain('UPLIFT_TASK_ROOT');
+    expect(harness).not.toHaveProperty('mountPoints');
+    expect(harness).not.toHaveProperty('dependsOn');
+    // The placeholder appears once: the harness's UPLIFT_TASK_IMAGE.
+    expect(JSON.stringify(images.template).split('{{image}}')).toHaveLength(2);
+    // The harness's own role pulls from this account's ECR; the execution role only starts the harness.
+    expect(task.taskRoleArn).toEqual(stack.jobs.imagesJobRole!.roleArn);
+    const jobSt = statementsOf(id(stack.jobs.imagesJobRole!));
+    expect(jobSt.find((x) => x.Sid === 'TaskImagesEcrToken')).toMatchObject({ Action: 'ecr:GetAuthorizationToken', Resource: '*' });
+    expect(jobSt.find((x) => x.Sid === 'TaskImagesEcrPull')).toMatchObject({ Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'] });
+    expect(JSON.stringify(jobSt.find((x) => x.Sid === 'TaskImagesEcrPull')?.Resource)).toContain(':repository/*');
+    expect(statementsOf(id(stack.jobs.imagesExecutionRole!)).filter((x) => JSON.stringify(x.Resource).includes('repository/*'))).toEqual([]);
+    // Its S3 access is a shard job's: inputs, and writes under sweeps/ only.
+    expect(s3Prefixes(id(stack.jobs.imagesJobRole!))).toEqual(s3Prefixes(id(stack.jobs.cpuJobRole)));
     expect(JSON.stringify(harness.secrets)).toContain('OPENAI_API_KEY');
     // PlanRun may describe, register and tag <stack>-img-* definitions and pass exactly the two roles they name.
     const planRunRole = (Object.values(planRun)[0] as { Properties: { Role: { 'Fn::GetAtt': [string, string] } } }).Properties.Role['Fn::GetAtt'][0];
     const st = statementsOf(planRunRole);
     expect(st.find((x) => x.Sid === 'RegisterImageJobDefinitions')?.Resource).toEqual({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':batch:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':job-definition/Uplift-img-*']] });
-    expect(st.find((x) => x.Sid === 'PassImageJobRoles')?.Resource).toEqual(images.passRoles.map((r) => ({ 'Fn::GetAtt': [id(r), 'Arn'] })));
+    const passed = st.find((x) => x.Sid === 'PassImageJobRoles')?.Resource as { 'Fn::GetAtt': [string, string] }[];
+    expect(passed.map((r) => r['Fn::GetAtt'][0]).sort()).toEqual([id(stack.jobs.imagesJobRole!), id(stack.jobs.imagesExecutionRole!)].sort());
+    expect(images.passRoles.map((r) => id(r)).sort()).toEqual([id(stack.jobs.imagesJobRole!), id(stack.jobs.imagesExecutionRole!)].sort());
     // The state machine submits image jobs to the images queue with the job definition PlanRun chose.
     const def = JSON.stringify(cloudDefinition(template.toJSON() as never));
     expect(def).toContain('"JobDefinition.$":"$.job.jobDefinition"');
