@@ -14,14 +14,14 @@ import { readMeta, readSplit } from '../core/cbm/dataset';
 import { SpecError, UpliftError } from '../core/errors';
 import { serveOfflineModel } from '../core/gateway/offline-server';
 import { toJsonl } from '../core/jsonl';
-import { buildResults, renderTable, type SweepResults } from '../core/report';
+import { renderTable, type SweepResults } from '../core/report';
 import { LOCAL_COMPUTE } from '../core/pricing';
 import { loadSpec } from '../core/spec';
 import { newSweepId, prepareSweep, stageSweep } from '../core/sweep/stage';
 import { planKey, stagedSpecKey } from '../core/sweep/plan';
 import { readPlan } from '../core/sweep/outputs';
 import type { Stores } from '../lambdas/aws/clients';
-import { dataDirOf, dataDirOption, withEmbedded } from './local/data-dir';
+import { dataDirOf, dataDirOption, withEmbedded, withReadOnlyStores } from './local/data-dir';
 import { defaultLogDir, executeSweep } from './local/runner';
 import { ProgressDisplay } from './progress';
 import { describeTrim, renderPlan } from './plan-view';
@@ -29,17 +29,23 @@ import { readStackConfig } from './stack-config';
 import { registerCloudCommands } from './commands/cloud';
 import { registerShowCommand } from './commands/show';
 import { registerCacheCommands } from './commands/cache';
+import { registerListCommand } from './commands/list';
+import { registerExportCommand } from './commands/export';
+import { registerCompareCommand } from './commands/compare';
+import { registerArtifactsCommand } from './commands/artifacts';
+import { readSweep } from './commands/sweep-data';
 import { EXIT, type Io } from './io';
 
 export { EXIT };
+
+/** The package's version (`uplift --version`), read once from package.json. */
+const VERSION = (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
 
 const defaultIo: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
 
 /** Results of a sweep from the stores, plus the local copy of its HTML report. */
 async function collectResults(stores: Stores, dataDir: string, sweepId: string): Promise<{ results: SweepResults; reportPath?: string }> {
-  const meta = await stores.scores.getSweep(sweepId);
-  if (!meta) throw new SpecError([`sweep ${sweepId}: not found in ${dataDir}. Fix: pass a sweep id printed by \`uplift run\`, and the same --data-dir`]);
-  const results = buildResults(meta, await stores.scores.listRuns(sweepId), await stores.scores.getBudget(sweepId));
+  const { meta, results } = await readSweep(stores, dataDir, sweepId);
   let reportPath: string | undefined;
   if (meta.reportKey) {
     const html = await stores.artifacts.getText(meta.reportKey);
@@ -145,7 +151,8 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .description('Measure how well a top-level agent (TLA) improves a reference agent (RA) on a component benchmark (CBM).')
     .showHelpAfterError()
     .exitOverride()
-    .configureOutput({ writeOut: io.out, writeErr: io.err });
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .version(VERSION, '-V, --version', 'print the version of uplift');
   const dataDir = dataDirOption();
 
   program
@@ -170,11 +177,10 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .addOption(dataDir)
     .action(async (sweepId: string, opts: { json?: boolean; dataDir?: string }) => {
       const dir = dataDirOf(opts.dataDir);
-      await withEmbedded(dir, async (_svc, stores) => {
-        const { results, reportPath } = await collectResults(stores, dir, sweepId);
-        printResults(io, Boolean(opts.json), results, reportPath);
-        setExit(exitFor(results));
-      });
+      // Read-only: works while a `run` holds the data dir (through its services).
+      const { results, reportPath } = await withReadOnlyStores(dir, (stores) => collectResults(stores, dir, sweepId));
+      printResults(io, Boolean(opts.json), results, reportPath);
+      setExit(exitFor(results));
     });
 
   program
@@ -196,8 +202,10 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
         }
       };
       const stack = opts.stackConfig === undefined ? undefined : collect(() => readStackConfig(opts.stackConfig as string));
-      const prepared = collect(() => prepareSweep(loadSpec(spec), process.env, stack?.compute ?? LOCAL_COMPUTE));
+      // plan starts nothing, so a missing API key is a warning here (what `run` would refuse), not an error.
+      const prepared = collect(() => prepareSweep(loadSpec(spec), process.env, stack?.compute ?? LOCAL_COMPUTE, { missingKeys: 'warn' }));
       if (problems.length || !prepared) throw new SpecError(problems);
+      for (const w of prepared.warnings) io.err(`uplift plan: warning: ${w} (\`uplift run\` refuses the spec until then; plan starts nothing, so it needs no key)\n`);
       io.out(opts.json ? JSON.stringify({ ...prepared.preview, stackConfig: stack?.path ?? null }, null, 2) + '\n' : renderPlan(prepared.preview, stack?.file) + '\n');
       setExit(EXIT.ok);
     });
@@ -254,6 +262,10 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   registerCloudCommands(program, io, setExit);
   registerShowCommand(program, io, setExit);
   registerCacheCommands(program, io, setExit);
+  registerListCommand(program, io, setExit);
+  registerExportCommand(program, io, setExit);
+  registerCompareCommand(program, io, setExit);
+  registerArtifactsCommand(program, io, setExit);
   return program;
 }
 

@@ -36,6 +36,8 @@ export abstract class ScoreStore {
   /** Creates the META item unless it exists; returns what is stored. */
   abstract createSweep(meta: SweepMeta): Promise<SweepMeta>;
   abstract getSweep(sweepId: string): Promise<SweepMeta | undefined>;
+  /** Every sweep's META item (`uplift list`), newest first (by createdAt, then sweep id). */
+  abstract listSweeps(): Promise<SweepMeta[]>;
   abstract updateSweep(sweepId: string, patch: Partial<Pick<SweepMeta, 'status' | 'reportKey' | 'counts' | 'updatedAt'>>): Promise<void>;
   abstract putRun(run: RunRecord): Promise<void>;
   /** Writes many runs at once (batched): PlanSweep creates thousands. */

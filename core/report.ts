@@ -161,8 +161,118 @@ export function tableLines(head: string[], rows: string[][], firstNumeric: numbe
   return [line(head), ...(rule ? [widths.map((w) => '─'.repeat(w)).join('  ')] : []), ...rows.map(line)];
 }
 
-function table(head: string[], rows: string[][], firstNumeric: number): string {
-  return tableLines(head, rows, firstNumeric, true).join('\n');
+/** Width the terminal tables are fitted to when there is no terminal to ask (output piped, or a terminal that does not say). */
+export const DEFAULT_TABLE_WIDTH = 100;
+/** Narrowest width UPLIFT_COLUMNS may ask for. */
+const MIN_TABLE_WIDTH = 40;
+
+/**
+ * Width to fit terminal output to: $UPLIFT_COLUMNS when set (e.g. 250, to see every column when
+ * output is piped), else the terminal's width, else 100. `warning` says why UPLIFT_COLUMNS was ignored.
+ */
+export function terminalWidth(env: Record<string, string | undefined> = process.env, out: { isTTY?: boolean; columns?: number } = process.stdout): { width: number; warning?: string } {
+  const asked = env.UPLIFT_COLUMNS;
+  const fallback = out.isTTY && out.columns && out.columns > 0 ? out.columns : DEFAULT_TABLE_WIDTH;
+  if (asked === undefined || asked === '') return { width: fallback };
+  const n = Number(asked);
+  if (Number.isInteger(n) && n >= MIN_TABLE_WIDTH) return { width: n };
+  return { width: fallback, warning: `UPLIFT_COLUMNS=${JSON.stringify(asked).slice(1, -1)} is not a whole number of at least ${MIN_TABLE_WIDTH}, so it was ignored and the tables fit ${fallback} columns. Fix: e.g. UPLIFT_COLUMNS=200, or unset it` };
+}
+
+/**
+ * Word-wraps text (each of its lines) to `width`; continuation lines start with `indent`. Words are
+ * never cut: one longer than the width gets a line of its own.
+ */
+export function wrapText(text: string, width: number, indent = ''): string {
+  return text
+    .split('\n')
+    .map((line) => {
+      if (line.length <= width) return line;
+      const lead = /^ */.exec(line)?.[0] ?? '';
+      const out: string[] = [];
+      let cur = lead;
+      for (const word of line.slice(lead.length).split(/ +/).filter(Boolean)) {
+        const start = out.length ? indent : lead;
+        if (cur.length > start.length && cur.length + 1 + word.length > width) {
+          out.push(cur);
+          cur = indent + word;
+        } else cur = cur.length > start.length ? `${cur} ${word}` : start + word;
+      }
+      out.push(cur);
+      return out.join('\n');
+    })
+    .join('\n');
+}
+
+/** How a table gives way when it is wider than the terminal. */
+export interface TableFit {
+  /** Headers of the columns that always stay. */
+  keep: string[];
+  /** Headers of the columns to leave out first, in order; the other columns not kept are left out after them, last column first. */
+  dropFirst?: string[];
+  /** Leading columns (all kept) that may move to a line of their own above the rest of their row, when that keeps more columns. */
+  label?: number;
+}
+
+/** A table fitted to a width: its lines, the headers left out, and the width it needs to show every column. */
+export interface FittedTable {
+  lines: string[];
+  omitted: string[];
+  fullWidth: number;
+}
+
+/**
+ * Lays a table out within `width` columns without cutting any value: columns are left out in the
+ * order `fit` gives (never the kept ones), and the leading `fit.label` columns move to a line of
+ * their own above each row when that keeps more columns than one line per row does. Columns from
+ * `firstNumeric` on are right-aligned; a rule goes under the header. Only when even the kept
+ * columns cannot fit are lines wider than `width` (the narrower layout is used).
+ */
+export function fitTable(head: string[], rows: string[][], firstNumeric: number, width: number, fit: TableFit): FittedTable {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const all = head.map((_, i) => i);
+  const span = (cols: number[]) => cols.reduce((s, c) => s + widths[c], 0) + 2 * Math.max(0, cols.length - 1);
+  const label = Math.min(fit.label ?? 0, head.length - 1);
+  const flatWidth = (cols: number[]) => span(cols);
+  const stackedWidth = (cols: number[]) => Math.max(span(cols.filter((c) => c < label)), 2 + span(cols.filter((c) => c >= label)));
+  const kept = new Set(fit.keep.map((h) => head.indexOf(h)).filter((i) => i >= 0));
+  for (let i = 0; i < label; i++) kept.add(i);
+  const first = (fit.dropFirst ?? []).map((h) => head.indexOf(h)).filter((i) => i >= 0 && !kept.has(i));
+  const order = [...first, ...all.filter((i) => !kept.has(i) && !first.includes(i)).reverse()];
+  const layout = (measure: (cols: number[]) => number) => {
+    let cols = all;
+    for (const d of order) {
+      if (measure(cols) <= width) break;
+      cols = cols.filter((c) => c !== d);
+    }
+    return { cols, w: measure(cols) };
+  };
+  const flat = layout(flatWidth);
+  const stacked = label > 0 ? layout(stackedWidth) : undefined;
+  const useStacked =
+    stacked !== undefined && (flat.w <= width ? stacked.w <= width && stacked.cols.length > flat.cols.length : stacked.w <= width || stacked.w < flat.w);
+  const cols = useStacked && stacked ? stacked.cols : flat.cols;
+  const line = (cells: string[], which: number[]) => which.map((c) => (c >= firstNumeric ? cells[c].padStart(widths[c]) : cells[c].padEnd(widths[c]))).join('  ').trimEnd();
+  const rule = (which: number[]) => which.map((c) => '─'.repeat(widths[c])).join('  ');
+  let lines: string[];
+  if (useStacked) {
+    const lead = cols.filter((c) => c < label);
+    const rest = cols.filter((c) => c >= label);
+    lines = [line(head, lead), `  ${line(head, rest)}`, `  ${rule(rest)}`, ...rows.flatMap((r) => [line(r, lead), `  ${line(r, rest)}`])];
+  } else lines = [line(head, cols), rule(cols), ...rows.map((r) => line(r, cols))];
+  return { lines, omitted: all.filter((c) => !cols.includes(c)).map((c) => head[c]), fullWidth: flatWidth(all) };
+}
+
+/** When a fitted table left columns out: a note (wrapped to `width`) naming them and how to see them; else nothing. */
+export function omittedNote(f: FittedTable, width: number): string[] {
+  if (!f.omitted.length) return [];
+  return [wrapText(`(Left out to fit ${width} columns: ${f.omitted.join(', ')}. To see them: --json, or a terminal ${f.fullWidth} columns wide, or UPLIFT_COLUMNS=${f.fullWidth}.)`, width, ' ')];
+}
+
+/** A table of the terminal output, fitted to `width` (see fitTable). */
+export function fittedTable(head: string[], rows: string[][], firstNumeric: number, width: number, fit: TableFit): string {
+  const f = fitTable(head, rows, firstNumeric, width, fit);
+  return [...f.lines, ...omittedNote(f, width)].join('\n');
 }
 
 /** Rows of the budget-curve table (uplift in pp at each budget), or undefined when no run has a curve. */
@@ -254,8 +364,25 @@ function metricLines(res: SweepResults): string[] {
   return [...seen].map(([cbm, m]) => `${cbm} (${m.kind}): scores are ${m.objective}${m.chance !== undefined ? ` (chance ${pct(m.chance)}%)` : ''}${m.guard ? `; guard: ${m.guard}${m.guardChance !== undefined ? ` (chance ${pct(m.guardChance)}%)` : ''}` : ''}`);
 }
 
-/** The terminal table: one row per run, then the per-cell summary across seeds. Scores in % of tasks. */
-export function renderTable(res: SweepResults): string {
+/** Options of the terminal table. */
+export interface TableOptions {
+  /** Columns to fit the output to. @default terminalWidth(): $UPLIFT_COLUMNS, else the terminal's width, else 100 */
+  width?: number;
+}
+
+/** Columns of the runs table that always stay (the rest give way, TLA/RA/CBM/variant/seed first: the run id holds them). */
+const RUN_COLUMNS_KEPT = ['run', 'status', 'baseline %', 'MRA %', 'uplift pp', '95% CI'];
+const RUN_COLUMNS_DROPPED_FIRST = ['seed', 'variant', 'RA', 'CBM', 'TLA', 'judge tok', 'tokens', 'cost', 'agent/infra err', 'guard Δ pp [95% CI]'];
+
+/**
+ * The terminal table: one row per run, then the per-cell summary across seeds. Scores in % of
+ * tasks. Fitted to `opts.width`: columns give way by importance (see RUN_COLUMNS_*), with a note
+ * naming those left out, and prose is word-wrapped.
+ */
+export function renderTable(res: SweepResults, opts: TableOptions = {}): string {
+  const term = opts.width === undefined ? terminalWidth() : { width: opts.width };
+  const width = term.width;
+  const prose = (text: string, indent = '') => wrapText(text, width, indent);
   const hasGuard = res.runs.some((r) => r.guard);
   const hasJudge = res.runs.some((r) => r.judgeTokens !== undefined);
   const head = ['run', 'TLA', 'RA', 'CBM', 'variant', 'seed', 'status', 'baseline %', 'MRA %', 'uplift pp', '95% CI', ...(hasGuard ? ['guard Δ pp [95% CI]'] : []), 'agent/infra err', 'tokens', ...(hasJudge ? ['judge tok'] : []), 'cost'];
@@ -280,32 +407,37 @@ export function renderTable(res: SweepResults): string {
   const byStatus = Object.entries(res.runs.reduce<Record<string, number>>((c, r) => ({ ...c, [r.status]: (c[r.status] ?? 0) + 1 }), {}))
     .map(([k, n]) => `${n} ${k}`)
     .join(', ');
-  const parts = [`Sweep ${res.sweepId} (${res.name}): ${res.status} — ${res.runs.length} run(s): ${byStatus}`, table(head, rows, 7)];
+  const parts = [prose(`Sweep ${res.sweepId} (${res.name}): ${res.status} — ${res.runs.length} run(s): ${byStatus}`), fittedTable(head, rows, 7, width, { keep: RUN_COLUMNS_KEPT, dropFirst: RUN_COLUMNS_DROPPED_FIRST, label: 1 })];
   const metrics = metricLines(res);
-  if (metrics.length) parts.push(metrics.join('\n'));
+  if (metrics.length) parts.push(metrics.map((l) => prose(l, '  ')).join('\n'));
   if (res.summary.length) {
     const sumGuard = res.summary.some((s) => s.meanGuardUplift !== undefined);
     parts.push(
-      `Across seeds (mean uplift over attempts, Student-t 95% CI over attempts; none with 1 attempt: see that run's CI over tasks; guard_violated runs left out; docs/statistics.md):`,
-      table(
+      prose(`Across seeds (mean uplift over attempts, Student-t 95% CI over attempts; none with 1 attempt: see that run's CI over tasks; guard_violated runs left out; docs/statistics.md):`),
+      fittedTable(
         ['TLA', 'RA', 'CBM', 'variant', 'attempts', 'mean uplift pp', '95% CI', 'CI method', ...(sumGuard ? ['mean guard Δ pp'] : [])],
         res.summary.map((s) => [s.tla, s.ra, s.cbm, s.variant, String(s.attempts), signed(s.meanUplift), ciText(s.ci), s.ciMethod === 't' ? `t, ${s.attempts - 1} df` : 'none', ...(sumGuard ? [s.meanGuardUplift === undefined ? '—' : signed(s.meanGuardUplift)] : [])]),
         4,
+        width,
+        { keep: ['mean uplift pp', '95% CI'], dropFirst: ['CI method', 'attempts'], label: 4 },
       ),
     );
   }
-  for (const b of breakdownTables(res)) parts.push(`${b.cbm}: objective by ${b.group} (baseline, and mean uplift per TLA over its scored runs):`, table(b.head, b.rows, 1));
+  // The other tables: their first column names the row, the second is the first value; the rest give way from the right.
+  const side = (title: string, t: { head: string[]; rows: string[][] }, keep: string[]) => parts.push(prose(title), fittedTable(t.head, t.rows, 1, width, { keep, label: 1 }));
+  for (const b of breakdownTables(res)) side(`${b.cbm}: objective by ${b.group} (baseline, and mean uplift per TLA over its scored runs):`, b, ['baseline %']);
   const best = bestOfKTable(res);
-  if (best) parts.push('Best-of-k over each test task\'s attempts (RE-Bench; expected best score of k attempts drawn from those run, paired bootstrap CI over tasks):', table(best.head, best.rows, 1));
+  if (best) side('Best-of-k over each test task\'s attempts (RE-Bench; expected best score of k attempts drawn from those run, paired bootstrap CI over tasks):', best, [best.head[1]]);
   const time = timeCurveTable(res);
-  if (time) parts.push(`Best score within a total time T over each test task's attempts (RE-Bench; attempts in the order they ran, each counting at most its wall clock; a task with none finished counts 0; paired bootstrap CI over tasks):`, table(time.head, time.rows, 1));
+  if (time) side(`Best score within a total time T over each test task's attempts (RE-Bench; attempts in the order they ran, each counting at most its wall clock; a task with none finished counts 0; paired bootstrap CI over tasks):`, time, [time.head[1]]);
   const curve = curveTable(res);
-  if (curve) parts.push('Uplift (pp) at TLA token budgets, scored on the test split from the TLA\'s checkpoints:', table(curve.head, curve.rows, 1));
+  if (curve) side('Uplift (pp) at TLA token budgets, scored on the test split from the TLA\'s checkpoints:', curve, [curve.head[1]]);
   const failed = res.runs.filter((r) => r.error);
-  for (const f of failed) parts.push(`! ${f.runId} ${f.status}: ${f.error}`);
-  for (const r of res.runs) for (const w of r.warnings ?? []) parts.push(`! ${r.runId}: ${w}`);
-  if (res.budget) parts.push(`Spent ${usd(res.budget.spentUsd)} of ${usd(res.budget.limitUsd)} (reserved now: ${usd(res.budget.reservedUsd)}).`);
-  if (res.notice) parts.push(`NOTE: ${res.notice}`);
+  for (const f of failed) parts.push(prose(`! ${f.runId} ${f.status}: ${f.error}`, '  '));
+  for (const r of res.runs) for (const w of r.warnings ?? []) parts.push(prose(`! ${r.runId}: ${w}`, '  '));
+  if (res.budget) parts.push(prose(`Spent ${usd(res.budget.spentUsd)} of ${usd(res.budget.limitUsd)} (reserved now: ${usd(res.budget.reservedUsd)}).`));
+  if (res.notice) parts.push(prose(`NOTE: ${res.notice}`, '  '));
+  if (term.warning) parts.push(prose(`! ${term.warning}`, '  '));
   return parts.join('\n\n');
 }
 

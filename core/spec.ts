@@ -179,17 +179,164 @@ function describeReceived(input: unknown): string {
   return s.length > 60 ? s.slice(0, 57) + '...' : s;
 }
 
-/** Turns zod issues into one line per problem: `file: field.path: message (received …)`. */
-export function formatIssues(file: string, error: z.ZodError, input: unknown): string[] {
-  return error.issues.map((issue) => {
+/** Levenshtein distance between two strings (insertions, deletions and substitutions). */
+export function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length];
+}
+
+/** The known key closest to `key` (edit distance at most 2, and less than its length; case ignored; the first of a tie), if any. */
+export function closestKey(key: string, known: string[]): string | undefined {
+  let best: { k: string; d: number } | undefined;
+  for (const k of known) {
+    const d = editDistance(key.toLowerCase(), k.toLowerCase());
+    if (d <= 2 && d < key.length && (!best || d < best.d)) best = { k, d };
+  }
+  return best?.k;
+}
+
+/** The parts of a zod 4 schema definition the key lookup below reads. */
+interface SchemaDef {
+  type: string;
+  shape?: Record<string, z.ZodType>;
+  element?: z.ZodType;
+  valueType?: z.ZodType;
+  innerType?: z.ZodType;
+  in?: z.ZodType;
+  out?: z.ZodType;
+  options?: z.ZodType[];
+  discriminator?: string;
+  values?: unknown[];
+  transform?: (v: unknown, ctx: unknown) => unknown;
+  getter?: () => z.ZodType;
+}
+const defOf = (s: z.ZodType): SchemaDef => (s as unknown as { _zod: { def: SchemaDef } })._zod.def;
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** What an object in the input may hold: its keys, and (in a discriminated union) the keys of the other variants, by discriminator value. */
+interface KnownKeys {
+  keys: string[];
+  variants?: { discriminator: string; value: unknown; others: { value: unknown; keys: string[] }[] };
+}
+
+/**
+ * The object schema that validates `value` under `schema`: wrappers unwrapped, preprocessing
+ * applied, and a discriminated union's variant chosen by the value's discriminator.
+ */
+function objectFor(schema: z.ZodType, value: unknown): { shape: Record<string, z.ZodType>; value: unknown; variants?: KnownKeys['variants'] } | undefined {
+  let s = schema;
+  let v = value;
+  let variants: KnownKeys['variants'];
+  for (let depth = 0; depth < 50; depth++) {
+    const d = defOf(s);
+    if (d.type === 'object' && d.shape) return { shape: d.shape, value: v, variants };
+    if (d.innerType) s = d.innerType;
+    else if (d.type === 'lazy' && d.getter) s = d.getter();
+    else if (d.type === 'pipe' && d.in && d.out) {
+      const first = defOf(d.in);
+      if (first.type === 'transform' && first.transform) {
+        try {
+          v = first.transform(v, { value: v, issues: [] });
+        } catch {
+          // A preprocess that throws: look up keys on the value as given.
+        }
+        s = d.out;
+      } else {
+        // A schema piped into another (z.custom(…).pipe(Fields), Fields.transform(…)): the first object of the two.
+        const inner = objectFor(d.in, v);
+        if (inner) return { ...inner, variants: inner.variants ?? variants };
+        s = d.out;
+      }
+    } else if (d.type === 'union' && d.options) {
+      const disc = d.discriminator;
+      const valueOf = (o: z.ZodType) => {
+        const obj = objectFor(o, undefined);
+        return disc && obj ? defOf(obj.shape[disc] ?? z.never()).values?.[0] : undefined;
+      };
+      if (!disc || !isRecord(v)) return undefined;
+      const value = v[disc];
+      const match = d.options.find((o) => valueOf(o) === value);
+      if (!match) return undefined;
+      variants = { discriminator: disc, value, others: d.options.filter((o) => o !== match).map((o) => ({ value: valueOf(o), keys: Object.keys(objectFor(o, undefined)?.shape ?? {}) })) };
+      s = match;
+    } else return undefined;
+  }
+  return undefined;
+}
+
+/** The keys the object at `path` of `input` may hold under `schema`, or undefined when the path leads to no object schema. */
+export function knownKeysAt(schema: z.ZodType, path: PropertyKey[], input: unknown): KnownKeys | undefined {
+  let s = schema;
+  let v = input;
+  for (const p of path) {
+    // Step through objects, arrays and records along the path, choosing union variants by the input.
+    const obj = objectFor(s, v);
+    if (obj) {
+      const next = obj.shape[String(p)];
+      if (!next) return undefined;
+      s = next;
+      v = isRecord(obj.value) ? obj.value[String(p)] : undefined;
+      continue;
+    }
+    let d = defOf(s);
+    while (d.innerType) {
+      s = d.innerType;
+      d = defOf(s);
+    }
+    if (d.type === 'array' && d.element) s = d.element;
+    else if (d.type === 'record' && d.valueType) s = d.valueType;
+    else return undefined;
+    v = v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[p] : undefined;
+  }
+  const obj = objectFor(s, v);
+  return obj ? { keys: Object.keys(obj.shape), ...(obj.variants ? { variants: obj.variants } : {}) } : undefined;
+}
+
+/** The problem of one unknown key: the closest known key when there is one, else the keys allowed there. */
+function unknownKeyProblem(file: string, path: string, key: string, known: KnownKeys | undefined, present: unknown): string {
+  const at = path === '(top level)' ? key : `${path}.${key}`;
+  if (!known) return `${file}: ${at}: unknown field. Fix: remove or rename it`;
+  const candidates = known.keys.filter((k) => !(isRecord(present) && k in present));
+  const near = closestKey(key, candidates);
+  if (near) return `${file}: ${at}: unknown field. Did you mean ${near}? Fix: rename it to ${near}`;
+  const v = known.variants;
+  const elsewhere = v?.others.flatMap((o) => {
+    const theirs = o.keys.filter((k) => !known.keys.includes(k));
+    const k = theirs.includes(key) ? key : closestKey(key, theirs);
+    return k ? [{ value: String(o.value), key: k }] : [];
+  });
+  if (v && elsewhere?.length) {
+    const d = v.discriminator;
+    const change = elsewhere.length === 1 ? `set ${d}: ${elsewhere[0].value}` : `change ${d}`;
+    return `${file}: ${at}: unknown field for ${d} ${String(v.value)} (${elsewhere.map((e) => `${d} ${e.value} has ${e.key}`).join('; ')}). Fix: remove it, or ${change}; ${d} ${String(v.value)} has ${known.keys.join(', ')}`;
+  }
+  return `${file}: ${at}: unknown field. Fix: remove it; the fields here are ${known.keys.join(', ')}`;
+}
+
+/**
+ * Turns zod issues into one line per problem: `file: field.path: message (received …)`. With the
+ * `schema` that was parsed, an unknown key is one line each, with the closest known key (`Did you
+ * mean …?`) or the keys allowed there; without it, one line per object.
+ */
+export function formatIssues(file: string, error: z.ZodError, input: unknown, schema?: z.ZodType): string[] {
+  return error.issues.flatMap((issue) => {
     const path = issue.path.length ? issue.path.join('.') : '(top level)';
     let received: unknown = input;
     for (const p of issue.path) received = received && typeof received === 'object' ? (received as Record<PropertyKey, unknown>)[p as PropertyKey] : undefined;
+    if (issue.code === 'unrecognized_keys' && schema) {
+      const known = knownKeysAt(schema, issue.path, input);
+      return issue.keys.map((k) => unknownKeyProblem(file, path, k, known, received));
+    }
     let msg = issue.message;
     if (issue.code === 'unrecognized_keys') msg = `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}; remove or rename them`;
     if (issue.code === 'invalid_type') msg = received === undefined ? `is required (${issue.expected})` : `expected ${/^[aeiou]/.test(issue.expected) ? 'an' : 'a'} ${issue.expected}`;
     const rec = issue.code === 'unrecognized_keys' || received === undefined ? '' : ` (received ${describeReceived(received)})`;
-    return `${file}: ${path}: ${msg}${rec}`;
+    return [`${file}: ${path}: ${msg}${rec}`];
   });
 }
 
@@ -221,7 +368,7 @@ export function readSpecDocument(file: string): unknown {
 /** Validates an already parsed spec document; relative paths resolve against `dirname(file)`. */
 export function parseSpec(raw: unknown, file: string): LoadedSpec {
   const parsed = SweepSpec.safeParse(raw);
-  if (!parsed.success) throw new SpecError(formatIssues(file, parsed.error, raw));
+  if (!parsed.success) throw new SpecError(formatIssues(file, parsed.error, raw, SweepSpec));
   const base = dirname(resolve(file));
   const abs = (p: string) => (isAbsolute(p) ? p : join(base, p));
   const spec = parsed.data;

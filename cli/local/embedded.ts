@@ -2,12 +2,13 @@
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- the shim must patch the very object s3rver's require returns
 import crypto = require('node:crypto');
 import { randomBytes } from 'node:crypto';
-import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
+import { z } from 'zod';
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- s3rver's account registry has no typed export: the per-process key pair is registered in it
 const S3rverAccount = require('s3rver/lib/models/account') as { DUMMY_ACCOUNT: { createKeyPair(id: string, secret: string): void } };
 import { UpliftError } from '../../core/errors';
@@ -23,16 +24,102 @@ export interface EmbeddedServices {
 
 export class DataDirBusyError extends UpliftError {}
 
+/** Who holds a data dir: `write` (run, import, cache clear…) or `read` (results, list, export, compare, artifacts). */
+export type DataDirMode = 'read' | 'write';
+
+/** `<dataDir>/uplift.pid`: the lock, holding the owner's pid. */
+const LOCK_FILE = 'uplift.pid';
+/**
+ * `<dataDir>/uplift.services.json` (0600, in the 0700 data dir): the lock owner's mode and, once
+ * its services listen, their storage environment (loopback endpoints and this process's key), so
+ * read-only commands use the running services instead of opening the LevelDB files a second time.
+ */
+const SERVICES_FILE = 'uplift.services.json';
+/** How long a process that wants the lock waits for a read-only command holding it to finish. */
+export const READER_WAIT_MS = 30_000;
+/** How long a read-only command waits for a starting lock owner to publish its services. */
+export const PUBLISH_WAIT_MS = 20_000;
+
+const Published = z.object({ pid: z.number().int().positive(), mode: z.enum(['read', 'write']), env: z.record(z.string(), z.string()).optional() });
+type Published = z.infer<typeof Published>;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function isAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The lock owner's pid; undefined when there is no lock file, NaN while it is being written. */
+function lockOwner(dataDir: string): number | undefined {
+  try {
+    const text = readFileSync(join(dataDir, LOCK_FILE), 'utf8');
+    return text.trim() ? Number(text) : Number.NaN;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
+function readPublished(dataDir: string): Published | undefined {
+  try {
+    const r = Published.safeParse(JSON.parse(readFileSync(join(dataDir, SERVICES_FILE), 'utf8')));
+    return r.success ? r.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Writes the services file atomically (rename), readable by this user only. */
+function publish(dataDir: string, p: Published): void {
+  const tmp = join(dataDir, `${SERVICES_FILE}.${process.pid}.tmp`);
+  writeFileSync(tmp, JSON.stringify(p), { mode: 0o600 });
+  renameSync(tmp, join(dataDir, SERVICES_FILE));
+}
+
+function unpublish(dataDir: string): void {
+  try {
+    if (readPublished(dataDir)?.pid === process.pid) unlinkSync(join(dataDir, SERVICES_FILE));
+  } catch {
+    /* already gone */
+  }
+}
+
+/**
+ * The storage environment of the live uplift process that holds the data dir, for a read-only
+ * command; undefined when no live process holds it. Waits (up to PUBLISH_WAIT_MS) for an owner
+ * that is still starting its services.
+ */
+export async function liveServicesEnv(dataDir: string): Promise<Record<string, string> | undefined> {
+  const until = Date.now() + PUBLISH_WAIT_MS;
+  for (;;) {
+    const pid = lockOwner(dataDir);
+    if (pid === undefined || (!Number.isNaN(pid) && !isAlive(pid))) return undefined;
+    const p = readPublished(dataDir);
+    if (p?.pid === pid && p.env) return p.env;
+    if (Date.now() > until)
+      throw new DataDirBusyError(`the data dir ${dataDir} is held by uplift process ${pid}, which has not published its services (an older uplift version?). Fix: wait for it to finish, or pass another --data-dir`);
+    await sleep(100);
+  }
+}
+
 /**
  * One process at a time per data dir: LevelDB (under dynalite) allows a single opener and fails
  * with an uncaught error otherwise. `<dataDir>/uplift.pid` holds the owner's pid; a file whose
- * process is gone is stale and taken over.
+ * process is gone is stale and taken over. A read-only command holds it for a second or two: the
+ * lock is waited for (up to READER_WAIT_MS) while its owner is one; a writer owner is refused at once.
  */
-function lockDataDir(dataDir: string): () => void {
-  const file = join(dataDir, 'uplift.pid');
-  for (let attempt = 0; attempt < 2; attempt++) {
+async function lockDataDir(dataDir: string): Promise<() => void> {
+  const file = join(dataDir, LOCK_FILE);
+  const until = Date.now() + READER_WAIT_MS;
+  for (let stale = 0; stale < 3; ) {
     try {
-      writeFileSync(file, String(process.pid), { flag: 'wx' });
+      writeFileSync(file, String(process.pid), { flag: 'wx', mode: 0o600 });
       const release = () => {
         try {
           if (readFileSync(file, 'utf8') === String(process.pid)) unlinkSync(file);
@@ -44,16 +131,24 @@ function lockDataDir(dataDir: string): () => void {
       return release;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const pid = Number(readFileSync(file, 'utf8'));
-      let alive = false;
-      try {
-        process.kill(pid, 0);
-        alive = pid !== process.pid;
-      } catch {
-        alive = false;
+      const pid = lockOwner(dataDir);
+      if (pid === undefined) continue;
+      const starting = Number.isNaN(pid);
+      if (!starting && !isAlive(pid)) {
+        stale++;
+        try {
+          unlinkSync(file);
+        } catch {
+          /* another process took it over first */
+        }
+        continue;
       }
-      if (alive) throw new DataDirBusyError(`the data dir ${dataDir} is in use by uplift process ${pid}. Fix: wait for it to finish (or stop it with Ctrl-C), or pass another --data-dir`);
-      unlinkSync(file);
+      const reader = starting || readPublished(dataDir)?.pid !== pid || readPublished(dataDir)?.mode === 'read';
+      if (reader && Date.now() < until) {
+        await sleep(100);
+        continue;
+      }
+      throw new DataDirBusyError(`the data dir ${dataDir} is in use by uplift process ${pid}. Fix: wait for it to finish (or stop it with Ctrl-C), or pass another --data-dir`);
     }
   }
   throw new DataDirBusyError(`cannot lock the data dir ${dataDir}: another process keeps taking it`);
@@ -137,10 +232,16 @@ function requireAccessKey(server: Server, accessKeyId: string, what: 's3' | 'dyn
  * `<dataDir>/dynamodb` (the data dir private to this user, see makePrivate), then creates the
  * bucket and the table (as the CDK stack does in AWS).
  */
-export async function startEmbedded(dataDir: string): Promise<EmbeddedServices> {
+export async function startEmbedded(dataDir: string, opts: { mode?: DataDirMode } = {}): Promise<EmbeddedServices> {
   provideSingleDes();
   makePrivate(dataDir);
-  const unlock = lockDataDir(dataDir);
+  const lock = await lockDataDir(dataDir);
+  const mode = opts.mode ?? 'write';
+  publish(dataDir, { pid: process.pid, mode });
+  const unlock = () => {
+    unpublish(dataDir);
+    lock();
+  };
   // A key for this process only: both services refuse requests that do not carry its id, so an
   // agent that reaches loopback (sandbox levels without network isolation) reads and writes nothing.
   const key = { id: `UPLIFT${randomBytes(10).toString('hex').toUpperCase()}`, secret: randomBytes(24).toString('hex') };
@@ -181,6 +282,8 @@ export async function startEmbedded(dataDir: string): Promise<EmbeddedServices> 
       unlock();
     }
   }
+  // Read-only commands of other processes use these services while this process holds the data dir.
+  publish(dataDir, { pid: process.pid, mode, env });
   let stopped = false;
   return {
     env,
@@ -188,6 +291,7 @@ export async function startEmbedded(dataDir: string): Promise<EmbeddedServices> 
     async stop() {
       if (stopped) return;
       stopped = true;
+      unpublish(dataDir);
       s3.httpServer.closeAllConnections();
       ddb.closeAllConnections();
       await s3.close();

@@ -1,5 +1,6 @@
 import { SpecError } from '../errors';
-import { DEFAULT_OPENAI_BASE_URL, type ModelSpec } from '../spec';
+import { type ModelSpec } from '../spec';
+import { missingKeyProblem, modelKey } from '../model-spec';
 import { HttpUpstream, OfflineUpstream, type Upstream } from './gateway';
 
 /** Environment the vLLM launcher hands the job: the loopback server's URL and its per-job key (the gateway's, never an agent's). */
@@ -17,7 +18,9 @@ export function upstreamFor(model: ModelSpec, env: Record<string, string | undef
       ]);
     return new HttpUpstream(baseUrl, env[VLLM_ENV.apiKey] ?? 'EMPTY', model.name);
   }
-  const key = env[model.apiKeyEnv];
-  if (!key) throw new SpecError([`model ${model.name}: environment variable ${model.apiKeyEnv} is not set. Fix: export ${model.apiKeyEnv}=<key> (the gateway holds it; agents only get a per-job token)`]);
-  return new HttpUpstream(model.baseUrl ?? env.OPENAI_BASE_URL ?? DEFAULT_OPENAI_BASE_URL, key, model.name);
+  // A keyless server on this machine or a private network (apiKeyEnv left at its default, unset) gets no Authorization header.
+  const key = modelKey(model, env);
+  const missing = missingKeyProblem(model, env, 'the gateway holds it; agents only get a per-job token');
+  if (missing) throw new SpecError([`model ${model.name}: ${missing}`]);
+  return new HttpUpstream(key.endpoint, key.key, model.name);
 }

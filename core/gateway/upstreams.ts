@@ -87,9 +87,10 @@ export class HttpUpstream implements Upstream {
   private readonly url: URL;
   private readonly agent: http.Agent;
   readonly timeoutMs: number;
+  /** `apiKey` undefined: calls carry no Authorization header (a keyless server on this machine or a private network). */
   constructor(
     baseUrl: string,
-    private readonly apiKey: string,
+    private readonly apiKey: string | undefined,
     readonly model: string,
     opts: HttpUpstreamOptions = {},
   ) {
@@ -119,7 +120,7 @@ export class HttpUpstream implements Upstream {
       };
       const req = request(
         this.url,
-        { method: 'POST', agent: this.agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), authorization: `Bearer ${this.apiKey}` } },
+        { method: 'POST', agent: this.agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...(this.apiKey === undefined ? {} : { authorization: `Bearer ${this.apiKey}` }) } },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));

@@ -173,13 +173,13 @@ export const curvePrefix = (sweepId: string, runId: string, b: number) => `${run
  * failures), agents that crashed or hit their wall clock, calls the gateway refused, malformed
  * output lines, upstream retries. Empty when all is well.
  */
-export function shardWarnings(role: Role, usage: readonly ShardUsage[]): string[] {
+export function shardWarnings(role: Role, usage: readonly ShardUsage[], runId?: string): string[] {
   const w: string[] = [];
   const tasks = usage.reduce((s, u) => s + u.tasks, 0);
   const counts = addCounts(...usage.map((u) => u.counts));
   if (counts.agent_error) w.push(`${role}: ${counts.agent_error} of ${tasks} tasks ended in agent errors (no or malformed output, crash, own limit), scored as failures`);
   const crashed = usage.filter((u) => u.exitCode !== 0 && !u.timedOut);
-  if (crashed.length) w.push(`${role}: the agent exited with code ${[...new Set(crashed.map((u) => u.exitCode))].join('/')} in ${crashed.length} of ${usage.length} shards (see the shard transcripts and job logs)`);
+  if (crashed.length) w.push(`${role}: the agent exited with code ${[...new Set(crashed.map((u) => u.exitCode))].join('/')} in ${crashed.length} of ${usage.length} shards (their transcripts and job logs: ${runId ? `\`uplift artifacts ${runId} --out <dir>\`` : '`uplift artifacts <run> --out <dir>`'} locally, the job log group's streams on the stack)`);
   const timedOut = usage.filter((u) => u.timedOut).length;
   if (timedOut) w.push(`${role}: ${timedOut} shard(s) hit the wall-clock limit (budgets.shardWallSeconds)`);
   const refused = usage.reduce((s, u) => s + u.rejected, 0);

@@ -10,6 +10,7 @@ import type { ArtifactStore } from '../ports';
 import { LOCAL_COMPUTE, type ComputeTargets } from '../pricing';
 import { bundleHash, readManifest, stageBundle } from '../ra/bundle';
 import { resolveModel, tlaLabel, type LoadedSpec } from '../spec';
+import { missingKeyProblem } from '../model-spec';
 import { expandPlan, stagedSpecKey, type StagedSweep, type SweepPlan } from './plan';
 import { splitImages } from './image-jobs';
 
@@ -25,6 +26,17 @@ export interface PreparedSweep {
   compute: ComputeTargets;
   /** $OPENAI_BASE_URL when the sweep was prepared: an `openai` model without `baseUrl` is served there. */
   openaiBaseUrl?: string;
+  /** With `missingKeys: 'warn'`: the API keys missing from the environment, which `run`/`submit` refuse (one problem line each). */
+  warnings: string[];
+}
+
+/** What prepareSweep does about API keys missing from the environment. */
+export interface PrepareOptions {
+  /**
+   * `refuse` (run, submit: jobs would call the model): each is a problem; `warn` (plan, which
+   * starts nothing): each is returned in `warnings` instead. @default refuse
+   */
+  missingKeys?: 'refuse' | 'warn';
 }
 
 /** New sweep id: `<name>-<yyyymmdd-hhmmss>-<4 hex>`. */
@@ -59,8 +71,9 @@ function stagedFrom(loaded: LoadedSpec, datasets: Map<string, KindDataset>, mani
  * manifests, model keys, prices and the worst case against `maxUsd`. Throws SpecError listing
  * every problem found.
  */
-export function prepareSweep(loaded: LoadedSpec, env: Record<string, string | undefined>, compute: ComputeTargets = LOCAL_COMPUTE): PreparedSweep {
+export function prepareSweep(loaded: LoadedSpec, env: Record<string, string | undefined>, compute: ComputeTargets = LOCAL_COMPUTE, opts: PrepareOptions = {}): PreparedSweep {
   const problems: string[] = [];
+  const keyProblems: string[] = [];
   const datasets = new Map<string, KindDataset>();
   const manifests = new Map<string, string>();
   const collect = (f: () => void) => {
@@ -108,31 +121,34 @@ export function prepareSweep(loaded: LoadedSpec, env: Record<string, string | un
     const kind = cbmKind(c.kind);
     const judge = kind.judge?.(c);
     if (!judge) return;
-    if (judge.model.provider === 'openai' && !env[judge.model.apiKeyEnv]) {
-      problems.push(`${file}: cbms.${i}.judge.model.apiKeyEnv: environment variable ${judge.model.apiKeyEnv} is not set. Fix: export ${judge.model.apiKeyEnv}=<key> (only the scoring harness holds it; agents never see it)`);
-      return;
-    }
+    const missing = judge.model.provider === 'openai' ? missingKeyProblem(judge.model, env, 'only the scoring harness holds it; agents never see it', `cbms.${i}.judge.model`) : undefined;
+    if (missing) keyProblems.push(`${file}: cbms.${i}.judge.model.apiKeyEnv: ${missing}`);
     const ds = datasets.get(c.id);
     if (!ds || !kind.judgeMessages || judge.model.provider === 'vllm') return;
     // An allowance that cannot hold the judge prompt of an empty response would score every task an agent error.
-    const floor = judgeAllowanceFloor(upstreamFor(judge.model, env), [...ds.dev, ...ds.test].map((t) => kind.judgeMessages?.(t, '') ?? []));
+    // (The floor needs no key: with one missing, it is computed as if it were set.)
+    const judgeEnv = missing && judge.model.provider === 'openai' ? { ...env, [judge.model.apiKeyEnv]: 'not-set' } : env;
+    const floor = judgeAllowanceFloor(upstreamFor(judge.model, judgeEnv), [...ds.dev, ...ds.test].map((t) => kind.judgeMessages?.(t, '') ?? []));
     if (judge.tokensPerTask < floor)
       problems.push(
         `${file}: cbms.${i}.judge.tokensPerTask: ${judge.tokensPerTask} cannot judge even an empty response with this judge (its calls are reserved at up to ${floor} tokens: ${judge.model.provider === 'offline' ? 'the prompt' : 'a byte bound of the prompt'} plus the verdict${judge.model.provider === 'offline' ? '' : ' and the tolerated overrun'}). Fix: set tokensPerTask to at least ${floor} plus room for the responses, e.g. ${Math.max(2000, Math.ceil((floor + 1000) / 500) * 500)}`,
       );
   });
   loaded.spec.ras.forEach((r, i) => {
-    if (r.model.provider === 'openai' && !env[r.model.apiKeyEnv])
-      problems.push(`${loaded.file}: ras.${i}.model.apiKeyEnv: environment variable ${r.model.apiKeyEnv} is not set. Fix: export ${r.model.apiKeyEnv}=<key> (the gateway holds it; agents only get a per-job token)`);
+    const missing = r.model.provider === 'openai' ? missingKeyProblem(r.model, env, 'the gateway holds it; agents only get a per-job token', `ras.${i}.model`) : undefined;
+    if (missing) keyProblems.push(`${file}: ras.${i}.model.apiKeyEnv: ${missing}`);
   });
   loaded.spec.tlas.forEach((t, i) => {
-    if (t.kind === 'react' && t.model.provider === 'openai' && !env[t.model.apiKeyEnv])
-      problems.push(`${loaded.file}: tlas.${i}.model.apiKeyEnv: environment variable ${t.model.apiKeyEnv} is not set. Fix: export ${t.model.apiKeyEnv}=<key> (the TLA's gateway holds it; the TLA only gets a per-job token)`);
+    const missing = t.kind === 'react' && t.model.provider === 'openai' ? missingKeyProblem(t.model, env, "the TLA's gateway holds it; the TLA only gets a per-job token", `tlas.${i}.model`) : undefined;
+    if (missing) keyProblems.push(`${file}: tlas.${i}.model.apiKeyEnv: ${missing}`);
   });
+  // Keys are needed by jobs only: `plan` (opts.missingKeys 'warn') starts none, so it reports them without refusing.
+  const warn = opts.missingKeys === 'warn';
+  if (!warn) problems.push(...keyProblems);
   if (problems.length) throw new SpecError(problems);
   const openaiBaseUrl = env.OPENAI_BASE_URL || undefined;
   const preview = expandPlan(stagedFrom(loaded, datasets, manifests, 'preview', new Date().toISOString(), compute, openaiBaseUrl));
-  return { loaded, datasets, manifests, preview, compute, openaiBaseUrl };
+  return { loaded, datasets, manifests, preview, compute, openaiBaseUrl, warnings: warn ? keyProblems : [] };
 }
 
 /** Uploads data sets and bundles (content-addressed, idempotent) and writes `sweeps/<id>/spec.json`. */

@@ -407,8 +407,8 @@ export async function scoreRun(deps: StepDeps, input: z.infer<typeof RunInput>):
         : []),
       ...(tla.invalidMra ? [`mra: the TLA left a bundle that is not valid, so every MRA task is an agent error scored 0: ${tla.invalidMra.slice(0, 3).join('; ').slice(0, 600)}`] : []),
       ...(mraCounts.agent_error ? [`mra: the TLA broke the agent on ${mraCounts.agent_error} of ${targets.length} test tasks (agent errors, scored 0)`] : []),
-      ...shardWarnings('baseline', base.usage),
-      ...shardWarnings('mra', mra.usage),
+      ...shardWarnings('baseline', base.usage, run.runId),
+      ...shardWarnings('mra', mra.usage, run.runId),
       ...(curve?.warnings ?? []),
     ],
   });

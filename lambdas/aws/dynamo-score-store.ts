@@ -48,6 +48,26 @@ export class DynamoScoreStore extends ScoreStore {
     return parseItem(SweepMeta, out.Item, `SWEEP#${sweepId}/META`);
   }
 
+  /** A scan of the table for `SWEEP#…`/`META` items (a few per sweep: fine for a CLI listing, not for a hot path). */
+  async listSweeps(): Promise<SweepMeta[]> {
+    const out: SweepMeta[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(
+        new ScanCommand({
+          TableName: this.table,
+          FilterExpression: 'begins_with(pk, :s) AND sk = :meta',
+          ExpressionAttributeValues: { ':s': 'SWEEP#', ':meta': 'META' },
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of page.Items ?? []) out.push(parseItem(SweepMeta, item, `${String(item.pk)}/META`) as SweepMeta);
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return out.sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.sweepId.localeCompare(a.sweepId));
+  }
+
   async updateSweep(sweepId: string, patch: Partial<Pick<SweepMeta, 'status' | 'reportKey' | 'counts' | 'updatedAt'>>): Promise<void> {
     const entries = Object.entries(patch).filter(([, v]) => v !== undefined);
     if (!entries.length) return;

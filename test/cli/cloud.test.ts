@@ -284,9 +284,9 @@ describe('uplift status / results / cancel --stack', () => {
     const j = JSON.parse((await uplift('results', submitted, ...stackArgs, '--json')).out);
     expect(j).toMatchObject({ sweepId: submitted, report: `s3://uplift-artifacts/sweeps/${submitted}/report/index.html` });
     expect(j.runs).toHaveLength(2);
-    // WHEN --stack is left out THEN it is the local command (no such sweep in an empty data dir)
+    // WHEN --stack is left out THEN it is the local command (a data dir that holds nothing)
     const local = await specProblems('results', submitted, '--data-dir', join(tmp, 'empty-data'));
-    expect(local).toEqual([expect.stringMatching(new RegExp(`sweep ${submitted}: not found in .*empty-data`))]);
+    expect(local).toEqual([expect.stringMatching(/data dir .*empty-data: does not exist\. Fix: pass the --data-dir the sweep ran with/)]);
     expect(cfn.commandCalls(DescribeStacksCommand).length).toBe(2);
   });
 

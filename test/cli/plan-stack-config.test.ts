@@ -99,7 +99,7 @@ prices: { models: { fake-swe: { inputPerMTok: 0.1, outputPerMTok: 0.2 } } }
 
   test('the README default config: the output names the file and what each queue runs on, and --json carries the compute used', async () => {
     const spec = oneRunSpec();
-    const r = await runCli(['plan', spec, '--stack-config', 'infra/uplift.config.json'], {}, REPO);
+    const r = await runCli(['plan', spec, '--stack-config', 'infra/uplift.config.json'], { UPLIFT_COLUMNS: '1000' }, REPO);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(
       'Job time priced for the stack config infra/uplift.config.json: cpu Fargate 1 vCPU 4 GiB ($0.0583/h), gpu g5.xlarge|g6.xlarge ($1.0060/h, the dearest), images m6i.xlarge ($0.1920/h).',
@@ -115,7 +115,7 @@ prices: { models: { fake-swe: { inputPerMTok: 0.1, outputPerMTok: 0.2 } } }
 
   test('without the flag: local rates, said so with the flag to use, and no stack config in --json', async () => {
     const spec = oneRunSpec();
-    const r = await runCli(['plan', spec], {}, REPO);
+    const r = await runCli(['plan', spec], { UPLIFT_COLUMNS: '1000' }, REPO);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('Job time priced at local rates: every job on this machine ($0.0000/h). --stack-config <file> prices it as a stack deployed from that config would');
     const json = await planJson([spec]);

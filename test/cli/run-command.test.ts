@@ -32,9 +32,11 @@ describe('uplift run: bad input', () => {
   test('an API model without its key is refused with the variable to set', async () => {
     const spec = writeSmallSpec();
     writeFileSync(spec, readFileSync(spec, 'utf8').replace('model: { provider: offline }', 'model: { provider: openai, name: gpt-4o-mini, apiKeyEnv: UPLIFT_TEST_NO_SUCH_KEY }'));
-    const r = await runCli(['plan', spec]);
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'uplift-cli-')), 'data');
+    const r = await runCli(['run', spec, '--data-dir', dataDir]); // `plan` only warns: test/core/sweep/plan-without-keys.test.ts
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('ras.0.model.apiKeyEnv: environment variable UPLIFT_TEST_NO_SUCH_KEY is not set. Fix: export UPLIFT_TEST_NO_SUCH_KEY=<key>');
+    expect(existsSync(dataDir)).toBe(false);
   });
 
   test('results of an unknown sweep exit 2 and say how to find one', async () => {

@@ -51,7 +51,7 @@ describe('time-budget curve in the results', () => {
   });
 
   test('the terminal table has the section; without time curves it has none', () => {
-    const text = renderTable(res);
+    const text = renderTable(res, { width: Infinity }); // every column, one line per run
     expect(text).toMatch(/Best score within a total time T over each test task's attempts/);
     expect(text).toMatch(/edit-agent-mini-swe-simple-s1 +50\.0 → 75\.0, \+25\.0 \[\+10\.0, \+40\.0\]; none finished 1 → 0 +60\.0 → 55\.0/);
     expect(renderTable(buildResults(meta, [run('noop')]))).not.toMatch(/within a total time/);

@@ -55,7 +55,7 @@ describe('sweep spec validation', () => {
     expect(p).toHaveLength(3);
     expect(p.join('\n')).toMatch(/name: must be kebab-case/);
     expect(p.join('\n')).toMatch(/seeds: .*received 0/);
-    expect(p.join('\n')).toMatch(/unknown field\(s\) "budget"/);
+    expect(p.join('\n')).toMatch(/budget: unknown field\. Fix: remove it; the fields here are name, cbms, /);
   });
 
   test('paths that do not exist are named with the fix', () => {

@@ -249,7 +249,7 @@ describe('prompt injection: the guard', () => {
     expect(res.summary.map((s) => s.tla).sort()).toEqual(['noop', 'tight-lipped']);
     expect(res.summary.find((s) => s.tla === 'noop')).toMatchObject({ attempts: 1, meanUplift: 0, meanGuardUplift: 0 });
     // AND the table marks the violating run: its status, and VIOLATED next to its guard change; no other row is marked
-    const table = await runCli(['results', res.sweepId, '--data-dir', dataDir]);
+    const table = await runCli(['results', res.sweepId, '--data-dir', dataDir], { UPLIFT_COLUMNS: '1000' }); // every column, one line per run
     expect(table.code).toBe(0);
     const row = (x: JsonRun) => table.stdout.split('\n').find((l) => l.startsWith(x.runId + ' ')) ?? '';
     expect(row(refuse)).toMatch(/ guard_violated .* -100\.0 \[-100\.0, -100\.0\] VIOLATED /);

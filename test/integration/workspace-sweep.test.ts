@@ -140,7 +140,7 @@ describeWithBwrap('workspace CBM: mini-swe through the state machine', () => {
         }
       }
       // The table says it too.
-      const shown = await runCli(['results', (JSON.parse(r.stdout) as { sweepId: string }).sweepId, '--data-dir', dataDir]);
+      const shown = await runCli(['results', (JSON.parse(r.stdout) as { sweepId: string }).sweepId, '--data-dir', dataDir], { UPLIFT_COLUMNS: '1000' }); // every column, one line per run
       expect(shown.stdout).toMatch(/Best-of-k over each test task's attempts/);
       expect(shown.stdout).toMatch(/Best score within a total time T over each test task's attempts/);
       // the time table's row: T = 60 s and T = 120 s both 100.0 → 100.0, +0.0 [+0.0, +0.0]

@@ -51,7 +51,7 @@ describe('across seeds: the cell summary of a sweep', () => {
   });
 
   test('the printed table says which interval it shows', () => {
-    const text = renderTable(res);
+    const text = renderTable(res, { width: Infinity }); // every column, prose unwrapped
     expect(text).toContain("Across seeds (mean uplift over attempts, Student-t 95% CI over attempts; none with 1 attempt: see that run's CI over tasks; guard_violated runs left out; docs/statistics.md):");
     expect(text).toMatch(/^TLA\s+RA\s+CBM\s+variant\s+attempts\s+mean uplift pp\s+95% CI\s+CI method$/m);
     expect(text).toMatch(/^fewshot-search\s+classifier\s+tai-safety\s+simple\s+3\s+\+16\.5\s+\[\+8\.8, \+24\.1\]\s+t, 2 df$/m);

@@ -21,6 +21,11 @@ const usage = (over: Partial<ShardUsage>): ShardUsage => ({
 });
 
 describe('shard warnings: what a reader of the scores must know', () => {
+  test('a crashed agent is said with the command that shows its transcripts and job logs', () => {
+    const w = shardWarnings('mra', [usage({}), usage({ exitCode: 2 })], 'noop-r-c-simple-s1');
+    expect(w).toEqual([expect.stringMatching(/^mra: the agent exited with code 2 in 1 of 2 shards \(their transcripts and job logs: `uplift artifacts noop-r-c-simple-s1 --out <dir>` locally/)]);
+  });
+
   test('a clean shard at bwrap warns of nothing', () => {
     expect(shardWarnings('mra', [usage({})])).toEqual([]);
   });
