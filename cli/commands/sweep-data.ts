@@ -2,6 +2,7 @@ import { SpecError } from '../../core/errors';
 import { buildResults, type SweepResults } from '../../core/report';
 import type { BudgetLedger, RunRecord, SweepMeta } from '../../core/records';
 import type { Stores } from '../../lambdas/aws/clients';
+import { editDistance } from '../../core/spec';
 
 /** A sweep as the read-only commands use it: its META item, run records, ledger, and the results built from them. */
 export interface SweepData {
@@ -23,17 +24,6 @@ export async function readSweep(stores: Pick<Stores, 'scores'>, dataDir: string,
   const records = await stores.scores.listRuns(sweepId);
   const budget = await stores.scores.getBudget(sweepId);
   return { meta, records, budget, results: buildResults(meta, records, budget) };
-}
-
-/** Levenshtein distance (insertions, deletions, substitutions), for "did you mean" lists. */
-export function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = cur;
-  }
-  return prev[b.length];
 }
 
 /**
