@@ -227,6 +227,13 @@ export interface SandboxOptions {
   root?: string;
   /** Where the workspace appears inside at bubblewrap levels (an absolute path, e.g. an image's /testbed). @default /workspace */
   workspaceAt?: string;
+  /**
+   * With `root`: the command is the sandbox's pid 1 (`--as-pid-1`), with no bubblewrap init
+   * beside it. That init runs as the sandbox's uid there (bubblewrap is unprivileged), so any
+   * process inside could take its stdout; a command whose stdout must be its own (a scorer) asks
+   * for this and makes itself non-dumpable. Not for agents (pid 1 reaps no orphans).
+   */
+  pid1?: boolean;
 }
 
 /** Top-level names of a root filesystem that the sandbox never takes from it (it makes its own). */
@@ -395,7 +402,7 @@ function plan(level: IsolationLevel, argv: string[], opts: SandboxOptions, limit
     const env = { ...base, HOME: '/tmp', TMPDIR: '/tmp', ...opts.env, ...(opts.gateway ? { OPENAI_BASE_URL: `http://127.0.0.1:${FORWARD_PORT}/v1` } : {}) };
     const uid = freshUid();
     const inner = [...(socket ? [PYTHON as string, '-I', '-S', '-c', FORWARDER, String(FORWARD_PORT), SANDBOX_SOCKET] : []), ...argv];
-    const options = [...bwrapArgs('bwrap-userns', opts.cwd, env, limits, readOnly, socket, opts.devices ?? [], opts.root, opts.workspaceAt), '--uid', String(uid), '--gid', String(uid), '--cap-drop', 'ALL'];
+    const options = [...bwrapArgs('bwrap-userns', opts.cwd, env, limits, readOnly, socket, opts.devices ?? [], opts.root, opts.workspaceAt), '--uid', String(uid), '--gid', String(uid), '--cap-drop', 'ALL', ...(opts.pid1 ? ['--as-pid-1'] : [])];
     const outside = [...dropArgs(uid), ...rlimitArgs(limits, true), BWRAP as string, '--args', '3', '--', ...inner];
     return { file: outside[0], args: outside.slice(1), env: {}, uid, bwrapArgs: Buffer.from(options.map((a) => `${a}\0`).join('')), argsInline: true };
   }

@@ -75,6 +75,9 @@ const DATASET_HELP =
 
 /** What a score command's output and exit code mean (see the module comment). */
 export function rawScore(stdout: string, exitCode: number | null): number {
+  // A score line counts only from a command that finished well: one killed (or failing) after
+  // something else wrote a line to its stdout must not be read as that line.
+  if (exitCode !== 0) return 0;
   const last = stdout.trim().split('\n').pop()?.trim() ?? '';
   if (last.startsWith('{')) {
     try {
@@ -84,7 +87,7 @@ export function rawScore(stdout: string, exitCode: number | null): number {
       /* not the score line */
     }
   }
-  return exitCode === 0 ? 1 : 0;
+  return 1;
 }
 
 /** A raw score on the [0, 1] scale between a task's starting and reference scores (RE-Bench normalisation), clipped; raw when the task has none. */
@@ -177,7 +180,8 @@ export async function scoreWorkspace(task: WorkspaceTask, workspaceDir: string, 
     materialize({ ...task.hidden, ...hiddenAssets }, copy);
     allowTraversal(copy);
     // In the task's own system when it has one (its image's root, the workspace at its workdir), as the agent ran.
-    const proc = spawnSandboxed(task.score.command, { cwd: copy, env: { PYTHONDONTWRITEBYTECODE: '1' }, limits: { wallMs: task.score.timeoutSeconds * 1000 }, level, ...taskSystem(task) });
+    // pid1: in a task image's sandbox bubblewrap's own init would run as the same uid, holding the stdout the verdict is read from.
+    const proc = spawnSandboxed(task.score.command, { cwd: copy, env: { PYTHONDONTWRITEBYTECODE: '1' }, limits: { wallMs: task.score.timeoutSeconds * 1000 }, level, ...taskSystem(task), pid1: true });
     let out = '';
     proc.child.stdout.setEncoding('utf8').on('data', (c: string) => (out = (out + c).slice(-100_000)));
     proc.child.stderr.resume();

@@ -667,7 +667,29 @@ def remove(path):
         shutil.rmtree(path)
 
 
+def not_dumpable():
+    """No other process of this uid (the repository's code runs as it) may take this one's file
+    descriptors (pidfd_getfd), trace it or read /proc/<pid>/fd: its stdout carries the verdict."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE, 0
+    except Exception as e:
+        log("could not make score.py non-dumpable: {}".format(e))
+
+
+def reset_pytest_hooks(base):
+    """conftest.py files and pytest's config files as at the base commit: code there runs inside
+    pytest and could rewrite its reports. Ones the agent added are removed."""
+    code, out = bash(["git -c safe.directory='*' ls-files -z --others --cached -- '*conftest.py' 'conftest.py' pytest.ini tox.ini"])
+    for path in [p for p in out.split("\0") if p]:
+        if subprocess.call(GIT + ["cat-file", "-e", "{}:{}".format(base, path)], stderr=subprocess.DEVNULL) == 0:
+            subprocess.call(GIT + ["checkout", base, "--", path])
+        else:
+            remove(path)
+
+
 def main():
+    not_dumpable()
     with open(os.path.join(HERE, "spec.json")) as f:
         spec = json.load(f)
     with open(os.path.join(HERE, "test.patch"), "rb") as f:
@@ -681,6 +703,7 @@ def main():
             log("could not reset {} to {}".format(path, spec["baseCommit"]))
     for path in spec["newFiles"]:
         remove(path)
+    reset_pytest_hooks(spec["baseCommit"])
     # 2. The tests of the fix.
     applied = subprocess.Popen(GIT + ["apply", "-v", "-"], stdin=subprocess.PIPE)
     applied.communicate(test_patch)
