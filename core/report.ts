@@ -443,44 +443,82 @@ export function renderTable(res: SweepResults, opts: TableOptions = {}): string 
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
 
-/** Round tick positions covering [lo, hi]: steps of 1, 2 or 5 × 10^k percentage points. */
-function ticks(lo: number, hi: number): number[] {
-  const span = (hi - lo) * 100;
-  const raw = span / 6;
-  const pow = 10 ** Math.floor(Math.log10(raw));
-  const step = ([1, 2, 5, 10].find((m) => m * pow >= raw) ?? 10) * pow;
-  const out: number[] = [];
-  for (let t = Math.ceil((lo * 100) / step) * step; t <= hi * 100 + 1e-9; t += step) out.push(Math.round(t * 1e6) / 1e8);
-  return out;
+/** An axis of a forest plot: round tick values (fractions: 0.1 = 10 pp) and how many decimals their pp labels need. */
+export interface PlotAxis {
+  ticks: number[];
+  decimals: number;
 }
 
-/** Horizontal forest plot of uplift ± CI, one row per item, as inline SVG (green: CI above 0, red: below). */
-function forestPlot(items: { label: string; value: number; ci: [number, number] }[]): string {
+/**
+ * Round ticks for a forest plot's uplift axis, covering every value in [lo, hi] and 0: a step of
+ * 1, 2 or 5 × 10^k percentage points giving about `target` intervals, from the last tick at or below
+ * min(lo, 0) to the first at or above max(hi, 0). Values are fractions (0.1 = 10 pp).
+ */
+export function niceAxis(lo: number, hi: number, target = 6): PlotAxis {
+  let a = Math.min(lo, 0) * 100;
+  let b = Math.max(hi, 0) * 100;
+  if (!(b - a > 1e-9)) {
+    a -= 1;
+    b += 1;
+  }
+  const raw = (b - a) / target;
+  const pow = 10 ** Math.floor(Math.log10(raw));
+  const mult = [1, 2, 5, 10].find((m) => m * pow >= raw * (1 - 1e-12)) ?? 10;
+  const step = mult * pow;
+  // The tolerance only absorbs float noise (a value 1e-9 steps past a tick still counts as on it).
+  const first = Math.floor(a / step + 1e-9);
+  const last = Math.ceil(b / step - 1e-9);
+  const ticks: number[] = [];
+  for (let i = first; i <= last; i++) ticks.push(Number((i * step).toPrecision(12)) / 100);
+  return { ticks, decimals: Math.max(0, -Math.floor(Math.log10(step) + 1e-9)) };
+}
+
+/** A tick's label in pp: `+10`, `0`, `-2.5`. */
+const tickText = (t: number, decimals: number) => {
+  const s = (t * 100).toFixed(decimals);
+  return Number(s) === 0 ? '0' : Number(s) > 0 ? `+${s}` : s;
+};
+
+/** One row of a forest plot. */
+interface PlotItem {
+  label: string;
+  value: number;
+  ci: [number, number];
+}
+
+/**
+ * Horizontal forest plot of uplift ± CI, one row per item, as inline SVG (green: CI above 0, red:
+ * below). It scales to the width it is given (viewBox, no fixed width) up to its natural width;
+ * round ticks cover every point and CI end; `labelTitle` heads the row labels.
+ */
+export function forestPlot(items: PlotItem[], labelTitle: string): string {
   if (!items.length) return '<p>No scored runs yet.</p>';
   const rowH = 22;
-  const left = Math.min(520, 16 + 7 * Math.max(...items.map((i) => i.label.length)));
+  const top = 26;
+  const left = Math.max(Math.min(520, 16 + 7 * Math.max(...items.map((i) => i.label.length))), 16 + 7 * labelTitle.length);
   const plotW = 520;
   const width = left + plotW + 30;
-  const axis0 = ticks(Math.min(-0.05, ...items.map((i) => i.ci[0])), Math.max(0.05, ...items.map((i) => i.ci[1])));
-  const step = axis0.length > 1 ? axis0[1] - axis0[0] : 0.05;
-  // Widen the range to whole ticks so every point sits between two labelled ones.
-  const lo = Math.floor(Math.min(-0.05, ...items.map((i) => i.ci[0])) / step - 1e-9) * step;
-  const hi = Math.ceil(Math.max(0.05, ...items.map((i) => i.ci[1])) / step + 1e-9) * step;
-  const x = (v: number) => left + ((v - lo) / (hi - lo)) * plotW;
-  const height = items.length * rowH + 40;
+  const axis = niceAxis(Math.min(...items.map((i) => Math.min(i.value, i.ci[0]))), Math.max(...items.map((i) => Math.max(i.value, i.ci[1]))));
+  const lo = axis.ticks[0];
+  const hi = axis.ticks[axis.ticks.length - 1];
+  const x = (v: number) => Math.round((left + ((v - lo) / (hi - lo)) * plotW) * 100) / 100;
+  const plotBottom = top + items.length * rowH;
+  const height = plotBottom + 44;
   const rows = items
     .map((it, i) => {
-      const y = 20 + i * rowH + rowH / 2;
+      const y = top + i * rowH + rowH / 2;
       const color = it.ci[0] > 0 ? '#1a7f37' : it.ci[1] < 0 ? '#cf222e' : '#57606a';
       return `<text x="${left - 10}" y="${y + 4}" text-anchor="end" font-size="12">${esc(it.label)}</text>
-<line x1="${x(it.ci[0])}" x2="${x(it.ci[1])}" y1="${y}" y2="${y}" stroke="${color}" stroke-width="2"/>
+<line class="ci" x1="${x(it.ci[0])}" x2="${x(it.ci[1])}" y1="${y}" y2="${y}" stroke="${color}" stroke-width="2"/>
 <circle cx="${x(it.value)}" cy="${y}" r="4" fill="${color}"><title>${esc(it.label)}: ${signed(it.value)} pp [${signed(it.ci[0])}, ${signed(it.ci[1])}]</title></circle>`;
     })
     .join('\n');
-  const axis = ticks(lo, hi)
-    .map((t) => `<line x1="${x(t)}" x2="${x(t)}" y1="14" y2="${height - 22}" stroke="${t === 0 ? '#8c959f' : '#d0d7de'}" stroke-dasharray="${t === 0 ? '0' : '3,3'}"/><text x="${x(t)}" y="${height - 6}" text-anchor="middle" font-size="11">${signed(t)}</text>`)
+  const grid = axis.ticks
+    .map((t) => `<line class="tick" x1="${x(t)}" x2="${x(t)}" y1="${top - 6}" y2="${plotBottom + 4}" stroke="${t === 0 ? '#8c959f' : '#d0d7de'}" stroke-dasharray="${t === 0 ? '0' : '3,3'}"/><text class="tick-label" x="${x(t)}" y="${plotBottom + 18}" text-anchor="middle" font-size="11">${tickText(t, axis.decimals)}</text>`)
     .join('\n');
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" role="img" aria-label="uplift in percentage points with 95% CI">${axis}\n${rows}</svg>`;
+  const titles = `<text class="axis-title" x="${left + plotW / 2}" y="${height - 6}" text-anchor="middle" font-size="12">uplift, percentage points (MRA − baseline; bar: 95% CI)</text>
+<text class="axis-title" x="${left - 10}" y="${top - 10}" text-anchor="end" font-size="12" font-weight="bold">${esc(labelTitle)}</text>`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" preserveAspectRatio="xMinYMin meet" style="width:100%;max-width:${width}px;height:auto" role="img" aria-label="uplift in percentage points with 95% CI, per ${esc(labelTitle)}">${grid}\n${titles}\n${rows}</svg>`;
 }
 
 /** The sweep report (`sweeps/<id>/report/index.html`): self-contained HTML, tables and plots. */
@@ -502,6 +540,7 @@ export function renderReportHtml(res: SweepResults): string {
 <html lang="en"><head><meta charset="utf-8"><title>Uplift — ${esc(res.name)} (${esc(res.sweepId)})</title>
 <style>
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem;color:#1f2328;max-width:1200px}
+h1,h2,p,li{overflow-wrap:anywhere}.wide{overflow-x:auto;max-width:100%}svg{display:block;margin:1rem 0}
 table{border-collapse:collapse;margin:1rem 0;font-size:13px}th,td{border-bottom:1px solid #d0d7de;padding:4px 8px;text-align:left}
 td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}tr.failed td,tr.budget_exhausted td,td.bad{color:#cf222e}tr.guard_violated td{color:#9a6700}
 .warn{color:#9a6700}.notice{background:#fff8c5;border:1px solid #d4a72c;padding:.6rem 1rem;border-radius:6px}
@@ -512,46 +551,46 @@ ${res.notice ? `<p class="notice"><b>Offline stand-in.</b> ${esc(res.notice)}</p
 <p>Scores are the CBM's objective on the held-out test split (% of tasks; see below). Uplift = MRA − baseline in percentage points, with a paired bootstrap 95% CI over tasks (2000 resamples, fixed seed). A CBM with a guard (utility that must be kept) also shows the guard's change; a run whose guard CI lies wholly below −maxGuardDrop is <b>guard_violated</b> and left out of the across-seeds summary.</p>
 ${metricLines(res).length ? `<ul>${metricLines(res).map((l) => `<li>${esc(l)}</li>`).join('')}</ul>` : ''}
 <h2>Uplift by TLA, across seeds</h2>
-${res.summary.some((s) => s.ci) ? forestPlot(res.summary.flatMap((s) => (s.ci ? [{ label: `${s.tla} · ${s.ra} · ${s.cbm} · ${s.variant} (n=${s.attempts})`, value: s.meanUplift, ci: s.ci }] : []))) : '<p>No cell has 2 or more scored attempts, so there is no interval across seeds: see each run\'s CI over tasks below.</p>'}
-<table><thead><tr><th>TLA</th><th>RA</th><th>CBM</th><th>variant</th><th>attempts</th><th>mean uplift pp</th><th>95% CI</th><th>interval across attempts</th>${sumGuard ? '<th>mean guard Δ pp</th>' : ''}</tr></thead><tbody>
+${res.summary.some((s) => s.ci) ? forestPlot(res.summary.flatMap((s) => (s.ci ? [{ label: `${s.tla} · ${s.ra} · ${s.cbm} · ${s.variant} (n=${s.attempts})`, value: s.meanUplift, ci: s.ci }] : [])), 'TLA · RA · CBM · variant (n = attempts)') : '<p>No cell has 2 or more scored attempts, so there is no interval across seeds: see each run\'s CI over tasks below.</p>'}
+<div class="wide"><table><thead><tr><th>TLA</th><th>RA</th><th>CBM</th><th>variant</th><th>attempts</th><th>mean uplift pp</th><th>95% CI</th><th>interval across attempts</th>${sumGuard ? '<th>mean guard Δ pp</th>' : ''}</tr></thead><tbody>
 ${sumRows}
-</tbody></table>
+</tbody></table></div>
 <h2>Uplift per run</h2>
-${forestPlot(scored.map((r) => ({ label: r.runId, value: r.uplift as number, ci: r.ci as [number, number] })))}
+${forestPlot(scored.map((r) => ({ label: r.runId, value: r.uplift as number, ci: r.ci as [number, number] })), 'run')}
 ${(() => {
     const c = curveTable(res);
     if (!c) return '';
     return `<h2>Uplift at TLA token budgets</h2><p>What each TLA's bundle at a token budget (its last accepted checkpoint within it) scores on the test split, in percentage points over the baseline.</p>
-<table><thead><tr>${c.head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>
+<div class="wide"><table><thead><tr>${c.head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>
 ${c.rows.map((r) => `<tr>${r.map((v, i) => `<td${i ? ' class="n"' : ''}>${esc(v)}</td>`).join('')}</tr>`).join('\n')}
-</tbody></table>`;
+</tbody></table></div>`;
   })()}
 ${breakdownTables(res)
     .map((b) => `<h2>${esc(b.cbm)}: objective by ${esc(b.group)}</h2><p>Baseline score, and each TLA's mean uplift (pp) over its scored runs, per ${esc(b.group)}.</p>
-<table><thead><tr>${b.head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>
+<div class="wide"><table><thead><tr>${b.head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>
 ${b.rows.map((r) => `<tr>${r.map((v, i) => `<td${i ? ' class="n"' : ''}>${esc(v)}</td>`).join('')}</tr>`).join('\n')}
-</tbody></table>`)
+</tbody></table></div>`)
     .join('\n')}
 ${(() => {
     const b = bestOfKTable(res);
     if (!b) return '';
     return `<h2>Best-of-k over attempts</h2><p>RE-Bench style: for each test task, the expected best score of k attempts drawn from those run; baseline → MRA and the uplift with a paired bootstrap 95% CI over tasks.</p>
-<table><thead><tr>${b.head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>
+<div class="wide"><table><thead><tr>${b.head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>
 ${b.rows.map((r) => `<tr>${r.map((v, i) => `<td${i ? ' class="n"' : ''}>${esc(v)}</td>`).join('')}</tr>`).join('\n')}
-</tbody></table>`;
+</tbody></table></div>`;
   })()}
 ${(() => {
     const t = timeCurveTable(res);
     if (!t) return '';
     return `<h2>Best score within a total time budget</h2><p>RE-Bench style: for each test task, the attempts run one after another in the order they ran, each counting at most its wall clock; at a total time T, the best score of the attempts finished within T (a task with none finished counts 0, and how many there were is shown). Baseline → MRA and the uplift with a paired bootstrap 95% CI over tasks.</p>
-<table><thead><tr>${t.head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>
+<div class="wide"><table><thead><tr>${t.head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>
 ${t.rows.map((r) => `<tr>${r.map((v, i) => `<td${i ? ' class="n"' : ''}>${esc(v)}</td>`).join('')}</tr>`).join('\n')}
-</tbody></table>`;
+</tbody></table></div>`;
   })()}
 <h2>Runs</h2>
-<table><thead><tr><th>run</th><th>TLA</th><th>RA</th><th>CBM</th><th>variant</th><th>seed</th><th>model</th><th>status</th><th>baseline %</th><th>MRA %</th><th>uplift pp</th><th>95% CI</th>${hasGuard ? '<th>guard Δ pp [95% CI]</th>' : ''}<th>agent/infra errors (baseline → MRA)</th><th>tokens</th>${hasJudge ? '<th>judge tokens</th>' : ''}<th>cost</th></tr></thead><tbody>
+<div class="wide"><table><thead><tr><th>run</th><th>TLA</th><th>RA</th><th>CBM</th><th>variant</th><th>seed</th><th>model</th><th>status</th><th>baseline %</th><th>MRA %</th><th>uplift pp</th><th>95% CI</th>${hasGuard ? '<th>guard Δ pp [95% CI]</th>' : ''}<th>agent/infra errors (baseline → MRA)</th><th>tokens</th>${hasJudge ? '<th>judge tokens</th>' : ''}<th>cost</th></tr></thead><tbody>
 ${runRows}
-</tbody></table>
+</tbody></table></div>
 </body></html>
 `;
 }

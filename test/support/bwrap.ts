@@ -25,7 +25,7 @@ export function skipNotice(why: string): string {
  * The key of this test run, shared by jest and its workers: the process group (jest's workers are
  * in it) and the start time of its leader (so a recycled group id is a new run).
  */
-function runKey(): string {
+export function runKey(): string {
   const field = (pid: string | number, index: number) => {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[index - 3];
