@@ -31,6 +31,7 @@ import { registerShowCommand } from './commands/show';
 import { registerCacheCommands } from './commands/cache';
 import { registerListCommand } from './commands/list';
 import { registerExportCommand } from './commands/export';
+import { registerLeaderboardCommand } from './commands/leaderboard';
 import { registerCompareCommand } from './commands/compare';
 import { registerArtifactsCommand } from './commands/artifacts';
 import { readSweep } from './commands/sweep-data';
@@ -264,6 +265,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   registerCacheCommands(program, io, setExit);
   registerListCommand(program, io, setExit);
   registerExportCommand(program, io, setExit);
+  registerLeaderboardCommand(program, io, setExit);
   registerCompareCommand(program, io, setExit);
   registerArtifactsCommand(program, io, setExit);
   return program;

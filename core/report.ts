@@ -594,3 +594,75 @@ ${runRows}
 </body></html>
 `;
 }
+
+/** One sweep on the leaderboard: its results and the link to its report, relative to the leaderboard page (e.g. `sweeps/<id>/report/index.html`). */
+export interface LeaderboardSweep {
+  results: SweepResults;
+  href: string;
+}
+
+/** One (TLA × RA × CBM × variant) cell of one sweep, as the leaderboard ranks it. */
+export interface LeaderboardRow extends CellSummary {
+  rank: number;
+  sweepId: string;
+  sweepName: string;
+  sweepStatus: string;
+  offlineStandIn: boolean;
+  href: string;
+}
+
+/**
+ * Every sweep's across-seeds cells, best first: by mean uplift (descending), then by the CI's lower
+ * end (cells without a CI after those with one), then by sweep id and cell, so the order is the same
+ * whatever order the sweeps come in. Ranks are 1, 2, 3… in that order.
+ */
+export function leaderboardRows(sweeps: readonly LeaderboardSweep[]): LeaderboardRow[] {
+  const rows = sweeps.flatMap((s) =>
+    s.results.summary.map((c) => ({ ...c, rank: 0, sweepId: s.results.sweepId, sweepName: s.results.name, sweepStatus: s.results.status, offlineStandIn: s.results.offlineStandIn, href: s.href })),
+  );
+  const low = (r: LeaderboardRow) => (r.ci ? r.ci[0] : -Infinity);
+  rows.sort(
+    (a, b) =>
+      b.meanUplift - a.meanUplift ||
+      low(b) - low(a) ||
+      a.sweepId.localeCompare(b.sweepId) ||
+      a.tla.localeCompare(b.tla) ||
+      a.ra.localeCompare(b.ra) ||
+      a.cbm.localeCompare(b.cbm) ||
+      a.variant.localeCompare(b.variant),
+  );
+  return rows.map((r, i) => ({ ...r, rank: i + 1 }));
+}
+
+/**
+ * The leaderboard across sweeps: one self-contained HTML page (no scripts, styles inline, nothing
+ * loaded) ranking every sweep's cells by mean uplift with their 95% CI across attempts, each row
+ * linking to its sweep's report. Offline stand-in sweeps are marked.
+ */
+export function renderLeaderboardHtml(sweeps: readonly LeaderboardSweep[], title = 'Uplift leaderboard'): string {
+  const rows = leaderboardRows(sweeps);
+  const guard = rows.some((r) => r.meanGuardUplift !== undefined);
+  const offline = rows.some((r) => r.offlineStandIn);
+  const body = rows
+    .map(
+      (r) =>
+        `<tr><td class="n">${r.rank}</td><td>${esc(r.tla)}</td><td>${esc(r.ra)}</td><td>${esc(r.cbm)}</td><td>${esc(r.variant)}</td><td class="n">${r.attempts}</td><td class="n">${signed(r.meanUplift)}</td><td class="n">${ciText(r.ci)}</td>${guard ? `<td class="n">${r.meanGuardUplift === undefined ? '—' : signed(r.meanGuardUplift)}</td>` : ''}<td><a href="${esc(r.href)}">${esc(r.sweepName)}</a> <small><code>${esc(r.sweepId)}</code></small>${r.sweepStatus === 'succeeded' ? '' : ` <small class="warn">${esc(r.sweepStatus)}</small>`}${r.offlineStandIn ? ' <small class="warn">offline stand-in</small>' : ''}</td></tr>`,
+    )
+    .join('\n');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
+<style>
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem;color:#1f2328;max-width:1200px}
+h1,p{overflow-wrap:anywhere}.wide{overflow-x:auto;max-width:100%}
+table{border-collapse:collapse;margin:1rem 0;font-size:13px}th,td{border-bottom:1px solid #d0d7de;padding:4px 8px;text-align:left}
+td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}.warn{color:#9a6700}.notice{background:#fff8c5;border:1px solid #d4a72c;padding:.6rem 1rem;border-radius:6px}
+</style></head><body>
+<h1>${esc(title)}</h1>
+<p>${sweeps.length} sweep${sweeps.length === 1 ? '' : 's'}, ${rows.length} cell${rows.length === 1 ? '' : 's'} (TLA × RA × CBM × variant), best first by mean uplift over the cell's succeeded attempts (MRA − baseline, percentage points), with its 95% CI across attempts (Student t; none for 1 attempt: see that sweep's report for the CI over tasks). Uplifts of different CBMs are on different tasks and metrics: compare within a CBM.</p>
+${offline ? `<p class="notice"><b>Offline stand-in.</b> Rows marked "offline stand-in": ${esc(OFFLINE_NOTICE)}</p>` : ''}
+${rows.length ? `<div class="wide"><table><thead><tr><th>rank</th><th>TLA</th><th>RA</th><th>CBM</th><th>variant</th><th>attempts</th><th>mean uplift pp</th><th>95% CI</th>${guard ? '<th>mean guard Δ pp</th>' : ''}<th>sweep</th></tr></thead><tbody>
+${body}
+</tbody></table></div>` : '<p>No sweep has a succeeded run yet.</p>'}
+</body></html>
+`;
+}

@@ -32,12 +32,14 @@ interface Measured {
 
 describeWithChromium('the sweep report in a real browser', (executable) => {
   let report = '';
+  let dataDir = '';
   let browser: Browser | undefined;
 
   beforeAll(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'uplift-report-browser-'));
     // 2 seeds: the report has both plots (across seeds needs 2 attempts per cell).
-    const r = await runCli(['run', writeSmallSpec({ seeds: 2 }), '--data-dir', join(dir, 'data')]);
+    dataDir = join(dir, 'data');
+    const r = await runCli(['run', writeSmallSpec({ seeds: 2 }), '--data-dir', dataDir]);
     expect(r.code).toBe(0);
     report = /^Report: (.+index\.html)$/m.exec(r.stdout)?.[1] ?? '';
     expect(report).not.toBe('');
@@ -81,5 +83,30 @@ describeWithChromium('the sweep report in a real browser', (executable) => {
       expect(s.drawn.bottom).toBeLessThanOrEqual(s.view.height);
     }
     if (width === 800) expect(seen.svgs.every((s) => s.width < s.view.width)).toBe(true); // the narrow window really shrinks them
+  });
+
+  test.each([800, 1400])('the leaderboard of the data dir at a %i px wide window: no errors, nothing wider than the window, and its link opens the sweep report', async (width) => {
+    if (!browser) throw new Error('the browser did not start (see beforeAll)');
+    const lb = await runCli(['leaderboard', '--data-dir', dataDir]);
+    expect(lb.code).toBe(0);
+    const index = /: (\S+index\.html)$/m.exec(lb.stderr)?.[1] ?? '';
+    expect(index).toBe(join(dataDir, 'reports', 'index.html'));
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(`console: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => errors.push(`page error: ${String(e)}`));
+    await page.setViewport({ width, height: 900 });
+    await page.goto(pathToFileURL(index).href, { waitUntil: 'load' });
+    const seen = (await page.evaluate('({ scrollWidth: document.documentElement.scrollWidth, links: [...document.querySelectorAll("a")].map((a) => a.href) })')) as { scrollWidth: number; links: string[] };
+    expect(errors).toEqual([]);
+    expect(seen.scrollWidth).toBeLessThanOrEqual(width);
+    // Every cell links to the report the sweep wrote: following one lands on that report.
+    expect(seen.links.length).toBeGreaterThan(0);
+    expect(new Set(seen.links)).toEqual(new Set([pathToFileURL(report).href]));
+    await page.goto(seen.links[0], { waitUntil: 'load' });
+    expect(await page.title()).toMatch(/Uplift/);
+    await page.close();
   });
 });
