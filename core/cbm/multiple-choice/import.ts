@@ -6,11 +6,12 @@
  *
  * Parquet is read with `hyparquet`, an ES module, loaded with a dynamic `import()`.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { SpecError } from '../../errors';
 import { toJsonl } from '../../jsonl';
 import { hash32, seededShuffle, stratifiedSplit } from '../../scoring/sampling';
+import { readRows, type RawRow } from '../import-rows';
 import type { TaskSet } from '../types';
 import { deriveMeta, multipleChoiceKind, type McMeta, type McTask } from './index';
 
@@ -66,13 +67,6 @@ export interface McImportResult {
   meta: McMeta;
 }
 
-/** A row of a source file before validation, with where it came from. */
-interface RawRow {
-  /** 1-based line (JSONL) or row (Parquet) number. */
-  n: number;
-  where: string;
-  value: unknown;
-}
 
 const HF_SHARD = /^(?:train|test|validation|valid|val|dev|auxiliary_train)(?:-\d+-of-\d+)?$/;
 const SOURCE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
@@ -97,41 +91,8 @@ function sourceFile(arg: McSourceArg): McSourceFile {
   return { path: arg };
 }
 
-function readJsonlRows(file: string, problems: string[]): RawRow[] {
-  const rows: RawRow[] = [];
-  readFileSync(file, 'utf8')
-    .split('\n')
-    .forEach((line, i) => {
-      if (line.trim() === '') return;
-      const where = `${file}:${i + 1}`;
-      try {
-        rows.push({ n: i + 1, where, value: JSON.parse(line) });
-      } catch (e) {
-        problems.push(`${where}: not valid JSON (${(e as Error).message}). Fix: ${FILE_FIX}.`);
-      }
-    });
-  return rows;
-}
-
-async function readParquetRows(file: string, problems: string[]): Promise<RawRow[]> {
-  const { parquetMetadata, parquetSchema, parquetReadObjects } = await import('hyparquet');
-  const buffer = new Uint8Array(readFileSync(file)).buffer;
-  let columns: string[];
-  try {
-    columns = parquetSchema(parquetMetadata(buffer)).children.map((c) => c.element.name);
-  } catch (e) {
-    problems.push(`${file}: not a readable Parquet file (${(e as Error).message}). Fix: ${FILE_FIX}.`);
-    return [];
-  }
-  const missing = ['question', 'choices', 'answer'].filter((c) => !columns.includes(c));
-  if (missing.length) {
-    problems.push(`${file}: column(s) ${missing.map((c) => `"${c}"`).join(', ')} missing (found: ${columns.join(', ') || 'none'}). Fix: import a WMDP or MMLU file with the columns question, choices, answer (and subject).`);
-    return [];
-  }
-  const wanted = ['question', 'choices', 'answer', ...(columns.includes('subject') ? ['subject'] : [])];
-  const objects = await parquetReadObjects({ file: buffer, columns: wanted });
-  return objects.map((value, i) => ({ n: i + 1, where: `${file} row ${i + 1}`, value }));
-}
+/** The columns of a WMDP/MMLU file. */
+const MC_COLUMNS = { required: ['question', 'choices', 'answer'], optional: ['subject'], fix: FILE_FIX, missingFix: 'import a WMDP or MMLU file with the columns question, choices, answer (and subject).' };
 
 /** Validates one HF row; pushes every problem of it; returns the task when valid. */
 function taskOfRow(row: RawRow, source: string, set: TaskSet, problems: string[]): McTask | undefined {
@@ -222,7 +183,7 @@ export async function importMultipleChoice(opts: McImportOptions): Promise<McImp
       if (!existsSync(f.path)) problems.push(`${f.path}: no such file. Fix: pass the path of a WMDP/MMLU JSONL or Parquet file.`);
       else if (!/\.(jsonl|ndjson|parquet)$/i.test(f.path)) problems.push(`${f.path}: unsupported format. Fix: ${FILE_FIX} (.jsonl, .ndjson or .parquet).`);
       if (problems.length > before) continue;
-      const rows = /\.parquet$/i.test(f.path) ? await readParquetRows(f.path, problems) : readJsonlRows(f.path, problems);
+      const rows = await readRows(f.path, MC_COLUMNS, problems);
       let valid = rows.map((r) => taskOfRow(r, source, g.set, problems)).filter((t): t is McTask => t !== undefined);
       if (rows.length === 0 && problems.length === before) problems.push(`${f.path}: has no rows. Fix: ${FILE_FIX}.`);
       if (opts.limitPerSource !== undefined && valid.length > opts.limitPerSource) {

@@ -16,10 +16,11 @@
  * test files, parse the log, print `{"score": 1}` when every FAIL_TO_PASS and PASS_TO_PASS test
  * passed (SWE-bench's "resolved"). It only works inside the instance image; locally there is none.
  */
-import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SpecError } from '../../errors';
 import { stratifiedSplit } from '../../scoring/sampling';
+import { readRows, type RawRow } from '../import-rows';
 import { MAX_TASK_BYTES, TASK_ID, type WorkspaceTaskJson } from './family';
 
 /**
@@ -226,53 +227,12 @@ interface SweInstance {
   where: string;
 }
 
-interface RawRow {
-  where: string;
-  value: unknown;
-}
-
 const REQUIRED = ['instance_id', 'repo', 'base_commit', 'problem_statement', 'test_patch', 'FAIL_TO_PASS', 'PASS_TO_PASS', 'version'] as const;
 const OPTIONAL = ['patch', 'environment_setup_commit'] as const;
 const FILE_FIX =
   'pass an official SWE-bench file unchanged: JSONL (one instance per line) or the Hugging Face Parquet (e.g. princeton-nlp/SWE-bench_Verified data/test-00000-of-00001.parquet)';
 const REPO = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
 const COMMIT = /^[0-9a-f]{7,40}$/;
-
-function readJsonlRows(file: string, problems: string[]): RawRow[] {
-  const rows: RawRow[] = [];
-  readFileSync(file, 'utf8')
-    .split('\n')
-    .forEach((line, i) => {
-      if (line.trim() === '') return;
-      const where = `${file}:${i + 1}`;
-      try {
-        rows.push({ where, value: JSON.parse(line) });
-      } catch (e) {
-        problems.push(`${where}: not valid JSON (${(e as Error).message}). Fix: ${FILE_FIX}.`);
-      }
-    });
-  return rows;
-}
-
-async function readParquetRows(file: string, problems: string[]): Promise<RawRow[]> {
-  const { parquetMetadata, parquetSchema, parquetReadObjects } = await import('hyparquet');
-  const buffer = new Uint8Array(readFileSync(file)).buffer;
-  let columns: string[];
-  try {
-    columns = parquetSchema(parquetMetadata(buffer)).children.map((c) => c.element.name);
-  } catch (e) {
-    problems.push(`${file}: not a readable Parquet file (${(e as Error).message}). Fix: ${FILE_FIX}.`);
-    return [];
-  }
-  const missing = REQUIRED.filter((c) => !columns.includes(c));
-  if (missing.length) {
-    problems.push(`${file}: column(s) ${missing.map((c) => `"${c}"`).join(', ')} missing (found: ${columns.join(', ') || 'none'}). Fix: ${FILE_FIX}.`);
-    return [];
-  }
-  const wanted = [...REQUIRED, ...OPTIONAL.filter((c) => columns.includes(c))];
-  const objects = await parquetReadObjects({ file: buffer, columns: wanted });
-  return objects.map((value, i) => ({ where: `${file} row ${i + 1}`, value }));
-}
 
 /** A list of test names: a JSON-encoded list (the official files) or a list. */
 function testList(v: unknown): string[] | undefined {
@@ -424,7 +384,7 @@ export async function importSweBench(opts: SweBenchImportOptions): Promise<SweBe
     else if (!lstatSync(file).isFile()) problems.push(`${file}: not a regular file. Fix: pass the path of a SWE-bench .jsonl or .parquet file.`);
     else if (!/\.(jsonl|ndjson|parquet)$/i.test(file)) problems.push(`${file}: unsupported format. Fix: ${FILE_FIX} (.jsonl, .ndjson or .parquet; convert a JSON array with jq -c '.[]' file.json > file.jsonl).`);
     if (problems.length > before) continue;
-    const rows = /\.parquet$/i.test(file) ? await readParquetRows(file, problems) : readJsonlRows(file, problems);
+    const rows = await readRows(file, { required: REQUIRED, optional: OPTIONAL, fix: FILE_FIX }, problems);
     if (rows.length === 0 && problems.length === before) problems.push(`${file}: has no rows. Fix: ${FILE_FIX}.`);
     for (const row of rows) {
       const inst = instanceOfRow(row, problems);
