@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { npyBytes, npzBytes, SCORE_PY } from '../../../examples/datasets/tiny-images/generate';
+import { npyBytes, npzBytes, SCORE_PY } from './accuracy-task';
 import { SpecError } from '../../errors';
 import { seededShuffle } from '../../scoring/sampling';
 import type { WorkspaceAsset, WorkspaceTaskJson } from './family';
