@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SpecError } from '../../core/errors';
 import { loadSpec, parseSpec } from '../../core/spec';
+import { specProblems } from '../support/spec-problems';
 
 const EXAMPLES = resolve(__dirname, '../../examples');
 const valid = () => ({
@@ -13,15 +14,7 @@ const valid = () => ({
   budgets: { tlaTokens: 1000, shardTokens: 1000, tlaWallSeconds: 60, maxUsd: 1 },
 });
 
-function problemsOf(raw: unknown): string[] {
-  try {
-    parseSpec(raw, 'sweep.yaml');
-  } catch (e) {
-    if (e instanceof SpecError) return e.problems;
-    throw e;
-  }
-  throw new Error('expected a SpecError');
-}
+const problemsOf = (raw: unknown): string[] => specProblems(() => parseSpec(raw, 'sweep.yaml'));
 
 describe('sweep spec validation', () => {
   test('a valid spec parses with defaults filled in', () => {

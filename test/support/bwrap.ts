@@ -25,7 +25,7 @@ export function skipNotice(why: string): string {
  * The key of this test run, shared by jest and its workers: the process group (jest's workers are
  * in it) and the start time of its leader (so a recycled group id is a new run).
  */
-export function runKey(): string {
+function runKey(): string {
   const field = (pid: string | number, index: number) => {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[index - 3];
@@ -38,14 +38,14 @@ export function runKey(): string {
   }
 }
 
-/** Prints the skip notice once per test run, however many test files skip. */
-function noticeOnce(why: string): void {
+/** Prints `text` once per test run (per `tag`), however many test files skip. */
+export function noticeOnce(tag: string, text: string): void {
   try {
-    closeSync(openSync(join(tmpdir(), `uplift-bwrap-skip-${runKey()}`), 'wx'));
+    closeSync(openSync(join(tmpdir(), `uplift-${tag}-skip-${runKey()}`), 'wx'));
   } catch {
     return;
   }
-  process.stderr.write(skipNotice(why));
+  process.stderr.write(text);
 }
 
 /**
@@ -67,6 +67,6 @@ export function describeWithBwrap(name: string, fn: () => void, env: Record<stri
     });
     return;
   }
-  noticeOnce(why);
+  noticeOnce('bwrap', skipNotice(why));
   describe.skip(name, fn);
 }

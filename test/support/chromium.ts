@@ -1,7 +1,5 @@
-import { accessSync, closeSync, constants, openSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { runKey } from './bwrap';
+import { accessSync, constants } from 'node:fs';
+import { noticeOnce } from './bwrap';
 
 /** Where Debian's `chromium` package puts the browser. */
 export const DEFAULT_CHROMIUM = '/usr/bin/chromium';
@@ -31,16 +29,6 @@ export function chromiumSkipNotice(why: string): string {
   return `uplift tests: skipping the tests that need a browser: ${why}. To run them: ${CHROMIUM_FIX} (CI sets UPLIFT_REQUIRE_CHROMIUM=1, which makes this an error).\n`;
 }
 
-/** Prints the skip notice once per test run, however many test files skip. */
-function noticeOnce(why: string): void {
-  try {
-    closeSync(openSync(join(tmpdir(), `uplift-chromium-skip-${runKey()}`), 'wx'));
-  } catch {
-    return;
-  }
-  process.stderr.write(chromiumSkipNotice(why));
-}
-
 /**
  * `describe` for tests that drive a real browser. Where there is no Chromium they are skipped,
  * with one line for the whole run saying how to install it; with UPLIFT_REQUIRE_CHROMIUM=1 (CI)
@@ -60,6 +48,6 @@ export function describeWithChromium(name: string, fn: (executable: string) => v
     });
     return;
   }
-  noticeOnce(why);
+  noticeOnce('chromium', chromiumSkipNotice(why));
   describe.skip(name, () => fn(path));
 }

@@ -5,7 +5,7 @@ import { Command } from 'commander';
 import { addMultipleChoiceImport } from '../../../../cli/commands/import-mcq';
 import { multipleChoiceKind, type McTask } from '../../../../core/cbm/multiple-choice';
 import { importMultipleChoice, sourceNameOf, splitStratified } from '../../../../core/cbm/multiple-choice/import';
-import { SpecError } from '../../../../core/errors';
+import { specProblemsOf } from '../../../support/spec-problems';
 
 /** A row in the Hugging Face layout; `subject` only for MMLU; `null` cells as Parquet has them. */
 interface HfRow {
@@ -59,15 +59,7 @@ async function writeParquet(rel: string, rows: readonly HfRow[], opts: { subject
 const q = (i: number, subject?: string): HfRow => ({ question: `Question number ${i}?`, ...(subject ? { subject } : {}), choices: [`w${i}`, `x${i}`, `y${i}`, `z${i}`], answer: i % 4 });
 const range = (n: number, f: (i: number) => HfRow) => Array.from({ length: n }, (_, i) => f(i + 1));
 
-async function problemsOf(p: Promise<unknown>): Promise<string[]> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof SpecError) return e.problems;
-    throw e;
-  }
-  throw new Error('expected a SpecError');
-}
+const problemsOf = specProblemsOf;
 
 const readSplit = (out: string, split: string): McTask[] =>
   readFileSync(join(out, `${split}.jsonl`), 'utf8')

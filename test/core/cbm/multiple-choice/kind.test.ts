@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { SpecError } from '../../../../core/errors';
 import { isCorrect, McSpecShape, multipleChoiceKind as kind, parseChoice, renderMcPrompt, type McMeta, type McTask } from '../../../../core/cbm/multiple-choice';
+import { specProblems } from '../../../support/spec-problems';
 
 const META = { task: 'Questions about things.', sources: ['a', 'b'] };
 const task = (id: string, set: 'objective' | 'guard', answer = 1, choices = ['London', 'Paris', 'Rome', 'Berlin']): McTask => ({ id, set, question: `Question ${id}?`, choices, answer });
@@ -22,15 +22,7 @@ function writeDataset(files: { dev?: string; test?: string; meta?: string }): st
   return dir;
 }
 
-function problemsOf(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof SpecError) return e.problems;
-    throw e;
-  }
-  throw new Error('expected a SpecError');
-}
+const problemsOf = specProblems;
 
 describe('multiple-choice kind: loading a data set directory', () => {
   test('a valid directory loads, with counts, subjects and chance derived from the data (not from meta.json)', () => {

@@ -1,9 +1,9 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SpecError } from '../../../../core/errors';
 import { BENIGN_TEMPLATES, buildPiDataset, importCyberSecEvalPi } from '../../../../core/cbm/prompt-injection/import';
 import { loadPiDataset, type PiTask } from '../../../../core/cbm/prompt-injection';
+import { specProblems } from '../../../support/spec-problems';
 
 /** A test case shaped like CyberSecEval 2's prompt_injection.json entries. */
 function entry(i: number, variant: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -43,15 +43,7 @@ describe('importCyberSecEvalPi', () => {
     writeFileSync(file, typeof entries === 'string' ? entries : JSON.stringify(entries, null, 4));
     return file;
   };
-  const problemsOf = (fn: () => unknown): string[] => {
-    try {
-      fn();
-    } catch (e) {
-      if (e instanceof SpecError) return e.problems;
-      throw e;
-    }
-    throw new Error('expected a SpecError');
-  };
+  const problemsOf = specProblems;
 
   test('reports every malformed row at once, naming the entry index, its line and a fix', () => {
     const entries: unknown[] = fixture();

@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { SpecError } from '../../../../core/errors';
 import { JudgeUnavailableError, JudgeVerdictError, type Judge } from '../../../../core/cbm/types';
 import { judgeFence, judgePrompt, parseVerdict, promptInjectionKind as kind, type PiMeta, type PiTask } from '../../../../core/cbm/prompt-injection';
 import { JUDGE_MARKER } from '../../../../core/cbm/prompt-injection/offline';
 import { SPEC } from './pipeline';
+import { specProblems } from '../../../support/spec-problems';
 
 const META: PiMeta = { task: 'Resist injections.', source: 'test', variants: ['system_mode'], dev: { attacks: 1, benign: 1 } };
 
@@ -32,15 +32,7 @@ describe('promptInjectionKind.load', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  const problemsOf = (): string[] => {
-    try {
-      kind.load(dir, SPEC);
-    } catch (e) {
-      if (e instanceof SpecError) return e.problems;
-      throw e;
-    }
-    throw new Error('expected a SpecError');
-  };
+  const problemsOf = (): string[] => specProblems(() => kind.load(dir, SPEC));
 
   test('names every missing file at once', () => {
     writeFileSync(join(dir, 'dev.jsonl'), line(task('a', 'objective')));

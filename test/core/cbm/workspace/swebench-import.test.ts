@@ -15,7 +15,7 @@ import {
   testDirectives,
   type SweScoreSpec,
 } from '../../../../core/cbm/workspace/swebench-import';
-import { SpecError } from '../../../../core/errors';
+import { specProblemsOf } from '../../../support/spec-problems';
 
 /** An instance as the official files have it (FAIL_TO_PASS / PASS_TO_PASS JSON-encoded strings). */
 interface Row {
@@ -90,15 +90,7 @@ async function writeParquet(rel: string, rows: readonly Row[], columns = COLUMNS
   return path;
 }
 
-async function problemsOf(p: Promise<unknown>): Promise<string[]> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof SpecError) return e.problems;
-    throw e;
-  }
-  throw new Error('expected a SpecError');
-}
+const problemsOf = specProblemsOf;
 
 const specOf = (t: WorkspaceTask): SweScoreSpec => JSON.parse(t.hidden['.uplift/spec.json']) as SweScoreSpec;
 
