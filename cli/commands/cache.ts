@@ -3,7 +3,7 @@ import { SpecError } from '../../core/errors';
 import { tableLines, usd } from '../../core/report';
 import type { BaselineRecord } from '../../core/records';
 import { dataDirOf, dataDirOption, withEmbedded } from '../local/data-dir';
-import { type Io } from '../io';
+import { EXIT, type Io } from '../io';
 
 
 /** One line per cached baseline: key, state, score, outcome counts, where it came from. */
@@ -33,7 +33,7 @@ export function registerCacheCommands(program: Command, io: Io, setExit: (code: 
     .action(async (opts: { json?: boolean; dataDir?: string }) => {
       const records = await withEmbedded(dataDirOf(opts.dataDir), (_svc, stores) => stores.scores.listBaselines());
       io.out((opts.json ? JSON.stringify(records, null, 2) : renderBaselines(records)) + '\n');
-      setExit(0);
+      setExit(EXIT.ok);
     });
   cache
     .command('clear')
@@ -51,6 +51,6 @@ export function registerCacheCommands(program: Command, io: Io, setExit: (code: 
       });
       if (!opts.all && removed === 0) throw new SpecError([`uplift cache clear: no cached baseline has the key "${key}". Fix: copy a key from \`uplift cache list\``]);
       io.out(`Cleared ${removed} cached baseline(s).\n`);
-      setExit(0);
+      setExit(EXIT.ok);
     });
 }

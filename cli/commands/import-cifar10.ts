@@ -2,7 +2,7 @@ import { relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { importCifar10, type Cifar10ImportResult } from '../../core/cbm/workspace/cifar10-import';
 import { SpecError } from '../../core/errors';
-import { type Io } from '../io';
+import { EXIT, type Io } from '../io';
 
 interface Cifar10Flags {
   out: string;
@@ -73,6 +73,6 @@ export function addCifar10Import(parent: Command, io: Io, setExit: (code: number
       if (problems.length) throw new SpecError(problems);
       const r = importCifar10({ archive, outDir: o.out, seed, devTasks, testTasks, startingScore, referenceScore });
       io.out(renderCifar10Import(r) + '\n');
-      setExit(0);
+      setExit(EXIT.ok);
     });
 }

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { SpecError } from '../../core/errors';
 import { importCyberSecEvalPi, type CyberSecEvalPiImportResult } from '../../core/cbm/prompt-injection/import';
-import { type Io } from '../io';
+import { EXIT, type Io } from '../io';
 
 
 /** The summary printed after an import: counts per split and variant, where it went, the spec entry to use it. */
@@ -47,6 +47,6 @@ export function addCyberSecEvalPiImport(parent: Command, io: Io, setExit: (code:
       if (problems.length) throw new SpecError(problems);
       const r = importCyberSecEvalPi({ file, outDir: opts.out, seed, devFraction });
       io.out(renderPiImport(r) + '\n');
-      setExit(0);
+      setExit(EXIT.ok);
     });
 }

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { importMultipleChoice, type McImportResult } from '../../core/cbm/multiple-choice/import';
 import { SpecError } from '../../core/errors';
 import { tableLines } from '../../core/report';
-import { type Io } from '../io';
+import { EXIT, type Io } from '../io';
 
 
 interface McImportFlags {
@@ -73,6 +73,6 @@ export function addMultipleChoiceImport(parent: Command, io: Io, setExit: (code:
     .action(async (o: McImportFlags) => {
       const r = await importMultipleChoice({ forget: o.forget, retain: o.retain, questions: o.questions, outDir: o.out, ...numbers(o) });
       io.out(renderMcImport(r) + '\n');
-      setExit(0);
+      setExit(EXIT.ok);
     });
 }

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { DEFAULT_IMAGE_TEMPLATE, importSweBench, type SweBenchImportResult } from '../../core/cbm/workspace/swebench-import';
 import { SpecError } from '../../core/errors';
 import { tableLines } from '../../core/report';
-import { type Io } from '../io';
+import { EXIT, type Io } from '../io';
 
 
 interface SweBenchFlags {
@@ -62,6 +62,6 @@ export function addSweBenchImport(parent: Command, io: Io, setExit: (code: numbe
       if (problems.length) throw new SpecError(problems);
       const r = await importSweBench({ files, outDir: o.out, seed, devFraction, imageTemplate: o.imageTemplate });
       io.out(renderSweBenchImport(r) + '\n');
-      setExit(0);
+      setExit(EXIT.ok);
     });
 }

@@ -3,7 +3,7 @@ import { SpecError } from '../../core/errors';
 import type { ArtifactStore } from '../../core/ports';
 import { TranscriptEvent } from '../../core/transcript';
 import { dataDirOf, dataDirOption, withEmbedded } from '../local/data-dir';
-import { type Io } from '../io';
+import { EXIT, type Io } from '../io';
 
 
 const transcriptSuffix = (runId: string) => `/runs/${runId}/tla/transcript.jsonl`;
@@ -192,7 +192,7 @@ export function registerShowCommand(program: Command, io: Io, setExit: (code: nu
           io.out(renderTranscript(text.split('\n'), { full: opts.full }));
         }
         if (found.others.length) io.err(escapeForTerminal(`(run ${runId} is also in sweep(s) ${found.others.join(', ')}; pass --sweep to pick one)\n`));
-        setExit(0);
+        setExit(EXIT.ok);
       });
     });
 }
