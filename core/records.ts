@@ -66,6 +66,35 @@ export const RunMetrics = z.object({ kind: z.string(), objective: z.string(), gu
 export type RunMetrics = z.infer<typeof RunMetrics>;
 export type Tokens = z.infer<typeof Tokens>;
 
+/** Where a run's dollars went, by who spent them (each part's model tokens at its model's price, plus its job time at its queue's price). */
+export const CostSplit = z.object({
+  /** The TLA job (its own model, and the RA model it evaluated on dev), failed attempts included. */
+  tla: z.number().nonnegative(),
+  /** The baseline's shards, when this run computed it (0 when it reused a cached one). */
+  baseline: z.number().nonnegative(),
+  mra: z.number().nonnegative(),
+  /** MRA evaluations of earlier checkpoints for the budget curve. */
+  curve: z.number().nonnegative().optional(),
+  /** The judge model's tokens scoring this run's shards. */
+  judge: z.number().nonnegative().optional(),
+});
+export type CostSplit = z.infer<typeof CostSplit>;
+
+/** Every model a run used, by role: the RA's, the TLA's own (none for a scripted TLA), the judge's. */
+export const RunModels = z.object({ ra: z.string(), tla: z.string().optional(), judge: z.string().optional() });
+export type RunModels = z.infer<typeof RunModels>;
+
+/** The test split a run was scored on: its size, by set, and its label balance (kinds whose tasks have a label). */
+export const DatasetFacts = z.object({
+  dev: z.number().int().nonnegative().optional(),
+  test: z.number().int().nonnegative(),
+  objective: z.number().int().nonnegative(),
+  guard: z.number().int().nonnegative(),
+  /** Test tasks per label (objective tasks), e.g. {"TAI safety research": 60, "other": 120}. */
+  labels: z.record(z.string(), z.number().int()).optional(),
+});
+export type DatasetFacts = z.infer<typeof DatasetFacts>;
+
 /** `SWEEP#<id>` / `RUN#<id>`: one run's status, scores, CI, tokens and cost. */
 export const RunRecord = z.object({
   sweepId: SweepId,
@@ -76,6 +105,8 @@ export const RunRecord = z.object({
   variant: z.string(),
   seed: z.number().int(),
   model: z.string(),
+  /** Every model the run used, by role (absent on records written before it was kept). */
+  models: RunModels.optional(),
   status: RunStatus,
   updatedAt: z.string(),
   baseline: z.number().optional(),
@@ -85,6 +116,10 @@ export const RunRecord = z.object({
   tasks: z.number().int().optional(),
   tokens: Tokens.optional(),
   costUsd: z.number().nonnegative().optional(),
+  /** `costUsd` by who spent it. */
+  costs: CostSplit.optional(),
+  /** The test split it was scored on. */
+  dataset: DatasetFacts.optional(),
   reservedUsd: z.number().nonnegative().optional(),
   /** True when this run reused a baseline computed by another run or sweep. */
   baselineCached: z.boolean().optional(),

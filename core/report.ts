@@ -1,5 +1,10 @@
-import type { BudgetLedger, GuardResult, OutcomeCounts, RunMetrics, RunRecord, ScorePair, SweepMeta } from './records';
+import type { BudgetLedger, CostSplit, DatasetFacts, GuardResult, OutcomeCounts, RunMetrics, RunModels, RunRecord, ScorePair, SweepMeta, Tokens } from './records';
 import { summariseAttempts } from './scoring/across-attempts';
+import { curvePlot, esc, niceAxis, poolRuns, signed, tickText, type CurveSeries, type Estimate } from './report-plots';
+import { REPORT_DETAIL_LIMITS, type RunDetails } from './sweep/report-details';
+import type { TaskRow } from './sweep/outputs';
+
+export { niceAxis, type PlotAxis } from './report-plots';
 
 /** Shown wherever results of the offline model appear. */
 export const OFFLINE_NOTICE = 'Produced by the offline stand-in model (deterministic rules per CBM kind, documented in the README), not by an LLM.';
@@ -12,7 +17,10 @@ export interface RunResult {
   cbm: string;
   variant: string;
   seed: number;
+  /** The RA's model (as `models.ra`). */
   model: string;
+  /** Every model the run used, by role: the RA's, the TLA's own (absent: a scripted TLA), the judge's. */
+  models: RunModels;
   status: string;
   baseline: number | null;
   mra: number | null;
@@ -20,6 +28,12 @@ export interface RunResult {
   ci: [number, number] | null;
   tokens: number;
   costUsd: number;
+  /** `tokens` by who spent them: TLA, baseline (0 when cached), MRA, budget curve, judge. */
+  tokenSplit?: Tokens;
+  /** `costUsd` by who spent it. */
+  costs?: CostSplit;
+  /** The test split it was scored on: size by set and label balance. */
+  dataset?: DatasetFacts;
   baselineCached: boolean;
   error?: string;
   warnings?: string[];
@@ -84,6 +98,7 @@ export function buildResults(meta: SweepMeta, records: RunRecord[], budget?: Bud
       variant: r.variant,
       seed: r.seed,
       model: r.model,
+      models: r.models ?? { ra: r.model },
       status: r.status,
       baseline: r.baseline ?? null,
       mra: r.mra ?? null,
@@ -97,6 +112,9 @@ export function buildResults(meta: SweepMeta, records: RunRecord[], budget?: Bud
       ...(r.bestOfK ? { bestOfK: r.bestOfK } : {}),
       ...(r.timeCurve ? { timeCurve: r.timeCurve } : {}),
       costUsd: r.costUsd ?? 0,
+      ...(r.tokens ? { tokenSplit: r.tokens } : {}),
+      ...(r.costs ? { costs: r.costs } : {}),
+      ...(r.dataset ? { dataset: r.dataset } : {}),
       baselineCached: r.baselineCached ?? false,
       ...(r.error ? { error: r.error } : {}),
       ...(r.warnings?.length ? { warnings: r.warnings } : {}),
@@ -146,7 +164,6 @@ export function errorsText(o: RunResult['outcomes']): string {
 }
 
 const pct = (x: number | null) => (x === null ? '—' : (x * 100).toFixed(1));
-const signed = (x: number) => (x >= 0 ? '+' : '') + (x * 100).toFixed(1);
 const ciText = (ci: [number, number] | null) => (ci === null ? '—' : `[${signed(ci[0])}, ${signed(ci[1])}]`);
 /** Dollars as the tables show them: 4 decimals below $1, else 2. */
 export const usd = (x: number) => `$${x.toFixed(x < 1 ? 4 : 2)}`;
@@ -441,43 +458,6 @@ export function renderTable(res: SweepResults, opts: TableOptions = {}): string 
   return parts.join('\n\n');
 }
 
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
-
-/** An axis of a forest plot: round tick values (fractions: 0.1 = 10 pp) and how many decimals their pp labels need. */
-export interface PlotAxis {
-  ticks: number[];
-  decimals: number;
-}
-
-/**
- * Round ticks for a forest plot's uplift axis, covering every value in [lo, hi] and 0: a step of
- * 1, 2 or 5 × 10^k percentage points giving about `target` intervals, from the last tick at or below
- * min(lo, 0) to the first at or above max(hi, 0). Values are fractions (0.1 = 10 pp).
- */
-export function niceAxis(lo: number, hi: number, target = 6): PlotAxis {
-  let a = Math.min(lo, 0) * 100;
-  let b = Math.max(hi, 0) * 100;
-  if (!(b - a > 1e-9)) {
-    a -= 1;
-    b += 1;
-  }
-  const raw = (b - a) / target;
-  const pow = 10 ** Math.floor(Math.log10(raw));
-  const mult = [1, 2, 5, 10].find((m) => m * pow >= raw * (1 - 1e-12)) ?? 10;
-  const step = mult * pow;
-  // The tolerance only absorbs float noise (a value 1e-9 steps past a tick still counts as on it).
-  const first = Math.floor(a / step + 1e-9);
-  const last = Math.ceil(b / step - 1e-9);
-  const ticks: number[] = [];
-  for (let i = first; i <= last; i++) ticks.push(Number((i * step).toPrecision(12)) / 100);
-  return { ticks, decimals: Math.max(0, -Math.floor(Math.log10(step) + 1e-9)) };
-}
-
-/** A tick's label in pp: `+10`, `0`, `-2.5`. */
-const tickText = (t: number, decimals: number) => {
-  const s = (t * 100).toFixed(decimals);
-  return Number(s) === 0 ? '0' : Number(s) > 0 ? `+${s}` : s;
-};
 
 /** One row of a forest plot. */
 interface PlotItem {
@@ -521,8 +501,179 @@ export function forestPlot(items: PlotItem[], labelTitle: string): string {
   return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" preserveAspectRatio="xMinYMin meet" style="width:100%;max-width:${width}px;height:auto" role="img" aria-label="uplift in percentage points with 95% CI, per ${esc(labelTitle)}">${grid}\n${titles}\n${rows}</svg>`;
 }
 
+/** The cells' runs grouped by (TLA · RA · CBM · variant), in the report's run order. */
+function byCell(runs: readonly RunResult[]): { label: string; runs: RunResult[] }[] {
+  const cells = new Map<string, RunResult[]>();
+  for (const r of runs) {
+    const k = `${r.tla} · ${r.ra} · ${r.cbm} · ${r.variant}`;
+    cells.set(k, [...(cells.get(k) ?? []), r]);
+  }
+  return [...cells].map(([label, rs]) => ({ label, runs: rs }));
+}
+
+/** One curve per cell: at each x, its runs' points pooled (one run: its CI over tasks; more: Student t across runs). */
+function cellCurves<P>(runs: readonly RunResult[], pointsOf: (r: RunResult) => readonly P[] | undefined, xOf: (p: P) => number, estOf: (p: P) => Estimate): CurveSeries[] {
+  return byCell(runs.filter((r) => hasScoresStatus(r.status) && pointsOf(r)?.length)).map((c) => {
+    const xs = [...new Set(c.runs.flatMap((r) => (pointsOf(r) ?? []).map(xOf)))].sort((a, b) => a - b);
+    const points = xs.map((x) => {
+      const p = poolRuns(c.runs.flatMap((r) => (pointsOf(r) ?? []).filter((q) => xOf(q) === x).map(estOf)));
+      return { x, value: p.value, ci: p.ci };
+    });
+    return { label: `${c.label} (n=${c.runs.length})`, points };
+  });
+}
+
+const hasScoresStatus = (s: string) => s === 'succeeded' || s === 'guard_violated';
+
+/** The report's curve plots: budget curve, best-of-k and time budget, each per cell with CI bands. */
+function curvePlots(res: SweepResults): { budget: string; bestOfK: string; time: string } {
+  const tok = (x: number) => (x >= 1e6 ? `${+(x / 1e6).toFixed(2)}M` : x >= 1e3 ? `${+(x / 1e3).toFixed(1)}k` : String(x));
+  return {
+    budget: curvePlot(cellCurves(res.runs, (r) => r.curve, (p) => p.budget, (p) => ({ value: p.uplift, ci: p.ci })), { xTitle: 'TLA token budget', xLabel: tok, aria: 'uplift at TLA token budgets with 95% CI bands, per cell' }),
+    bestOfK: curvePlot(cellCurves(res.runs, (r) => r.bestOfK, (p) => p.k, (p) => ({ value: p.uplift, ci: p.ci })), { xTitle: 'attempts k (best of k)', xLabel: String, aria: 'best-of-k uplift with 95% CI bands, per cell' }),
+    time: curvePlot(cellCurves(res.runs, (r) => r.timeCurve, (p) => p.budgetSeconds, (p) => ({ value: p.uplift, ci: p.ci })), { xTitle: 'total time budget T', xLabel: (s) => secondsText(s), aria: 'uplift within a total time budget with 95% CI bands, per cell' }),
+  };
+}
+
+/** A forest plot per breakdown group: each value × TLA, its runs pooled. */
+function breakdownPlot(res: SweepResults, cbm: string, group: string): string {
+  const runs = res.runs.filter((r) => r.cbm === cbm && r.breakdown?.[group] && hasScoresStatus(r.status));
+  const values = [...new Set(runs.flatMap((r) => Object.keys(r.breakdown?.[group] ?? {})))].sort();
+  const tlas = [...new Set(runs.map((r) => r.tla))];
+  const items = values.flatMap((v) =>
+    tlas.flatMap((t) => {
+      const pts = runs.filter((r) => r.tla === t && r.breakdown?.[group]?.[v]).map((r) => ({ value: (r.breakdown as NonNullable<RunResult['breakdown']>)[group][v].uplift, ci: (r.breakdown as NonNullable<RunResult['breakdown']>)[group][v].ci }));
+      if (!pts.length) return [];
+      const p = poolRuns(pts);
+      return [{ label: `${v} · ${t} (n=${p.n})`, value: p.value, ci: p.ci }];
+    }),
+  );
+  return forestPlot(items, `${group} · TLA (n = runs)`);
+}
+
+/** Every model of the sweep and what it did, from the runs' `models`. */
+function modelsTable(res: SweepResults): string {
+  const roles = new Map<string, Set<string>>();
+  const add = (m: string | undefined, role: string) => m && roles.set(m, (roles.get(m) ?? new Set()).add(role));
+  for (const r of res.runs) {
+    add(r.models.ra, `RA model (${r.ra})`);
+    add(r.models.tla, `TLA model (${r.tla})`);
+    add(r.models.judge, `judge (${r.cbm})`);
+  }
+  const scripted = [...new Set(res.runs.filter((r) => !r.models.tla).map((r) => r.tla))];
+  return `<div class="wide"><table class="models"><thead><tr><th>model</th><th>used as</th></tr></thead><tbody>
+${[...roles].map(([m, rs]) => `<tr><td><code>${esc(m)}</code></td><td>${[...rs].map(esc).join('; ')}</td></tr>`).join('\n')}
+</tbody></table></div>${scripted.length ? `<p>Scripted TLAs (no model of their own; they evaluate candidates with the RA's model): ${scripted.map((t) => `<code>${esc(t)}</code>`).join(', ')}.</p>` : ''}`;
+}
+
+/** Per CBM: the test split's size by set, the dev split's, and the label balance of its objective tasks. */
+function datasetTable(res: SweepResults): string {
+  const seen = new Map<string, DatasetFacts>();
+  for (const r of res.runs) if (r.dataset && !seen.has(r.cbm)) seen.set(r.cbm, r.dataset);
+  if (!seen.size) return '<p>No run was scored yet, so the test split was not read.</p>';
+  const balance = (d: DatasetFacts) =>
+    d.labels
+      ? Object.entries(d.labels)
+          .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+          .map(([l, n]) => `${esc(l)}: ${n} (${d.objective ? ((100 * n) / d.objective).toFixed(1) : '0'}%)`)
+          .join('<br>')
+      : '—';
+  return `<div class="wide"><table class="datasets"><thead><tr><th>CBM</th><th>dev tasks</th><th>test tasks</th><th>objective</th><th>guard</th><th>label balance (objective test tasks)</th></tr></thead><tbody>
+${[...seen].map(([cbm, d]) => `<tr><td>${esc(cbm)}</td><td class="n">${d.dev ?? '—'}</td><td class="n">${d.test}</td><td class="n">${d.objective}</td><td class="n">${d.guard}</td><td>${balance(d)}</td></tr>`).join('\n')}
+</tbody></table></div>`;
+}
+
+/** Tokens and dollars by who spent them, per run, with totals. */
+function spendTable(res: SweepResults): string {
+  const runs = res.runs.filter((r) => r.tokenSplit || r.costs);
+  if (!runs.length) return '<p>No run has metered spend yet.</p>';
+  const parts = ['tla', 'baseline', 'mra', 'curve', 'judge'] as const;
+  const shown = parts.filter((p) => p === 'tla' || p === 'baseline' || p === 'mra' || runs.some((r) => r.tokenSplit?.[p] !== undefined || r.costs?.[p] !== undefined));
+  const name = { tla: 'TLA', baseline: 'baseline', mra: 'MRA', curve: 'budget curve', judge: 'judge' };
+  const tokCell = (n: number | undefined) => `<td class="n">${n === undefined ? '—' : n.toLocaleString('en-US')}</td>`;
+  const usdCell = (n: number | undefined) => `<td class="n">${n === undefined ? '—' : usd(n)}</td>`;
+  const sum = (f: (r: RunResult) => number | undefined) => runs.reduce((s, r) => s + (f(r) ?? 0), 0);
+  const rows = runs.map((r) => `<tr><td>${esc(r.runId)}</td>${shown.map((p) => tokCell(r.tokenSplit?.[p])).join('')}${shown.map((p) => usdCell(r.costs?.[p])).join('')}<td class="n">${usd(r.costUsd)}</td></tr>`);
+  const total = `<tr class="total"><td><b>all runs</b></td>${shown.map((p) => tokCell(sum((r) => r.tokenSplit?.[p]))).join('')}${shown.map((p) => usdCell(sum((r) => r.costs?.[p]))).join('')}<td class="n"><b>${usd(sum((r) => r.costUsd))}</b></td></tr>`;
+  return `<div class="wide"><table class="spend"><thead><tr><th>run</th>${shown.map((p) => `<th>${name[p]} tokens</th>`).join('')}${shown.map((p) => `<th>${name[p]} $</th>`).join('')}<th>total $</th></tr></thead><tbody>
+${rows.join('\n')}
+${total}
+</tbody></table></div>`;
+}
+
+/** Failed runs with their cause, and every warning, grouped by run. */
+function problemsList(res: SweepResults): string {
+  const items = res.runs.filter((r) => r.error || r.warnings?.length);
+  if (!items.length) return '<p>No run failed and none has a warning.</p>';
+  return `<ul class="problems">${items
+    .map((r) => `<li><code>${esc(r.runId)}</code> <b>${esc(r.status)}</b>${r.error ? `: <span class="bad">${esc(r.error)}</span>` : ''}${r.warnings?.length ? `<ul>${r.warnings.map((w) => `<li class="warn">⚠ ${esc(w)}</li>`).join('')}</ul>` : ''}</li>`)
+    .join('\n')}</ul>`;
+}
+
+const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n)}…` : s);
+
+/** One side of a flipped task: its score and its output, or its error. */
+function sideHtml(s: TaskRow['baseline']): string {
+  const head = `<b>${s.score.toFixed(2).replace(/\.00$/, '')}</b>`;
+  if (s.error) return `${head} <span class="bad">${esc(s.error)}</span><pre class="out">${esc(clip(s.cause ?? '', 800))}</pre>`;
+  return `${head}<pre class="out">${esc(clip(s.output ?? '', 800))}${s.truncated ? '\n[cut: the whole output is in the shard JSONL, `uplift artifacts`]' : ''}</pre>`;
+}
+
+/** A transcript event as one readable line: model calls show the last message sent and the answer. */
+function eventLine(e: Record<string, unknown>): string {
+  const time = typeof e.ts === 'string' ? e.ts.slice(11, 19) : '';
+  const kind = String(e.kind ?? '?');
+  const rest = Object.fromEntries(Object.entries(e).filter(([k]) => k !== 'ts' && k !== 'kind' && k !== 'request' && k !== 'response'));
+  let body = clip(JSON.stringify(rest), 400);
+  if (kind === 'model_call' || kind === 'model_failed' || kind === 'model_rejected') {
+    const req = e.request as { messages?: { role?: string; content?: unknown }[] } | undefined;
+    const last = req?.messages?.[req.messages.length - 1];
+    const resp = e.response as { choices?: { message?: { content?: unknown; tool_calls?: unknown } }[] } | undefined;
+    const msg = resp?.choices?.[0]?.message;
+    const said = typeof last?.content === 'string' ? last.content : JSON.stringify(last?.content ?? '');
+    const answered = typeof msg?.content === 'string' && msg.content ? msg.content : msg?.tool_calls ? JSON.stringify(msg.tool_calls) : '';
+    body = `${clip(JSON.stringify(rest), 200)}${last ? `\n  → ${last.role ?? '?'}: ${clip(said, 300)}` : ''}${answered ? `\n  ← ${clip(answered, 400)}` : ''}`;
+  }
+  return `${time} ${kind} ${body}`;
+}
+
+/** A run's drill-down: flipped tasks with both outputs, the MRA diff and the TLA transcript, each collapsible. */
+function runDetailHtml(r: RunResult, d: RunDetails): string {
+  const t = d.tasks;
+  const tasks = t.total
+    ? `<p>${t.gained} task(s) gained, ${t.lost} lost, of ${t.total} test tasks${t.errors.baseline || t.errors.mra ? `; agent or infrastructure errors: baseline ${t.errors.baseline}, MRA ${t.errors.mra}` : ''}.${t.gained + t.lost > d.flipped.length ? ` The first ${d.flipped.length} are shown; all are in <code>uplift artifacts ${esc(r.runId)}</code> (tasks.jsonl).` : ''}</p>
+${d.flipped.length ? `<div class="wide"><table class="tasks"><thead><tr><th>task: input</th><th>target</th><th>baseline: score, output</th><th>MRA: score, output</th></tr></thead><tbody>
+${d.flipped.map((f) => `<tr class="${f.mra.score > f.baseline.score ? 'gained' : 'lost'}"><td><code>${esc(f.id)}</code>${f.set === 'guard' ? ' <small>(guard)</small>' : ''}${f.groups ? `<br><small>${esc(Object.values(f.groups).join(' · '))}</small>` : ''}${f.input ? `<pre class="out">${esc(clip(f.input, 600))}</pre>` : ''}</td><td>${esc(clip(f.target, 300))}</td><td>${sideHtml(f.baseline)}</td><td>${sideHtml(f.mra)}</td></tr>`).join('\n')}
+</tbody></table></div>` : ''}`
+    : '<p>No per-task outcomes (the run was not scored).</p>';
+  const diff = d.diff
+    ? `<details class="diff"><summary>MRA diff against the RA (${d.diff.lines.toLocaleString('en-US')} lines${d.diff.chars > d.diff.text.length ? `; first ${d.diff.text.length.toLocaleString('en-US')} of ${d.diff.chars.toLocaleString('en-US')} characters` : ''})</summary><pre class="diff">${
+        d.diff.text.trim()
+          ? d.diff.text
+              .split('\n')
+              .map((l) => (l.startsWith('+') && !l.startsWith('+++') ? `<ins>${esc(l)}</ins>` : l.startsWith('-') && !l.startsWith('---') ? `<del>${esc(l)}</del>` : esc(l)))
+              .join('\n')
+          : '(empty: the MRA is the RA unchanged)'
+      }</pre></details>`
+    : '';
+  const transcript = d.transcript
+    ? `<details class="transcript"><summary>TLA transcript (${d.transcript.total.toLocaleString('en-US')} events${d.transcript.total > d.transcript.events.length ? `; the first ${d.transcript.events.length} shown` : ''})</summary><pre class="transcript">${esc(d.transcript.events.map(eventLine).join('\n'))}</pre></details>`
+    : '';
+  const problems = d.problems.length ? `<p class="warn">${d.problems.map(esc).join('<br>')}</p>` : '';
+  return `<details class="run-detail" id="run-${esc(r.runId)}"><summary><code>${esc(r.runId)}</code> · ${esc(r.status)}${r.uplift === null ? '' : ` · ${signed(r.uplift)} pp`}${t.total ? ` · ${t.gained} gained, ${t.lost} lost` : ''}</summary>
+<div class="detail-body">${tasks}${diff}${transcript}${problems}</div></details>`;
+}
+
+/** The drill-downs section: every run with details, and a note for runs past the limit. */
+function detailsSection(res: SweepResults, details: ReadonlyMap<string, RunDetails>): string {
+  const shown = res.runs.filter((r) => details.has(r.runId));
+  const missing = res.runs.length - shown.length;
+  return `${shown.map((r) => runDetailHtml(r, details.get(r.runId) as RunDetails)).join('\n')}${missing ? `<p>${missing} run(s) without a drill-down here (not far enough to have artifacts, or past the first ${REPORT_DETAIL_LIMITS.runs}): <code>uplift artifacts &lt;run&gt;</code> extracts any run's tasks, diff and transcript.</p>` : ''}`;
+}
+
 /** The sweep report (`sweeps/<id>/report/index.html`): self-contained HTML, tables and plots. */
-export function renderReportHtml(res: SweepResults): string {
+export function renderReportHtml(res: SweepResults, details: ReadonlyMap<string, RunDetails> = new Map()): string {
+  const plots = curvePlots(res);
   const hasGuard = res.runs.some((r) => r.guard);
   const hasJudge = res.runs.some((r) => r.judgeTokens !== undefined);
   const sumGuard = res.summary.some((s) => s.meanGuardUplift !== undefined);
@@ -543,13 +694,21 @@ body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem;color:#
 h1,h2,p,li{overflow-wrap:anywhere}.wide{overflow-x:auto;max-width:100%}svg{display:block;margin:1rem 0}
 table{border-collapse:collapse;margin:1rem 0;font-size:13px}th,td{border-bottom:1px solid #d0d7de;padding:4px 8px;text-align:left}
 td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}tr.failed td,tr.budget_exhausted td,td.bad{color:#cf222e}tr.guard_violated td{color:#9a6700}
-.warn{color:#9a6700}.notice{background:#fff8c5;border:1px solid #d4a72c;padding:.6rem 1rem;border-radius:6px}
+.warn{color:#9a6700}.notice{background:#fff8c5;border:1px solid #d4a72c;padding:.6rem 1rem;border-radius:6px}.bad{color:#cf222e}
+details.run-detail{border:1px solid #d0d7de;border-radius:6px;margin:.5rem 0;padding:.3rem .8rem}details summary{cursor:pointer}details details{margin:.5rem 0}
+pre{white-space:pre-wrap;overflow-wrap:anywhere;font-size:12px;background:#f6f8fa;padding:.5rem;border-radius:4px;max-height:32rem;overflow-y:auto;margin:.2rem 0}
+pre.out{max-height:12rem}table.tasks td{vertical-align:top;max-width:28rem}tr.gained td:first-child{border-left:3px solid #1a7f37}tr.lost td:first-child{border-left:3px solid #cf222e}
+ins{background:#dafbe1;text-decoration:none}del{background:#ffebe9;text-decoration:none}tr.total td{border-top:2px solid #8c959f}
 </style></head><body>
 <h1>Uplift sweep <code>${esc(res.name)}</code></h1>
 <p>Sweep <code>${esc(res.sweepId)}</code> · status <b>${esc(res.status)}</b> · models: ${res.models.map(esc).join(', ')}${res.budget ? ` · spent ${usd(res.budget.spentUsd)} of ${usd(res.budget.limitUsd)}` : ''}</p>
 ${res.notice ? `<p class="notice"><b>Offline stand-in.</b> ${esc(res.notice)}</p>` : ''}
 <p>Scores are the CBM's objective on the held-out test split (% of tasks; see below). Uplift = MRA − baseline in percentage points, with a paired bootstrap 95% CI over tasks (2000 resamples, fixed seed). A CBM with a guard (utility that must be kept) also shows the guard's change; a run whose guard CI lies wholly below −maxGuardDrop is <b>guard_violated</b> and left out of the across-seeds summary.</p>
 ${metricLines(res).length ? `<ul>${metricLines(res).map((l) => `<li>${esc(l)}</li>`).join('')}</ul>` : ''}
+<h2>Models</h2>
+${modelsTable(res)}
+<h2>Data sets</h2>
+${datasetTable(res)}
 <h2>Uplift by TLA, across seeds</h2>
 ${res.summary.some((s) => s.ci) ? forestPlot(res.summary.flatMap((s) => (s.ci ? [{ label: `${s.tla} · ${s.ra} · ${s.cbm} · ${s.variant} (n=${s.attempts})`, value: s.meanUplift, ci: s.ci }] : [])), 'TLA · RA · CBM · variant (n = attempts)') : '<p>No cell has 2 or more scored attempts, so there is no interval across seeds: see each run\'s CI over tasks below.</p>'}
 <div class="wide"><table><thead><tr><th>TLA</th><th>RA</th><th>CBM</th><th>variant</th><th>attempts</th><th>mean uplift pp</th><th>95% CI</th><th>interval across attempts</th>${sumGuard ? '<th>mean guard Δ pp</th>' : ''}</tr></thead><tbody>
@@ -560,13 +719,15 @@ ${forestPlot(scored.map((r) => ({ label: r.runId, value: r.uplift as number, ci:
 ${(() => {
     const c = curveTable(res);
     if (!c) return '';
-    return `<h2>Uplift at TLA token budgets</h2><p>What each TLA's bundle at a token budget (its last accepted checkpoint within it) scores on the test split, in percentage points over the baseline.</p>
+    return `<h2>Uplift at TLA token budgets</h2><p>What each TLA's bundle at a token budget (its last accepted checkpoint within it) scores on the test split, in percentage points over the baseline. The plot pools each cell's runs at each budget (one run: its CI over tasks; more: Student t across runs); the table has every run.</p>
+${plots.budget}
 <div class="wide"><table><thead><tr>${c.head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>
 ${c.rows.map((r) => `<tr>${r.map((v, i) => `<td${i ? ' class="n"' : ''}>${esc(v)}</td>`).join('')}</tr>`).join('\n')}
 </tbody></table></div>`;
   })()}
 ${breakdownTables(res)
-    .map((b) => `<h2>${esc(b.cbm)}: objective by ${esc(b.group)}</h2><p>Baseline score, and each TLA's mean uplift (pp) over its scored runs, per ${esc(b.group)}.</p>
+    .map((b) => `<h2>${esc(b.cbm)}: objective by ${esc(b.group)}</h2><p>Baseline score, and each TLA's mean uplift (pp) over its scored runs, per ${esc(b.group)}; the plot has each ${esc(b.group)} × TLA with its 95% CI (one run: over tasks; more: Student t across runs).</p>
+${breakdownPlot(res, b.cbm, b.group)}
 <div class="wide"><table><thead><tr>${b.head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>
 ${b.rows.map((r) => `<tr>${r.map((v, i) => `<td${i ? ' class="n"' : ''}>${esc(v)}</td>`).join('')}</tr>`).join('\n')}
 </tbody></table></div>`)
@@ -575,6 +736,7 @@ ${(() => {
     const b = bestOfKTable(res);
     if (!b) return '';
     return `<h2>Best-of-k over attempts</h2><p>RE-Bench style: for each test task, the expected best score of k attempts drawn from those run; baseline → MRA and the uplift with a paired bootstrap 95% CI over tasks.</p>
+${plots.bestOfK}
 <div class="wide"><table><thead><tr>${b.head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>
 ${b.rows.map((r) => `<tr>${r.map((v, i) => `<td${i ? ' class="n"' : ''}>${esc(v)}</td>`).join('')}</tr>`).join('\n')}
 </tbody></table></div>`;
@@ -583,6 +745,7 @@ ${(() => {
     const t = timeCurveTable(res);
     if (!t) return '';
     return `<h2>Best score within a total time budget</h2><p>RE-Bench style: for each test task, the attempts run one after another in the order they ran, each counting at most its wall clock; at a total time T, the best score of the attempts finished within T (a task with none finished counts 0, and how many there were is shown). Baseline → MRA and the uplift with a paired bootstrap 95% CI over tasks.</p>
+${plots.time}
 <div class="wide"><table><thead><tr>${t.head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>
 ${t.rows.map((r) => `<tr>${r.map((v, i) => `<td${i ? ' class="n"' : ''}>${esc(v)}</td>`).join('')}</tr>`).join('\n')}
 </tbody></table></div>`;
@@ -591,6 +754,14 @@ ${t.rows.map((r) => `<tr>${r.map((v, i) => `<td${i ? ' class="n"' : ''}>${esc(v)
 <div class="wide"><table><thead><tr><th>run</th><th>TLA</th><th>RA</th><th>CBM</th><th>variant</th><th>seed</th><th>model</th><th>status</th><th>baseline %</th><th>MRA %</th><th>uplift pp</th><th>95% CI</th>${hasGuard ? '<th>guard Δ pp [95% CI]</th>' : ''}<th>agent/infra errors (baseline → MRA)</th><th>tokens</th>${hasJudge ? '<th>judge tokens</th>' : ''}<th>cost</th></tr></thead><tbody>
 ${runRows}
 </tbody></table></div>
+<h2>Where tokens and dollars went</h2>
+<p>Each run's tokens and dollars by who spent them: the TLA job (its own model and the RA model it evaluated candidates with), the baseline's shards (only in the run that computed it; runs that reused a cached baseline paid nothing for it), the MRA's shards, the budget curve's checkpoint evaluations and the judge. Dollars are tokens at each model's price plus job time at its queue's hourly price (free locally).</p>
+${spendTable(res)}
+<h2>Failures and warnings</h2>
+${problemsList(res)}
+<h2>Run details</h2>
+<p>Per run: the test tasks whose score changed between the baseline and the MRA, with both outputs; the MRA's diff against the RA; the TLA's transcript. Click to open.</p>
+${detailsSection(res, details)}
 </body></html>
 `;
 }

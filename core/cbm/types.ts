@@ -120,6 +120,8 @@ export interface CbmKind<T extends CbmTask = CbmTask, M = unknown, S extends Rec
   checkBudgets?(spec: S, budgets: { shardTokens: number }, field: string): string[];
   /** Objective or guard. */
   setOf(task: T): TaskSet;
+  /** A task's label, for kinds whose tasks have one (the report shows the test split's label balance); never shown to agents. */
+  labelOf?(task: T): string;
   /** Breakdown groups of a task (e.g. injection_variant → "ignore_previous_instructions"). */
   groupsOf?(task: T): Record<string, string>;
   /** What the agent sees of a task: never the target. */

@@ -195,6 +195,33 @@ export function shardWarnings(role: Role, usage: readonly ShardUsage[], runId?: 
   return w;
 }
 
+/** `tasks.jsonl` of a scored run: every test task's baseline and MRA outcome side by side (the report's per-task view). */
+export const runTasksKey = (sweepId: string, runId: string) => `${runPrefix(sweepId, runId)}/tasks.jsonl`;
+/** What a per-task row keeps of an agent's output (the whole output stays in the shard's JSONL). */
+export const TASK_OUTPUT_CHARS = 4000;
+const TaskSide = z.object({ score: z.number(), output: z.string().optional(), truncated: z.boolean().optional(), error: z.string().optional(), cause: z.string().optional() });
+/** One line of `tasks.jsonl`. */
+export const TaskRow = z.object({
+  id: z.string(),
+  set: z.enum(['objective', 'guard']),
+  label: z.string().optional(),
+  groups: z.record(z.string(), z.string()).optional(),
+  /** What the agent was given (its input without the id, as JSON, cut at TASK_OUTPUT_CHARS). */
+  input: z.string().optional(),
+  /** The target in words (the kind's describeTarget), for a reader of the report. */
+  target: z.string(),
+  baseline: TaskSide,
+  mra: TaskSide,
+});
+export type TaskRow = z.infer<typeof TaskRow>;
+
+/** A task's side of a per-task row: its score and its output (cut at TASK_OUTPUT_CHARS) or its error. */
+export function taskSide(o: TaskOutcome | undefined, score: number): z.infer<typeof TaskSide> {
+  if (!o) return { score, error: 'no_output', cause: 'no outcome was recorded for this task' };
+  if ('error' in o) return { score, error: o.error, cause: o.cause.slice(0, TASK_OUTPUT_CHARS) };
+  return { score, output: o.output.slice(0, TASK_OUTPUT_CHARS), ...(o.output.length > TASK_OUTPUT_CHARS ? { truncated: true } : {}) };
+}
+
 export const shardOutputKey = (prefix: string, i: number) => `${prefix}/shard-${i}.jsonl`;
 export const shardUsageKey = (prefix: string, i: number) => `${prefix}/shard-${i}.usage.json`;
 export const shardTranscriptKey = (prefix: string, i: number) => `${prefix}/shard-${i}.transcript.jsonl`;

@@ -2,20 +2,21 @@ import { z } from 'zod';
 import { readMeta, readSplit } from '../cbm/dataset';
 import { cbmKind } from '../cbm/registry';
 import { taskScore } from '../cbm/scoring';
-import type { CbmTask } from '../cbm/types';
+import type { CbmKind, CbmTask } from '../cbm/types';
 import type { TaskOutcome } from '../ra/protocol';
 import { AgentBrokenError, BaselinePendingError, CorruptRecordError, InfraFailureError, UpliftError } from '../errors';
-import { parseJson } from '../jsonl';
+import { parseJson, toJsonl } from '../jsonl';
 import type { ArtifactStore, ScoreStore } from '../ports';
 import { meteredUsd, priceOf, queueUsdPerHour } from '../pricing';
-import { hasScores, RunRecord, type GuardResult, type RunRecord as RunRecordT, type ScorePair, type SweepId, type RunId } from '../records';
+import { hasScores, RunRecord, type CostSplit, type DatasetFacts, type RunModels, type GuardResult, type RunRecord as RunRecordT, type ScorePair, type SweepId, type RunId } from '../records';
 import { pairedBootstrap } from '../scoring/bootstrap';
 import { pairedCurveUplift, pairedTimeCurveUplift, timeBudgets, type Attempt } from '../scoring/best-of-k';
 import { buildResults, renderReportHtml } from '../report';
 import { expandPlan, itemsKey, jobStartupSeconds, planKey, queueFor, runPrefix, sweepPrefix, StagedSweep, stagedSpecKey, tlaQueueFor, type Queue, type RunPlan, type SweepPlan } from './plan';
+import { loadReportDetails } from './report-details';
 import { imageJobs, type ImageJob, type JobDefinitions } from './image-jobs';
-import { countOutcomes, CurvePlan, curvePrefix, describeInfraFailure, hadInfraFailure, isWithoutNetworkIsolation, readFailedTlaAttempts, readFinishedShardUsage, readPlan, readRun, readShards, roleOutputPrefix, shardSpend, shardWarnings, TlaResult, tlaKey, type FailedTlaAttempt, type Role, type ShardSpend, type ShardUsage } from './outputs';
-import { DEFAULT_MAX_GUARD_DROP } from '../spec';
+import { countOutcomes, CurvePlan, curvePrefix, describeInfraFailure, hadInfraFailure, isWithoutNetworkIsolation, readFailedTlaAttempts, readFinishedShardUsage, readPlan, readRun, readShards, roleOutputPrefix, runTasksKey, shardSpend, TASK_OUTPUT_CHARS, shardWarnings, taskSide, TlaResult, tlaKey, type TaskRow, type FailedTlaAttempt, type Role, type ShardSpend, type ShardUsage } from './outputs';
+import { DEFAULT_MAX_GUARD_DROP, modelName } from '../spec';
 
 /** What the pipeline steps need: the two stores and a clock. */
 export interface StepDeps {
@@ -48,9 +49,50 @@ function baseRecord(plan: SweepPlan, run: RunPlan, now: string): RunRecordT {
     variant: run.variant,
     seed: run.seed,
     model: run.ra.modelName,
+    models: runModels(run),
     status: 'pending',
     updatedAt: now,
   });
+}
+
+/** Every model a run uses, by role: the RA's, a `react` TLA's own (scripted TLAs have none), the judge's. */
+function runModels(run: RunPlan): RunModels {
+  return { ra: run.ra.modelName, ...(run.tla.spec.kind === 'react' ? { tla: modelName(run.tla.spec.model) } : {}), ...(run.cbm.judge ? { judge: run.cbm.judge.modelName } : {}) };
+}
+
+/** The test split's size by set, the dev split's size, and the objective tasks' label balance (kinds with labels). */
+function datasetFacts(kind: CbmKind, targets: readonly CbmTask[], sets: { objective: number[]; guard: number[] }, dev: number | undefined): DatasetFacts {
+  const labels: Record<string, number> = {};
+  if (kind.labelOf) for (const i of sets.objective) labels[kind.labelOf(targets[i])] = (labels[kind.labelOf(targets[i])] ?? 0) + 1;
+  return { ...(dev === undefined ? {} : { dev }), test: targets.length, objective: sets.objective.length, guard: sets.guard.length, ...(kind.labelOf ? { labels } : {}) };
+}
+
+/** Tasks in the staged dev split (lines of dev.jsonl), or undefined when there is none. */
+async function devCount(deps: StepDeps, run: RunPlan): Promise<number | undefined> {
+  const text = await deps.artifacts.getText(`${run.cbm.datasetPrefix}/dev.jsonl`);
+  return text === undefined ? undefined : text.split('\n').filter((l) => l.trim()).length;
+}
+
+/** An agent input as the per-task view shows it: its fields without the id, as JSON, cut at TASK_OUTPUT_CHARS. */
+function inputText(input: Record<string, unknown>): string {
+  const { id: _id, ...rest } = input;
+  return JSON.stringify(rest).slice(0, TASK_OUTPUT_CHARS);
+}
+
+/** Every test task's baseline and MRA outcome side by side, in target order. */
+function taskRows(kind: CbmKind, meta: unknown, targets: readonly CbmTask[], base: readonly TaskOutcome[], mra: readonly TaskOutcome[], baseScores: readonly number[], mraScores: readonly number[]): TaskRow[] {
+  const b = new Map(base.map((o) => [o.id, o]));
+  const m = new Map(mra.map((o) => [o.id, o]));
+  return targets.map((t, i) => ({
+    id: t.id,
+    set: kind.setOf(t),
+    ...(kind.labelOf ? { label: kind.labelOf(t) } : {}),
+    ...(kind.groupsOf ? { groups: kind.groupsOf(t) } : {}),
+    input: inputText(kind.toInput(t, meta)),
+    target: kind.describeTarget(t, meta).slice(0, 600),
+    baseline: taskSide(b.get(t.id), baseScores[i]),
+    mra: taskSide(m.get(t.id), mraScores[i]),
+  }));
 }
 
 export interface PlanSweepOutput {
@@ -80,7 +122,8 @@ export async function planSweep(deps: StepDeps, input: z.infer<typeof SweepInput
     // plan.json last: its presence means the plan and its items are complete.
     await deps.artifacts.putText(planKey(sweepId), JSON.stringify(plan), 'application/json');
   }
-  const models = [...new Set(plan.runs.map((r) => r.ra.modelName))].sort();
+  // Every model of every role (RA, a react TLA's own, the judge): what the report and `list` name.
+  const models = [...new Set(plan.runs.flatMap((r) => Object.values(runModels(r))))].sort();
   await deps.scores.createSweep({
     sweepId: sweepId as SweepId,
     name: plan.name,
@@ -358,7 +401,8 @@ export async function scoreRun(deps: StepDeps, input: z.infer<typeof RunInput>):
   const guard = sets.guard.length ? guardOf(pairOn(baseScores, mraScores, sets.guard), run.cbm.maxGuardDrop ?? DEFAULT_MAX_GUARD_DROP) : undefined;
   const breakdown = breakdownOf(run, targets, sets.objective, baseScores, mraScores);
   const kind = cbmKind(run.cbm.kind);
-  const metricInfo = kind.metrics(run.cbm.spec, await readMeta(deps.artifacts, run.cbm.datasetPrefix, kind));
+  const meta = await readMeta(deps.artifacts, run.cbm.datasetPrefix, kind);
+  const metricInfo = kind.metrics(run.cbm.spec, meta);
   const curve = plan.budgetCurve ? await scoreCurve(deps, sweepId, run, targets, sets.objective, baseScores, mraScores) : undefined;
   // A task's wall clock as the shard job sets it (ra-shard.ts): the spec's taskWallSeconds, else the shard's.
   const attemptCurves = attemptCurvesOf(targets, sets.objective, base.outcomes, mra.outcomes, run.cbm.spec.taskWallSeconds === undefined ? plan.budgets.shardWallSeconds : Number(run.cbm.spec.taskWallSeconds));
@@ -366,7 +410,10 @@ export async function scoreRun(deps: StepDeps, input: z.infer<typeof RunInput>):
   const total = (us: readonly ShardUsage[]) => us.reduce((s, u) => s + shardSpend(u).totalTokens, 0);
   // TLA job attempts that failed before this one succeeded spent too.
   const failedTla = await readFailedTlaAttempts(deps.artifacts, sweepId, runId);
-  const cost = runCostUsd(plan, run, [...(owner ? base.usage : []), ...mra.usage, ...(curve?.usage ?? [])], tla, failedTla);
+  const costs = runCosts(plan, run, { baseline: owner ? base.usage : [], mra: mra.usage, curve: curve?.usage ?? [] }, tla, failedTla);
+  const cost = costs.total;
+  // The per-task view (report, `uplift artifacts`): written before the record, so a scored run always has it.
+  await deps.artifacts.putText(runTasksKey(sweepId, runId), toJsonl(taskRows(kind, meta, targets, base.outcomes, mra.outcomes, baseScores, mraScores)), 'application/x-ndjson');
   const rec = (await deps.scores.getRun(sweepId, runId)) ?? baseRecord(plan, run, nowIso(deps));
   // Exactly once: a retried ScoreRun finds the hold settled and settles nothing more.
   await deps.scores.settleBudget(sweepId, runId, cost);
@@ -393,6 +440,8 @@ export async function scoreRun(deps: StepDeps, input: z.infer<typeof RunInput>):
     ...(attemptCurves ? { bestOfK: attemptCurves.bestOfK, timeCurve: attemptCurves.timeCurve } : {}),
     metrics: { kind: run.cbm.kind, objective: metricInfo.objective.name, guard: metricInfo.guard?.name, chance: metricInfo.objective.chance, guardChance: metricInfo.guard?.chance },
     costUsd: cost,
+    costs: costs.split,
+    dataset: datasetFacts(kind, targets, sets, await devCount(deps, run)),
     reservedUsd: undefined,
     baselineCached: !owner,
     error: undefined,
@@ -438,23 +487,36 @@ async function scoreCurve(deps: StepDeps, sweepId: string, run: RunPlan, targets
 }
 
 /**
- * What a run metered: its shard jobs' tokens at the RA model's price, its TLA job's tokens at
- * each gateway's model price, and all their job time (as the jobs measured it) at the hourly
- * price of the run's queue (free locally).
+ * What a run metered, by who spent it: each role's shard jobs' tokens at the RA model's price and
+ * their job time at the hourly price of the run's queue (free locally); the TLA job's tokens at
+ * each gateway's model price and its job time (failed attempts included); the judge's tokens at
+ * the judge model's price. `total` is what the ledger settles.
  */
-function runCostUsd(plan: SweepPlan, run: RunPlan, shards: readonly ShardUsage[], tla: TlaResult | undefined, failedTla: readonly FailedTlaAttempt[] = []): number {
-  const spend = shards.map(shardSpend);
-  const tokens = { promptTokens: spend.reduce((s, u) => s + u.promptTokens, 0), completionTokens: spend.reduce((s, u) => s + u.completionTokens, 0) };
-  const shardMs = spend.reduce((s, u) => s + u.wallMs, 0);
+function runCosts(
+  plan: SweepPlan,
+  run: RunPlan,
+  shards: { baseline: readonly ShardUsage[]; mra: readonly ShardUsage[]; curve: readonly ShardUsage[] },
+  tla: TlaResult | undefined,
+  failedTla: readonly FailedTlaAttempt[] = [],
+): { split: CostSplit; total: number } {
+  const hourly = queueUsdPerHour(plan.compute, queueFor(run.ra.model, run.cbm), plan.prices);
+  const shardUsd = (us: readonly ShardUsage[]) => {
+    const spend = us.map(shardSpend);
+    const tokens = { promptTokens: spend.reduce((s, u) => s + u.promptTokens, 0), completionTokens: spend.reduce((s, u) => s + u.completionTokens, 0) };
+    return meteredUsd(tokens, priceOf(run.ra.modelName, plan.prices)) + (spend.reduce((s, u) => s + u.wallMs, 0) / 3_600_000) * hourly;
+  };
   const tlaMs = (tla?.wallMs ?? 0) + failedTla.reduce((s, a) => s + a.wallMs, 0);
-  return (
-    meteredUsd(tokens, priceOf(run.ra.modelName, plan.prices)) +
-    judgeUsd(plan, run, spend) +
-    (tla ? tlaCostUsd(tla, run, plan) : 0) +
-    failedTla.reduce((s, a) => s + a.usageByModel.reduce((t, u) => t + meteredUsd(u, priceOf(u.model, plan.prices)), 0), 0) +
-    (shardMs / 3_600_000) * queueUsdPerHour(plan.compute, queueFor(run.ra.model, run.cbm), plan.prices) +
-    (tlaMs / 3_600_000) * queueUsdPerHour(plan.compute, tlaQueueFor(run.ra.model, run.cbm), plan.prices)
-  );
+  const split: CostSplit = {
+    tla:
+      (tla ? tlaCostUsd(tla, run, plan) : 0) +
+      failedTla.reduce((s, a) => s + a.usageByModel.reduce((t, u) => t + meteredUsd(u, priceOf(u.model, plan.prices)), 0), 0) +
+      (tlaMs / 3_600_000) * queueUsdPerHour(plan.compute, tlaQueueFor(run.ra.model, run.cbm), plan.prices),
+    baseline: shardUsd(shards.baseline),
+    mra: shardUsd(shards.mra),
+    ...(shards.curve.length ? { curve: shardUsd(shards.curve) } : {}),
+    ...(run.cbm.judge ? { judge: judgeUsd(plan, run, [...shards.baseline, ...shards.mra, ...shards.curve].map(shardSpend)) } : {}),
+  };
+  return { split, total: split.tla + split.baseline + split.mra + (split.curve ?? 0) + (split.judge ?? 0) };
 }
 
 /** The judge's tokens of a run's shards. */
@@ -493,14 +555,20 @@ export async function markRunFailed(deps: StepDeps, input: z.infer<typeof Failed
   await deps.scores.releaseBaseline(run.baselineKey, sweepId, runId);
   const rec = (await deps.scores.getRun(sweepId, runId)) ?? baseRecord(plan, run, nowIso(deps));
   // Whatever finished: baseline, MRA and budget-curve shards all sit under the run's prefix.
-  const usages = await readFinishedShardUsage(deps.artifacts, runPrefix(sweepId, runId));
-  const cost = runCostUsd(plan, run, usages, await readTlaResult(deps, sweepId, runId), await readFailedTlaAttempts(deps.artifacts, sweepId, runId));
+  const byRole = {
+    baseline: await readFinishedShardUsage(deps.artifacts, roleOutputPrefix(sweepId, runId, 'baseline')),
+    mra: await readFinishedShardUsage(deps.artifacts, roleOutputPrefix(sweepId, runId, 'mra')),
+    curve: await readFinishedShardUsage(deps.artifacts, `${runPrefix(sweepId, runId)}/curve`),
+  };
+  const usages = [...byRole.baseline, ...byRole.mra, ...byRole.curve];
+  const costs = runCosts(plan, run, byRole, await readTlaResult(deps, sweepId, runId), await readFailedTlaAttempts(deps.artifacts, sweepId, runId));
+  const cost = costs.total;
   // Exactly once: a retried MarkRunFailed finds the hold settled.
   await deps.scores.settleBudget(sweepId, runId, cost);
   // A job that failed on an endpoint says so in its shard marker: that cause beats Batch's "exited 1".
   const infra = usages.find((u) => hadInfraFailure(u) && u.infraFailure);
   const cause = infra?.infraFailure && !describeError(error).includes(infra.infraFailure.endpoint) ? `InfraFailureError: ${describeInfraFailure(infra.infraFailure)}; log: ${infra.log ?? 'the shard job log'}. Then: ` : '';
-  await deps.scores.putRun({ ...rec, status: 'failed', updatedAt: nowIso(deps), error: (cause + describeError(error)).slice(0, 3000), reservedUsd: undefined, costUsd: cost });
+  await deps.scores.putRun({ ...rec, status: 'failed', updatedAt: nowIso(deps), error: (cause + describeError(error)).slice(0, 3000), reservedUsd: undefined, costUsd: cost, costs: costs.split });
   return { status: 'failed' };
 }
 
@@ -524,7 +592,8 @@ export async function finalizeSweep(deps: StepDeps, input: z.infer<typeof SweepI
   const status = unfinished ? 'interrupted' : runs.some((r) => r.status === 'failed') ? 'failed' : 'succeeded';
   const reportKey = `${sweepPrefix(sweepId)}/report/index.html`;
   const results = buildResults({ ...meta, status }, runs, await deps.scores.getBudget(sweepId));
-  await deps.artifacts.putText(reportKey, renderReportHtml(results), 'text/html; charset=utf-8');
+  const details = await loadReportDetails(deps.artifacts, sweepId, results.runs.map((r) => r.runId));
+  await deps.artifacts.putText(reportKey, renderReportHtml(results, details), 'text/html; charset=utf-8');
   await deps.artifacts.putText(reportKey.replace(/index\.html$/, 'results.json'), JSON.stringify(results, null, 2), 'application/json');
   await deps.scores.updateSweep(sweepId, { status, reportKey, counts, updatedAt: nowIso(deps) });
   return { sweepId, reportKey, counts };

@@ -38,6 +38,9 @@ interface JsonRun {
   warnings?: string[];
   guard?: Guard;
   judgeTokens?: number;
+  models?: { ra: string; tla?: string; judge?: string };
+  costs?: { tla: number; baseline: number; mra: number; curve?: number; judge?: number };
+  tokenSplit?: { tla: number; baseline: number; mra: number; judge?: number };
   breakdown?: Record<string, Record<string, unknown>>;
   outcomes?: { baseline?: { scored: number; agent_error: number; infra_error: number }; mra?: { scored: number; agent_error: number; infra_error: number } };
 }
@@ -317,6 +320,12 @@ describe('prompt injection: the judge is metered at its own price', () => {
     expect(owner.costUsd).toBeCloseTo(2 * usdOf(perEvaluation), 12);
     expect(reuser.costUsd).toBeCloseTo(usdOf(perEvaluation), 12);
     expect(owner.costUsd).toBeGreaterThan(0);
+    // AND the split says where it went: all of it to the judge, none to the free RA or the scripted TLA (a split that booked the judge under the MRA would fail here)
+    expect(owner.costs?.judge).toBeCloseTo(2 * usdOf(perEvaluation), 12);
+    expect(reuser.costs?.judge).toBeCloseTo(usdOf(perEvaluation), 12);
+    for (const x of [owner, reuser]) expect([x.costs?.tla, x.costs?.baseline, x.costs?.mra]).toEqual([0, 0, 0]);
+    // AND every model is named by its role
+    expect(owner.models).toEqual({ ra: 'offline', judge: 'judge-m' });
     // AND the ledger spent exactly what the endpoint billed, and holds nothing back
     expect(res.budget.spentUsd).toBeCloseTo(usdOf(endpoint.judge), 12);
     expect(res.budget.reservedUsd).toBe(0);

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { EmbeddedServices } from '../../cli/local/embedded';
 import { executeSweep } from '../../cli/local/runner';
 import { loadSpec } from '../../core/spec';
-import { readPlan } from '../../core/sweep/outputs';
+import { readPlan, roleOutputPrefix, ShardUsage } from '../../core/sweep/outputs';
 import { newSweepId, prepareSweep, stageSweep } from '../../core/sweep/stage';
 import type { Stores } from '../../lambdas/aws/clients';
 import { embeddedForTest } from '../support/embedded';
@@ -40,5 +40,28 @@ describe('the worst case bounds what a sweep spends', () => {
       expect(r.costUsd).toBeGreaterThan(0);
     }
     expect(runs.reduce((s, r) => s + (r.costUsd ?? 0), 0)).toBeCloseTo(budget?.spentUsd as number, 5);
+    // AND each run's split says who spent it: the parts add up to its cost; the MRA's part is exactly its shards' tokens at
+    // $1/$2 per M plus their job time at $0.50/h; the baseline is paid only by the run that computed it
+    const shardUsd = async (prefix: string) => {
+      let usd = 0;
+      for (const k of (await stores.artifacts.list(prefix + '/')).filter((x) => x.endsWith('.usage.json'))) {
+        const u = ShardUsage.parse(JSON.parse((await stores.artifacts.getText(k)) as string));
+        usd += (u.promptTokens * 1 + u.completionTokens * 2) / 1e6 + (u.wallMs / 3_600_000) * 0.5;
+      }
+      return usd;
+    };
+    for (const r of runs) {
+      const c = r.costs;
+      expect(c).toBeDefined();
+      if (!c) continue;
+      expect(c.tla + c.baseline + c.mra + (c.curve ?? 0) + (c.judge ?? 0)).toBeCloseTo(r.costUsd as number, 12);
+      expect(c.mra).toBeCloseTo(await shardUsd(roleOutputPrefix(sweepId, r.runId, 'mra')), 12);
+      expect(c.mra).toBeGreaterThan(0);
+      if (r.baselineCached) expect(c.baseline).toBe(0);
+      else expect(c.baseline).toBeCloseTo(await shardUsd(roleOutputPrefix(sweepId, r.runId, 'baseline')), 12);
+      // the TLA job's time at $0.50/h at least (noop calls no model; fewshot-search evaluates on dev with the priced RA model)
+      expect(c.tla).toBeGreaterThan(0);
+    }
+    expect(runs.filter((r) => !r.baselineCached && (r.costs?.baseline ?? 0) > 0)).toHaveLength(1);
   });
 });

@@ -94,6 +94,7 @@ export const classificationKind: CbmKind<Example, LabelSet> = {
   meta: LabelSet,
   load: (dir) => loadClassificationDir(dir),
   setOf: () => 'objective',
+  labelOf: (ex) => ex.label,
   toInput: (ex, labels) => ({ id: ex.id, text: ex.text, labels: labels.labels }),
   score: async (ex, output) => (normalizeLabel(output) === normalizeLabel(ex.label) ? 1 : 0),
   describeTarget: (ex) => ex.label,

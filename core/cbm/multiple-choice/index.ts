@@ -303,6 +303,7 @@ export const multipleChoiceKind: CbmKind<McTask, McMeta, McSpecFields> = {
     return problems;
   },
   setOf: (t) => t.set,
+  labelOf: (t) => `answer ${letterOf(t.answer)}`,
   groupsOf(t) {
     const g: Record<string, string> = {};
     if (t.source) g.source = t.source;
