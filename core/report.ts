@@ -657,7 +657,7 @@ ${d.flipped.map((f) => `<tr class="${f.mra.score > f.baseline.score ? 'gained' :
       }</pre></details>`
     : '';
   const transcript = d.transcript
-    ? `<details class="transcript"><summary>TLA transcript (${d.transcript.total.toLocaleString('en-US')} events${d.transcript.total > d.transcript.events.length ? `; the first ${d.transcript.events.length} shown` : ''})</summary><pre class="transcript">${esc(d.transcript.events.map(eventLine).join('\n'))}</pre></details>`
+    ? `<details class="transcript"><summary>TLA transcript (${d.transcript.total.toLocaleString('en-US')} events${d.transcript.total > d.transcript.events.length ? `; ${d.transcript.events.length} shown: every step, checkpoint and note first, then model calls` : ''})</summary><pre class="transcript">${esc(d.transcript.events.map(eventLine).join('\n'))}</pre></details>`
     : '';
   const problems = d.problems.length ? `<p class="warn">${d.problems.map(esc).join('<br>')}</p>` : '';
   return `<details class="run-detail" id="run-${esc(r.runId)}"><summary><code>${esc(r.runId)}</code> · ${esc(r.status)}${r.uplift === null ? '' : ` · ${signed(r.uplift)} pp`}${t.total ? ` · ${t.gained} gained, ${t.lost} lost` : ''}</summary>

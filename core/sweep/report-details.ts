@@ -15,7 +15,7 @@ export interface RunDetails {
   tasks: { total: number; gained: number; lost: number; errors: { baseline: number; mra: number } };
   /** The MRA diff against the RA (cut at diffChars), and how long it was. */
   diff?: { text: string; chars: number; lines: number };
-  /** The first transcript events (at most transcriptEvents) and how many there were. */
+  /** At most transcriptEvents transcript events, the TLA's steps before model calls (pickEvents), and how many there were. */
   transcript?: { events: Record<string, unknown>[]; total: number };
   /** Why a part is missing (an artifact that could not be read). */
   problems: string[];
@@ -25,6 +25,18 @@ export interface RunDetails {
 export function pickFlipped<T>(gained: readonly T[], lost: readonly T[], n: number): T[] {
   const g = Math.min(gained.length, Math.max(Math.ceil(n / 2), n - lost.length));
   return [...gained.slice(0, g), ...lost.slice(0, n - g)];
+}
+
+/**
+ * At most `n` transcript events in their order, the TLA's own steps first: every event that is not a
+ * model call (steps, checkpoints, notes) is kept before any model call, which fill what is left —
+ * a TLA that evaluates on dev makes thousands of calls that would hide its decisions.
+ */
+export function pickEvents(events: readonly Record<string, unknown>[], n: number): Record<string, unknown>[] {
+  const isCall = (e: Record<string, unknown>) => typeof e.kind === 'string' && e.kind.startsWith('model_');
+  const steps = events.map((e, i) => (isCall(e) ? -1 : i)).filter((i) => i >= 0).slice(0, n);
+  const calls = events.map((e, i) => (isCall(e) ? i : -1)).filter((i) => i >= 0).slice(0, n - steps.length);
+  return [...steps, ...calls].sort((a, b) => a - b).map((i) => events[i]);
 }
 
 /** Bounds of the report's drill-downs (per run; runs past `runs` link to `uplift artifacts`). */
@@ -57,15 +69,14 @@ export async function loadRunDetails(store: ArtifactStore, sweepId: string, runI
   if (diffText !== undefined) details.diff = { text: diffText.slice(0, REPORT_DETAIL_LIMITS.diffChars), chars: diffText.length, lines: diffText.split('\n').filter((l) => l).length };
   if (transcriptText !== undefined) {
     const lines = transcriptText.split('\n').filter((l) => l.trim());
-    const events: Record<string, unknown>[] = [];
-    for (const l of lines.slice(0, REPORT_DETAIL_LIMITS.transcriptEvents)) {
+    const all = lines.map((l): Record<string, unknown> => {
       try {
-        events.push(z.record(z.string(), z.unknown()).parse(JSON.parse(l)));
+        return z.record(z.string(), z.unknown()).parse(JSON.parse(l));
       } catch {
-        events.push({ kind: 'unreadable', line: l.slice(0, 200) });
+        return { kind: 'unreadable', line: l.slice(0, 200) };
       }
-    }
-    details.transcript = { events, total: lines.length };
+    });
+    details.transcript = { events: pickEvents(all, REPORT_DETAIL_LIMITS.transcriptEvents), total: all.length };
   }
   return details;
 }

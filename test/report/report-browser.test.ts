@@ -5,11 +5,13 @@ import { pathToFileURL } from 'node:url';
 import { launch, type Browser } from 'puppeteer-core';
 import { runCli } from '../support/cli';
 import { describeWithChromium } from '../support/chromium';
-import { writeSmallSpec } from '../support/specs';
+import { EXAMPLES, writeSmallSpec } from '../support/specs';
 
 /*
- * The HTML report of a small real sweep, opened from disk in a real Chromium at a narrow and a wide
- * window: it loads without errors or network requests, and nothing spills past the window's width.
+ * The HTML reports of real sweeps — the demo's (examples/sweeps/tai-demo.yaml) and a sweep with a
+ * budget curve — and the leaderboard, opened from disk in a real Chromium at a narrow and a wide
+ * window: they load without errors or network requests, nothing spills past the window's width,
+ * and the drill-downs (flipped tasks, MRA diff, TLA transcript) open on a click.
  */
 
 /** What the page measures of itself (browser-side; a string because the project's types have no DOM). */
@@ -31,27 +33,38 @@ interface Measured {
 }
 
 describeWithChromium('the sweep report in a real browser', (executable) => {
-  let report = '';
+  const reports = { demo: '', curve: '' };
   let dataDir = '';
   let browser: Browser | undefined;
 
   beforeAll(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'uplift-report-browser-'));
-    // 2 seeds: the report has both plots (across seeds needs 2 attempts per cell).
     dataDir = join(dir, 'data');
-    const r = await runCli(['run', writeSmallSpec({ seeds: 2 }), '--data-dir', dataDir]);
-    expect(r.code).toBe(0);
-    report = /^Report: (.+index\.html)$/m.exec(r.stdout)?.[1] ?? '';
-    expect(report).not.toBe('');
+    // The demo as `npm run demo` runs it (3 seeds: both forest plots), and a sweep with a budget curve.
+    const demo = await runCli(['run', join(EXAMPLES, 'sweeps/tai-demo.yaml'), '--data-dir', dataDir]);
+    expect(demo.code).toBe(0);
+    reports.demo = /^Report: (.+index\.html)$/m.exec(demo.stdout)?.[1] ?? '';
+    const curve = await runCli(['run', writeSmallSpec({ name: 'curve', seeds: 2, tlas: '[{kind: fewshot-search, evalTasks: 40}]', extra: 'budgetCurve: [5000, 60000, 400000]' }), '--data-dir', dataDir]);
+    expect(curve.code).toBe(0);
+    reports.curve = /^Report: (.+index\.html)$/m.exec(curve.stdout)?.[1] ?? '';
+    expect(reports.demo).not.toBe('');
+    expect(reports.curve).not.toBe('');
     // --no-sandbox: Chromium's own sandbox refuses to start as root (the test containers run as root).
     browser = await launch({ executablePath: executable, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
-  }, 240_000);
+  }, 300_000);
 
   afterAll(async () => {
     await browser?.close();
   });
 
-  test.each([800, 1400])('at a %i px wide window: no errors, no requests off disk, every plot within the window', async (width) => {
+  test.each([
+    ['demo', 800, 2],
+    ['demo', 1400, 2],
+    // across seeds, per run, and the budget curve
+    ['curve', 800, 3],
+    ['curve', 1400, 3],
+  ] as const)('the %s report at a %i px wide window: no errors, no requests off disk, its %i plots within the window', async (which, width, plots) => {
+    const report = reports[which];
     if (!browser) throw new Error('the browser did not start (see beforeAll)');
     const page = await browser.newPage();
     const errors: string[] = [];
@@ -70,7 +83,7 @@ describeWithChromium('the sweep report in a real browser', (executable) => {
     expect(requests).toEqual([url]);
     expect(seen.innerWidth).toBe(width);
     expect(seen.scrollWidth).toBeLessThanOrEqual(width);
-    expect(seen.svgs).toHaveLength(2);
+    expect(seen.svgs).toHaveLength(plots);
     for (const s of seen.svgs) {
       expect(s.left).toBeGreaterThanOrEqual(0);
       expect(s.right).toBeLessThanOrEqual(width);
@@ -82,7 +95,44 @@ describeWithChromium('the sweep report in a real browser', (executable) => {
       expect(s.drawn.right).toBeLessThanOrEqual(s.view.width);
       expect(s.drawn.bottom).toBeLessThanOrEqual(s.view.height);
     }
-    if (width === 800) expect(seen.svgs.every((s) => s.width < s.view.width)).toBe(true); // the narrow window really shrinks them
+    if (width === 800) expect(seen.svgs.some((s) => s.width < s.view.width)).toBe(true); // the narrow window really shrinks the wide ones
+  });
+
+  test.each([800, 1400])('the demo report at a %i px wide window: each run’s drill-down, its diff and its transcript open on a click and stay within the window', async (width) => {
+    if (!browser) throw new Error('the browser did not start (see beforeAll)');
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(`page error: ${String(e)}`));
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(`console: ${m.text()}`);
+    });
+    await page.setViewport({ width, height: 900 });
+    await page.goto(pathToFileURL(reports.demo).href, { waitUntil: 'load' });
+    const state = (sel: string) => page.evaluate(`[...document.querySelectorAll(${JSON.stringify(sel)})].map((d) => ({ open: d.open, shown: [...d.children].filter((c) => c.tagName !== 'SUMMARY').every((c) => c.checkVisibility()) }))`) as Promise<{ open: boolean; shown: boolean }[]>;
+    // closed at first: the page opens short
+    const before = await state('details.run-detail');
+    expect(before).toHaveLength(6);
+    expect(before.every((d) => !d.open && !d.shown)).toBe(true);
+    // a click on each summary opens it, and then on its diff and transcript
+    for (const summary of await page.$$('details.run-detail > summary')) await summary.click();
+    for (const summary of await page.$$('details.run-detail details > summary')) await summary.click();
+    expect((await state('details.run-detail')).every((d) => d.open && d.shown)).toBe(true);
+    const inner = await state('details.run-detail details');
+    expect(inner.length).toBe(12);
+    expect(inner.every((d) => d.open && d.shown)).toBe(true);
+    const seen = (await page.evaluate(`({
+      scrollWidth: document.documentElement.scrollWidth,
+      fewshotRows: document.querySelectorAll('details.run-detail[id^="run-fewshot"] table.tasks tbody tr').length,
+      transcriptText: document.querySelector('details.run-detail[id^="run-fewshot"] pre.transcript').innerText,
+      diffText: document.querySelector('details.run-detail[id^="run-fewshot"] pre.diff').innerText,
+    })`)) as { scrollWidth: number; fewshotRows: number; transcriptText: string; diffText: string };
+    await page.close();
+    expect(errors).toEqual([]);
+    expect(seen.scrollWidth).toBeLessThanOrEqual(width);
+    // the fewshot runs flip tasks both ways: the view shows gains and losses
+    expect(seen.fewshotRows).toBeGreaterThan(0);
+    expect(seen.diffText).toMatch(/prompt\.txt/);
+    expect(seen.transcriptText).toMatch(/tla_step|checkpoint/);
   });
 
   test.each([800, 1400])('the leaderboard of the data dir at a %i px wide window: no errors, nothing wider than the window, and its link opens the sweep report', async (width) => {
@@ -104,7 +154,7 @@ describeWithChromium('the sweep report in a real browser', (executable) => {
     expect(seen.scrollWidth).toBeLessThanOrEqual(width);
     // Every cell links to the report the sweep wrote: following one lands on that report.
     expect(seen.links.length).toBeGreaterThan(0);
-    expect(new Set(seen.links)).toEqual(new Set([pathToFileURL(report).href]));
+    expect(new Set(seen.links)).toEqual(new Set([pathToFileURL(reports.demo).href, pathToFileURL(reports.curve).href]));
     await page.goto(seen.links[0], { waitUntil: 'load' });
     expect(await page.title()).toMatch(/Uplift/);
     await page.close();

@@ -1,6 +1,6 @@
 import { toJsonl } from '../../../core/jsonl';
 import { runTasksKey, tlaKey, type TaskRow } from '../../../core/sweep/outputs';
-import { loadReportDetails, loadRunDetails, pickFlipped, REPORT_DETAIL_LIMITS } from '../../../core/sweep/report-details';
+import { loadReportDetails, loadRunDetails, pickEvents, pickFlipped, REPORT_DETAIL_LIMITS } from '../../../core/sweep/report-details';
 import { MemoryArtifactStore } from '../../support/memory-store';
 
 /*
@@ -69,5 +69,16 @@ describe('loadRunDetails', () => {
     for (const id of ids) if (id !== 'r1') await store.putText(runTasksKey(sweep, id), toJsonl([row('a', 0, 1)]));
     const m = await loadReportDetails(store, sweep, ids);
     expect([...m.keys()]).toEqual(ids.slice(0, REPORT_DETAIL_LIMITS.runs).filter((id) => id !== 'r1'));
+  });
+});
+
+describe('pickEvents: the TLA’s steps before its model calls, in transcript order', () => {
+  test('keeps every non-call event, fills the rest with the first calls, and keeps the order', () => {
+    const ev = (kind: string, i: number) => ({ kind, i });
+    const events = [ev('note', 0), ev('model_call', 1), ev('model_call', 2), ev('tla_step', 3), ev('model_call', 4), ev('model_failed', 5), ev('checkpoint', 6)];
+    expect(pickEvents(events, 5).map((e) => e.i)).toEqual([0, 1, 3, 6, 2].sort((a, b) => a - b));
+    expect(pickEvents(events, 3).map((e) => e.i)).toEqual([0, 3, 6]);
+    expect(pickEvents(events, 2).map((e) => e.i)).toEqual([0, 3]);
+    expect(pickEvents(events, 99)).toEqual(events);
   });
 });
