@@ -769,7 +769,8 @@ ${detailsSection(res, details)}
 /** One sweep on the leaderboard: its results and the link to its report, relative to the leaderboard page (e.g. `sweeps/<id>/report/index.html`). */
 export interface LeaderboardSweep {
   results: SweepResults;
-  href: string;
+  /** Its report, relative to the leaderboard page; absent when it has none yet (a sweep still running on a stack). */
+  href?: string;
 }
 
 /** One (TLA × RA × CBM × variant) cell of one sweep, as the leaderboard ranks it. */
@@ -779,7 +780,7 @@ export interface LeaderboardRow extends CellSummary {
   sweepName: string;
   sweepStatus: string;
   offlineStandIn: boolean;
-  href: string;
+  href?: string;
 }
 
 /**
@@ -817,7 +818,7 @@ export function renderLeaderboardHtml(sweeps: readonly LeaderboardSweep[], title
   const body = rows
     .map(
       (r) =>
-        `<tr><td class="n">${r.rank}</td><td>${esc(r.tla)}</td><td>${esc(r.ra)}</td><td>${esc(r.cbm)}</td><td>${esc(r.variant)}</td><td class="n">${r.attempts}</td><td class="n">${signed(r.meanUplift)}</td><td class="n">${ciText(r.ci)}</td>${guard ? `<td class="n">${r.meanGuardUplift === undefined ? '—' : signed(r.meanGuardUplift)}</td>` : ''}<td><a href="${esc(r.href)}">${esc(r.sweepName)}</a> <small><code>${esc(r.sweepId)}</code></small>${r.sweepStatus === 'succeeded' ? '' : ` <small class="warn">${esc(r.sweepStatus)}</small>`}${r.offlineStandIn ? ' <small class="warn">offline stand-in</small>' : ''}</td></tr>`,
+        `<tr><td class="n">${r.rank}</td><td>${esc(r.tla)}</td><td>${esc(r.ra)}</td><td>${esc(r.cbm)}</td><td>${esc(r.variant)}</td><td class="n">${r.attempts}</td><td class="n">${signed(r.meanUplift)}</td><td class="n">${ciText(r.ci)}</td>${guard ? `<td class="n">${r.meanGuardUplift === undefined ? '—' : signed(r.meanGuardUplift)}</td>` : ''}<td>${r.href === undefined ? `${esc(r.sweepName)} <small>(no report yet)</small>` : `<a href="${esc(r.href)}">${esc(r.sweepName)}</a>`} <small><code>${esc(r.sweepId)}</code></small>${r.sweepStatus === 'succeeded' ? '' : ` <small class="warn">${esc(r.sweepStatus)}</small>`}${r.offlineStandIn ? ' <small class="warn">offline stand-in</small>' : ''}</td></tr>`,
     )
     .join('\n');
   return `<!doctype html>

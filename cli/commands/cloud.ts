@@ -57,7 +57,7 @@ const stackOption = () => new Option('--stack <name>', 'name of the deployed Upl
 const regionOption = () => new Option('--region <region>', 'AWS region of the stack (default: AWS_REGION or your profile\'s region)');
 
 /** Rewraps SDK failures a user can act on; everything else (bugs) passes through. */
-function cloudError(e: unknown, stack: string): never {
+export function cloudError(e: unknown, stack: string): never {
   if (e instanceof UpliftError) throw e;
   const err = e as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
   const name = err.name ?? 'Error';

@@ -1,7 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import type { Command } from 'commander';
-import { leaderboardRows, renderLeaderboardHtml, type LeaderboardSweep } from '../../core/report';
+import { Option, type Command } from 'commander';
+import { buildResults, leaderboardRows, renderLeaderboardHtml, type LeaderboardSweep } from '../../core/report';
+import { cloudError, connectStack } from './cloud';
 import { dataDirOf, dataDirOption, withReadOnlyStores } from '../local/data-dir';
 import { EXIT, type Io } from '../io';
 import { readSweep } from './sweep-data';
@@ -16,9 +17,16 @@ export function registerLeaderboardCommand(program: Command, io: Io, setExit: (c
   program
     .command('leaderboard')
     .description("write an index page of every sweep in the data dir: TLA × RA × CBM × variant cells ranked by mean uplift with CI, linking to each sweep's report")
-    .option('--out <file>', 'where to write it (default: <data dir>/reports/index.html, beside the reports it links to)')
+    .option('--out <file>', 'where to write it (default: <data dir>/reports/index.html, beside the reports it links to; with --stack: ./<stack>-leaderboard/index.html)')
     .addOption(dataDirOption())
-    .action(async (opts: { out?: string; dataDir?: string }) => {
+    .addOption(new Option('--stack <name>', "rank the sweeps of a deployed stack instead: their reports are downloaded from its bucket beside the page (<out dir>/<sweep-id>/index.html)"))
+    .addOption(new Option('--region <region>', "with --stack: the stack's AWS region (default: AWS_REGION or your profile's region)"))
+    .action(async (opts: { out?: string; dataDir?: string; stack?: string; region?: string }) => {
+      if (opts.stack) {
+        await stackLeaderboard(io, { stack: opts.stack, region: opts.region, out: resolve(opts.out ?? join(`${opts.stack}-leaderboard`, 'index.html')) });
+        setExit(EXIT.ok);
+        return;
+      }
       const dir = dataDirOf(opts.dataDir);
       const out = resolve(opts.out ?? leaderboardPath(dir));
       const sweeps = await withReadOnlyStores(dir, async (stores) => {
@@ -33,6 +41,38 @@ export function registerLeaderboardCommand(program: Command, io: Io, setExit: (c
       io.err(`Leaderboard of ${sweeps.length} sweep(s), ${leaderboardRows(sweeps).length} cell(s): ${out}\n`);
       setExit(EXIT.ok);
     });
+}
+
+/**
+ * The leaderboard of a deployed stack: every sweep in its table, each finished sweep's report
+ * downloaded from its bucket to `<dir of out>/<sweep-id>/index.html`, so that the page and its
+ * links work offline and can be moved as one directory.
+ */
+async function stackLeaderboard(io: Io, opts: { stack: string; region?: string; out: string }): Promise<void> {
+  const stack = await connectStack(opts);
+  const dir = dirname(opts.out);
+  const sweeps: LeaderboardSweep[] = [];
+  let downloaded = 0;
+  try {
+    for (const meta of await stack.stores.scores.listSweeps()) {
+      const results = buildResults(meta, await stack.stores.scores.listRuns(meta.sweepId), await stack.stores.scores.getBudget(meta.sweepId));
+      const html = meta.reportKey ? await stack.stores.artifacts.getText(meta.reportKey) : undefined;
+      if (html === undefined) {
+        sweeps.push({ results });
+        continue;
+      }
+      const path = join(dir, meta.sweepId, 'index.html');
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, html);
+      downloaded++;
+      sweeps.push({ results, href: relativeHref(dir, path) });
+    }
+  } catch (e) {
+    cloudError(e, stack.name);
+  }
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(opts.out, renderLeaderboardHtml(sweeps, `Uplift leaderboard — stack ${stack.name}`));
+  io.err(`Leaderboard of ${sweeps.length} sweep(s) of stack ${stack.name}, ${leaderboardRows(sweeps).length} cell(s), ${downloaded} report(s) downloaded: ${opts.out}\n`);
 }
 
 /** A link from a page in `fromDir` to `target`, as a relative URL path. */

@@ -290,6 +290,20 @@ describe('uplift status / results / cancel --stack', () => {
     expect(cfn.commandCalls(DescribeStacksCommand).length).toBe(2);
   });
 
+  test('leaderboard --stack ranks the stack\'s sweeps and downloads each finished sweep\'s report beside the page, linked relatively', async () => {
+    // GIVEN the finished sweep of the test above (FinalizeSweep wrote its report to the bucket)
+    const out = join(tmp, 'lb', 'index.html');
+    const r = await uplift('leaderboard', ...stackArgs, '--out', out);
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(new RegExp(`Leaderboard of \\d+ sweep\\(s\\) of stack Uplift, \\d+ cell\\(s\\), \\d+ report\\(s\\) downloaded: ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    const page = readFileSync(out, 'utf8');
+    expect(page).toContain('Uplift leaderboard — stack Uplift');
+    // both cells of the finished sweep link to its downloaded report, which is the one in S3
+    expect(page.match(new RegExp(`<a href="${submitted}/index.html">cloud-demo</a>`, 'g'))).toHaveLength(2);
+    const meta = await stores.scores.getSweep(submitted);
+    expect(readFileSync(join(tmp, 'lb', submitted, 'index.html'), 'utf8')).toBe(await stores.artifacts.getText(meta?.reportKey as string));
+  });
+
   test('cancel stops the execution, terminates only this sweep\'s Batch jobs in both queues, and marks the sweep interrupted', async () => {
     const planUri = `s3://uplift-artifacts/sweeps/${submitted}/plan.json`;
     sfn.on(DescribeExecutionCommand).resolves({ executionArn: `arn:exec:${submitted}`, stateMachineArn: STATE_MACHINE, status: 'RUNNING', startDate: new Date() });

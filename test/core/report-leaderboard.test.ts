@@ -89,4 +89,12 @@ describe('renderLeaderboardHtml', () => {
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ rank: 1, sweepId: meta.sweepId, tla: 'edit', attempts: 2, meanUplift: 0.375, ciMethod: 't', href: 'x.html' });
   });
+
+  test('a sweep without a report yet (still running on a stack) is ranked, named and not linked', () => {
+    const meta = { sweepId: 'lb-20260101-000000-efgh', name: 'running', status: 'running', createdAt: '', updatedAt: '', runCount: 1, offlineOnly: false, models: ['m'], maxUsd: 1, worstCaseUsd: 0 } as unknown as SweepMeta;
+    const rec = { sweepId: meta.sweepId, runId: 'edit-agent-cbm-simple-s1', tla: 'edit', ra: 'agent', cbm: 'cbm', variant: 'simple', seed: 1, model: 'm', status: 'succeeded', updatedAt: '', baseline: 0.25, mra: 0.5, uplift: 0.25, ci: [0.1, 0.4] } as RunRecord;
+    const html = renderLeaderboardHtml([{ results: buildResults(meta, [rec]) }]);
+    expect(html).toContain('running <small>(no report yet)</small>');
+    expect(html).not.toContain('<a href');
+  });
 });
