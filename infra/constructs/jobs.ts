@@ -44,12 +44,16 @@ export const MODEL_CACHE = { hostPath: '/var/lib/uplift/models', containerPath: 
 /** The non-root user of both images (batch-images/Dockerfile.*). */
 export const IMAGE_UID = 10001;
 /**
- * Keys of the artifacts bucket that TLA jobs may never read, whatever else they are granted: the
- * held-out test splits (`datasets/<cbm>/<version>/test.jsonl`) and the hidden assets of test tasks
- * (`datasets/<cbm>/<version>/assets/test/<sha256>`, e.g. CIFAR-10's test labels; `*` also matches
- * `/`). A TLA works on the dev split only; the test split scores its MRA.
+ * Keys of the artifacts bucket that TLA jobs may never read, whatever else they are granted (`*`
+ * also matches `/`). A TLA works on the dev split only; the test split scores its MRA. So:
+ * - the held-out test splits (`datasets/<cbm>/<version>/test.jsonl`) and the hidden assets of test
+ *   tasks (`datasets/<cbm>/<version>/assets/test/<sha256>`, e.g. CIFAR-10's test labels);
+ * - what other runs learnt on the test split, which gives its labels away as well: baseline, MRA
+ *   and budget-curve shard outputs (`sweeps/<s>/runs/<r>/{baseline,mra,curve/<b>}/shard-<i>.*`,
+ *   per-task scores and outputs), the per-task view (`sweeps/<s>/runs/<r>/tasks.jsonl`, with each
+ *   task's target) and the reports (`sweeps/<s>/report/*`) — core/sweep/outputs.ts names them.
  */
-export const TEST_SPLIT_KEYS = ['datasets/*/test.jsonl', 'datasets/*/assets/test/*'] as const;
+export const TEST_SPLIT_KEYS = ['datasets/*/test.jsonl', 'datasets/*/assets/test/*', 'sweeps/*/baseline/*', 'sweeps/*/mra/*', 'sweeps/*/curve/*', 'sweeps/*/tasks.jsonl', 'sweeps/*/report/*'] as const;
 
 /** A job queue with its two job definitions, as the state machine takes them. */
 export interface JobQueueTarget extends JobTarget {

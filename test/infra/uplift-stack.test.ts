@@ -6,6 +6,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { LEADERBOARD_INDEX } from '../../lambdas/aws/dynamo-score-store';
 import { assetKey, datasetPrefix } from '../../core/cbm/dataset';
+import { curvePrefix, roleOutputPrefix, runTasksKey, shardOutputKey, shardTranscriptKey, shardUsageKey, tlaKey } from '../../core/sweep/outputs';
 import { STEP_HANDLERS } from '../../infra/constructs/functions';
 import { IMAGE_JOB_COMMAND, JOB_COMMANDS, TEST_SPLIT_KEYS } from '../../infra/constructs/jobs';
 import { MODEL_UPLOAD_KEY_PATTERN } from '../../infra/constructs/model-upload-trigger';
@@ -357,14 +358,14 @@ describe('secrets and IAM scoping', () => {
       });
   });
 
-  test('TLA jobs have roles of their own that can never read a test split: an explicit Deny on datasets/*/test.jsonl', () => {
+  test('TLA jobs have roles of their own that can never read a test split, nor what runs learnt on it: an explicit Deny on test splits, test shard outputs, per-task views and reports', () => {
     const bucketArn = { 'Fn::GetAtt': [id(stack.storage.bucket), 'Arn'] };
     for (const role of [stack.jobs.cpuTlaJobRole, stack.jobs.gpuTlaJobRole]) {
       template.hasResourceProperties('AWS::IAM::Policy', {
         Roles: [{ Ref: id(role) }],
         PolicyDocument: {
           Statement: Match.arrayWith([
-            { Sid: 'TlaJobsNeverReadTestSplits', Effect: 'Deny', Action: 's3:GetObject*', Resource: [{ 'Fn::Join': ['', [bucketArn, '/datasets/*/assets/test/*']] }, { 'Fn::Join': ['', [bucketArn, '/datasets/*/test.jsonl']] }] },
+            Match.objectLike({ Sid: 'TlaJobsNeverReadTestSplits', Effect: 'Deny', Action: 's3:GetObject*', Resource: Match.arrayWith([{ 'Fn::Join': ['', [bucketArn, '/datasets/*/assets/test/*']] }, { 'Fn::Join': ['', [bucketArn, '/datasets/*/test.jsonl']] }]) }),
           ]),
         },
       });
@@ -379,8 +380,30 @@ describe('secrets and IAM scoping', () => {
     expect(denied('datasets/a/b/c/test.jsonl')).toBe(true);
     // The keys staging writes test tasks' hidden assets to (core/cbm/dataset.ts), e.g. CIFAR-10's test labels.
     expect(denied(assetKey(datasetPrefix('cifar10', '0123456789abcdef'), 'test', 'a'.repeat(64)))).toBe(true);
-    for (const key of ['datasets/tai-safety/0123456789abcdef/dev.jsonl', 'datasets/tai-safety/0123456789abcdef/labels.json', 'agents/0123456789abcdef.tar.gz', assetKey(datasetPrefix('cifar10', '0123456789abcdef'), 'dev', 'a'.repeat(64))])
-      expect(denied(key)).toBe(false);
+    // What runs learnt on the test split: shard outputs of the baseline, the MRA and the budget curve, the per-task view, the reports.
+    const [sw, run] = ['tai-demo-20260101-000000-abcd', 'baseline-search-classifier-tai-safety-simple-s1'];
+    for (const key of [
+      shardOutputKey(roleOutputPrefix(sw, run, 'baseline'), 0),
+      shardUsageKey(roleOutputPrefix(sw, run, 'mra'), 3),
+      shardTranscriptKey(curvePrefix(sw, run, 2), 0),
+      runTasksKey(sw, run),
+      `sweeps/${sw}/report/index.html`,
+      `sweeps/${sw}/report/results.json`,
+    ])
+      expect({ key, denied: denied(key) }).toEqual({ key, denied: true });
+    // …but not what the TLA job reads or writes itself (its run's plan, its checkpoints, its MRA and curve plan), even for a TLA named "baseline-search"
+    for (const key of [
+      'datasets/tai-safety/0123456789abcdef/dev.jsonl',
+      'datasets/tai-safety/0123456789abcdef/labels.json',
+      'agents/0123456789abcdef.tar.gz',
+      assetKey(datasetPrefix('cifar10', '0123456789abcdef'), 'dev', 'a'.repeat(64)),
+      `sweeps/${sw}/plan.json`,
+      tlaKey(sw, run, 'mra.tar.gz'),
+      tlaKey(sw, run, 'curve.json'),
+      tlaKey(sw, run, 'transcript.jsonl'),
+      `sweeps/${sw}/runs/${run}/tla/checkpoints/3.tar.gz`,
+    ])
+      expect({ key, denied: denied(key) }).toEqual({ key, denied: false });
   });
 
   test('job roles reach only their prefixes of the artifacts bucket; only GPU jobs read models/', () => {
