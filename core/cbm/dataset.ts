@@ -51,11 +51,15 @@ export interface AssetRef {
   in: 'workspace' | 'hidden';
 }
 
-/** Where an asset is staged: `test` for hidden assets of test tasks (never readable by TLA jobs), `dev` for all others. */
+/**
+ * Where an asset is staged: `test` for every asset of a test task, hidden or in its workspace
+ * (never readable by TLA jobs: a TLA that saw the test inputs could label them itself), `dev` for
+ * dev tasks'. An asset both splits use is staged in both areas.
+ */
 export type AssetArea = 'dev' | 'test';
 
-export function assetArea(split: Split, asset: Pick<AssetRef, 'in'>): AssetArea {
-  return split === 'test' && asset.in === 'hidden' ? 'test' : 'dev';
+export function assetArea(split: Split, _asset?: Pick<AssetRef, 'in'>): AssetArea {
+  return split === 'test' ? 'test' : 'dev';
 }
 
 /** Key of a staged asset: `datasets/<cbm>/<version>/assets/<dev|test>/<sha256>`. */

@@ -109,12 +109,13 @@ describe('workspace assets: loading', () => {
 });
 
 describe('workspace assets: staging, preparing and scoring through the artifact store', () => {
-  test('staging copies each asset once, content-addressed: hidden assets of test tasks under assets/test/, all others under assets/dev/', async () => {
+  test('staging copies each asset once per area, content-addressed: every asset of a test task under assets/test/ (a TLA may not see test inputs either), dev tasks\' under assets/dev/', async () => {
     writeFamily();
     const { store, prefix } = await staged();
     expect(prefix).toMatch(/^datasets\/cbm\/[0-9a-f]{64}$/);
     const assetKeys = [...store.objects.keys()].filter((k) => k.includes('/assets/')).sort();
-    expect(assetKeys).toEqual([`${prefix}/assets/dev/${sha(IMAGES_TEST)}`, `${prefix}/assets/dev/${sha(LABELS_DEV)}`, `${prefix}/assets/dev/${sha(TRAIN)}`, `${prefix}/assets/test/${sha(LABELS_TEST)}`].sort());
+    // train.bin is in both splits' workspaces: staged in both areas
+    expect(assetKeys).toEqual([`${prefix}/assets/dev/${sha(LABELS_DEV)}`, `${prefix}/assets/dev/${sha(TRAIN)}`, `${prefix}/assets/test/${sha(IMAGES_TEST)}`, `${prefix}/assets/test/${sha(TRAIN)}`, `${prefix}/assets/test/${sha(LABELS_TEST)}`].sort());
     expect(Buffer.from(store.objects.get(`${prefix}/assets/test/${sha(LABELS_TEST)}`) as Uint8Array).equals(LABELS_TEST)).toBe(true);
     // The split files carry the references only, never the contents.
     expect(new TextDecoder().decode(store.objects.get(`${prefix}/test.jsonl`))).not.toContain('test labels');
@@ -136,7 +137,7 @@ describe('workspace assets: staging, preparing and scoring through the artifact 
     expect(puts).toContain(`${prefix}/meta.json`);
   });
 
-  test("preparing a staged task writes its workspace files and verified workspace assets, never its hidden ones; a TLA's dev tasks never touch assets/test/", async () => {
+  test("preparing a staged task writes its workspace files and verified workspace assets, never its hidden ones; a test task's come from assets/test/, and a TLA's dev tasks never touch it", async () => {
     writeFamily();
     const { store, prefix } = await staged();
     const get = store.getBytes.bind(store);
@@ -151,7 +152,7 @@ describe('workspace assets: staging, preparing and scoring through the artifact 
     expect(readFileSync(join(ws, 'data/train.bin')).equals(TRAIN)).toBe(true);
     expect(readFileSync(join(ws, 'data/test.bin')).equals(IMAGES_TEST)).toBe(true);
     expect(existsSync(join(ws, 'labels.bin'))).toBe(false);
-    expect(fetched.filter((k) => k.includes('/assets/test/'))).toEqual([]);
+    expect(fetched.filter((k) => k.includes('/assets/')).sort()).toEqual([`${prefix}/assets/test/${sha(IMAGES_TEST)}`, `${prefix}/assets/test/${sha(TRAIN)}`].sort());
     // A TLA job: dev tasks prepared and scored (their hidden assets overlaid) with assets/test/ denied.
     store.getBytes = async (key) => {
       if (key.includes('/assets/test/')) throw new Error(`AccessDenied: ${key}`);
@@ -170,7 +171,7 @@ describe('workspace assets: staging, preparing and scoring through the artifact 
     writeFamily();
     const { store, prefix } = await staged();
     const [b] = await readSplit(store, prefix, 'test', workspaceKind);
-    const trainKey = `${prefix}/assets/dev/${sha(TRAIN)}`;
+    const trainKey = `${prefix}/assets/test/${sha(TRAIN)}`;
     store.objects.set(trainKey, Buffer.from('training dataX\xff'));
     const err = await prepareWorkspace(b, join(dir, 'ws')).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CorruptRecordError);
