@@ -173,6 +173,8 @@ export const BaselineRecord = z.object({
   /** When it was recorded, and its tasks by outcome (a baseline is cached only without infra errors and under the agent-error limit). */
   completedAt: z.string().optional(),
   counts: OutcomeCounts.optional(),
+  /** sha256 of each shard's output and marker when it was recorded (outputs.ts shardDigest): ScoreRun refuses shards that changed since. */
+  shardDigests: z.array(z.string()).optional(),
   /** What the key was derived from, readable (`uplift cache list`). */
   describes: z.record(z.string(), z.unknown()).optional(),
 });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { CorruptRecordError } from '../errors';
 import { parseJson, parseJsonl, toJsonl } from '../jsonl';
@@ -234,17 +235,37 @@ export async function writeShard(store: ArtifactStore, prefix: string, i: number
 }
 
 /** All outcomes and usage of a role's shards; a shard without its usage marker is an error (the job never finished). */
-export async function readShards(store: ArtifactStore, prefix: string, shards: number): Promise<{ outcomes: TaskOutcome[]; usage: ShardUsage[] }> {
+export async function readShards(store: ArtifactStore, prefix: string, shards: number): Promise<{ outcomes: TaskOutcome[]; usage: ShardUsage[]; digests: string[] }> {
   const outcomes: TaskOutcome[] = [];
   const usage: ShardUsage[] = [];
+  const digests: string[] = [];
   for (let i = 0; i < shards; i++) {
     const u = await store.getText(shardUsageKey(prefix, i));
     const o = await store.getText(shardOutputKey(prefix, i));
     if (u === undefined || o === undefined) throw new CorruptRecordError(`${store.uri(shardUsageKey(prefix, i))} is missing: shard ${i} of ${prefix} never finished`);
     usage.push(parseJson(u, ShardUsage, store.uri(shardUsageKey(prefix, i))));
     outcomes.push(...parseJsonl(o, StoredOutcome, store.uri(shardOutputKey(prefix, i))));
+    digests.push(shardDigest(o, u));
   }
-  return { outcomes, usage };
+  return { outcomes, usage, digests };
+}
+
+/** What a shard's outputs and marker hash to: RecordBaseline keeps it in the score store, where no job can write, and ScoreRun checks it. */
+export function shardDigest(output: string, usage: string): string {
+  return createHash('sha256').update(output).update('\u0000').update(usage).digest('hex');
+}
+
+/**
+ * Refuses a cached baseline whose shards changed after RecordBaseline hashed them (a job with the
+ * bucket's write access rewrote them): scoring against them would score a forged baseline.
+ */
+export function checkBaselineDigests(store: ArtifactStore, prefix: string, expected: readonly string[] | undefined, found: readonly string[]): void {
+  if (!expected) return; // a baseline recorded before digests were kept
+  const changed = found.flatMap((d, i) => (d === expected[i] ? [] : [i]));
+  if (changed.length || expected.length !== found.length)
+    throw new CorruptRecordError(
+      `the cached baseline's shard(s) ${changed.join(', ') || '(count)'} under ${store.uri(prefix)} changed after RecordBaseline hashed them: they were rewritten, so nothing is scored against them. Fix: clear the cached baseline (uplift cache clear) and resume the sweep to compute it again`,
+    );
 }
 
 /** Usage of whatever shards of a role finished (for settling a failed run's spend). */

@@ -15,7 +15,7 @@ import { buildResults, renderReportHtml } from '../report';
 import { expandPlan, itemsKey, jobStartupSeconds, planKey, queueFor, runPrefix, sweepPrefix, StagedSweep, stagedSpecKey, tlaQueueFor, type Queue, type RunPlan, type SweepPlan } from './plan';
 import { loadReportDetails } from './report-details';
 import { imageJobs, type ImageJob, type JobDefinitions } from './image-jobs';
-import { countOutcomes, CurvePlan, curvePrefix, describeInfraFailure, hadInfraFailure, isWithoutNetworkIsolation, readFailedTlaAttempts, readFinishedShardUsage, readPlan, readRun, readShards, roleOutputPrefix, runTasksKey, shardSpend, TASK_OUTPUT_CHARS, shardWarnings, taskSide, TlaResult, tlaKey, type TaskRow, type FailedTlaAttempt, type Role, type ShardSpend, type ShardUsage } from './outputs';
+import { checkBaselineDigests, countOutcomes, CurvePlan, curvePrefix, describeInfraFailure, hadInfraFailure, isWithoutNetworkIsolation, readFailedTlaAttempts, readFinishedShardUsage, readPlan, readRun, readShards, roleOutputPrefix, runTasksKey, shardSpend, TASK_OUTPUT_CHARS, shardWarnings, taskSide, TlaResult, tlaKey, type TaskRow, type FailedTlaAttempt, type Role, type ShardSpend, type ShardUsage } from './outputs';
 import { DEFAULT_MAX_GUARD_DROP, modelName } from '../spec';
 
 /** What the pipeline steps need: the two stores and a clock. */
@@ -329,7 +329,7 @@ export async function recordBaseline(deps: StepDeps, input: z.infer<typeof RunIn
   const { sweepId, runId } = RunInput.parse(input);
   const { plan, run } = await readRun(deps.artifacts, sweepId, runId);
   const prefix = roleOutputPrefix(sweepId, runId, 'baseline');
-  const { outcomes, usage } = await readShards(deps.artifacts, prefix, run.shards);
+  const { outcomes, usage, digests } = await readShards(deps.artifacts, prefix, run.shards);
   refuseInfraErrors('baseline', runId, usage);
   const counts = countOutcomes(outcomes);
   const total = outcomes.length;
@@ -362,6 +362,7 @@ export async function recordBaseline(deps: StepDeps, input: z.infer<typeof RunIn
     tokens: prompt + completion,
     costUsd: meteredUsd({ promptTokens: prompt, completionTokens: completion }, priceOf(run.ra.modelName, plan.prices)) + judgeUsd(plan, run, spend),
     counts,
+    shardDigests: digests,
     describes: run.baselineInputs,
   });
   return { baseline: score };
@@ -388,6 +389,7 @@ export async function scoreRun(deps: StepDeps, input: z.infer<typeof RunInput>):
       `the cached baseline ${run.baselineKey} (computed by run ${cached.ownerRun} of sweep ${cached.ownerSweep}) has agent errors on ${cached.counts.agent_error} of ${targets.length} test tasks (${pctText(cached.counts.agent_error / targets.length)}), above this sweep's maxAgentErrorRate ${pctText(plan.maxAgentErrorRate)}. Fix: repair the RA, or raise maxAgentErrorRate knowingly`,
     );
   const base = await readShards(deps.artifacts, cached.outputsPrefix, run.shards);
+  checkBaselineDigests(deps.artifacts, cached.outputsPrefix, cached.shardDigests, base.digests);
   const mra = await readShards(deps.artifacts, roleOutputPrefix(sweepId, runId, 'mra'), run.shards);
   const tla = await readTlaResult(deps, sweepId, runId);
   if (!tla) throw new CorruptRecordError(`${deps.artifacts.uri(tlaKey(sweepId, runId, 'result.json'))} is missing: the TLA job never finished`);

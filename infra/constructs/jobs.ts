@@ -53,6 +53,9 @@ export const IMAGE_UID = 10001;
  *   per-task scores and outputs), the per-task view (`sweeps/<s>/runs/<r>/tasks.jsonl`, with each
  *   task's target) and the reports (`sweeps/<s>/report/*`) — core/sweep/outputs.ts names them.
  */
+/** The keys a TLA job writes: its run's `tla/` (transcript, MRA, diff, result, curve plan, checkpoints, failed attempts; core/sweep/outputs.ts `tlaKey`). */
+export const TLA_WRITE_KEYS = 'sweeps/*/tla/*';
+
 export const TEST_SPLIT_KEYS = ['datasets/*/test.jsonl', 'datasets/*/assets/test/*', 'sweeps/*/baseline/*', 'sweeps/*/mra/*', 'sweeps/*/curve/*', 'sweeps/*/tasks.jsonl', 'sweeps/*/report/*'] as const;
 
 /** A job queue with its two job definitions, as the state machine takes them. */
@@ -150,13 +153,24 @@ export class UpliftJobs extends Construct {
           : 'Uplift Batch job: reads its inputs and writes its outputs in the artifacts bucket',
       });
       for (const p of ['datasets/*', 'agents/*', 'sweeps/*', ...extraReads]) props.bucket.grantRead(role, p);
-      props.bucket.grantPut(role, 'sweeps/*');
+      // A TLA job writes only under its run's tla/ (TLA_WRITE_KEYS): it can never rewrite a baseline, an MRA's outputs or a report.
+      props.bucket.grantPut(role, tla ? TLA_WRITE_KEYS : 'sweeps/*');
       // A TLA improves the agent on the dev split; the held-out test split must stay unseen by it
       // (and by the agents it runs, which could reach the job's credentials). An explicit Deny
       // wins over the datasets/* read above, and over any grant added later.
       if (tla)
         role.addToPolicy(
           new iam.PolicyStatement({ sid: 'TlaJobsNeverReadTestSplits', effect: iam.Effect.DENY, actions: ['s3:GetObject*'], resources: TEST_SPLIT_KEYS.map((k) => props.bucket.arnForObjects(k)) }),
+        );
+      // …nor write what scores a run, whatever grant is added later.
+      if (tla)
+        role.addToPolicy(
+          new iam.PolicyStatement({
+            sid: 'TlaJobsNeverWriteTestResults',
+            effect: iam.Effect.DENY,
+            actions: ['s3:PutObject*', 's3:DeleteObject*'],
+            resources: TEST_SPLIT_KEYS.map((k) => props.bucket.arnForObjects(k)),
+          }),
         );
       return role;
     };

@@ -8,7 +8,7 @@ import { LEADERBOARD_INDEX } from '../../lambdas/aws/dynamo-score-store';
 import { assetKey, datasetPrefix } from '../../core/cbm/dataset';
 import { curvePrefix, roleOutputPrefix, runTasksKey, shardOutputKey, shardTranscriptKey, shardUsageKey, tlaKey } from '../../core/sweep/outputs';
 import { STEP_HANDLERS } from '../../infra/constructs/functions';
-import { IMAGE_JOB_COMMAND, JOB_COMMANDS, TEST_SPLIT_KEYS } from '../../infra/constructs/jobs';
+import { IMAGE_JOB_COMMAND, JOB_COMMANDS, TEST_SPLIT_KEYS, TLA_WRITE_KEYS } from '../../infra/constructs/jobs';
 import { MODEL_UPLOAD_KEY_PATTERN } from '../../infra/constructs/model-upload-trigger';
 import { OUTPUT } from '../../infra/outputs';
 import type { UpliftStack } from '../../infra/uplift-stack';
@@ -369,7 +369,10 @@ describe('secrets and IAM scoping', () => {
           ]),
         },
       });
-      expect(s3Prefixes(id(role), 'Deny').sort()).toEqual([...TEST_SPLIT_KEYS].sort());
+      // denied for reads and for writes
+      expect(s3Prefixes(id(role), 'Deny').sort()).toEqual([...TEST_SPLIT_KEYS, ...TEST_SPLIT_KEYS].sort());
+      const denyWrites = statementsOf(id(role)).find((st) => st.Effect === 'Deny' && actions(st).includes('s3:PutObject*'));
+      expect(actions(denyWrites as never).sort()).toEqual(['s3:DeleteObject*', 's3:PutObject*']);
     }
     // The ra-shard roles score MRAs on the test split: no Deny there.
     for (const role of [stack.jobs.cpuJobRole, stack.jobs.gpuJobRole]) expect(s3Prefixes(id(role), 'Deny')).toEqual([]);
@@ -407,11 +410,12 @@ describe('secrets and IAM scoping', () => {
   });
 
   test('job roles reach only their prefixes of the artifacts bucket; only GPU jobs read models/', () => {
-    for (const role of [stack.jobs.cpuJobRole, stack.jobs.cpuTlaJobRole]) expect([...new Set(s3Prefixes(id(role)))].sort()).toEqual(['agents/*', 'datasets/*', 'sweeps/*']);
-    for (const role of [stack.jobs.gpuJobRole, stack.jobs.gpuTlaJobRole]) expect([...new Set(s3Prefixes(id(role)))].sort()).toEqual(['agents/*', 'datasets/*', 'models/*', 'sweeps/*']);
-    for (const role of [stack.jobs.cpuJobRole, stack.jobs.gpuJobRole, stack.jobs.cpuTlaJobRole, stack.jobs.gpuTlaJobRole]) {
+    for (const role of [stack.jobs.cpuJobRole, stack.jobs.cpuTlaJobRole]) expect([...new Set(s3Prefixes(id(role)))].filter((p) => p !== TLA_WRITE_KEYS).sort()).toEqual(['agents/*', 'datasets/*', 'sweeps/*']);
+    for (const role of [stack.jobs.gpuJobRole, stack.jobs.gpuTlaJobRole]) expect([...new Set(s3Prefixes(id(role)))].filter((p) => p !== TLA_WRITE_KEYS).sort()).toEqual(['agents/*', 'datasets/*', 'models/*', 'sweeps/*']);
+    // Shard jobs write their outputs anywhere under sweeps/; TLA jobs only under their run's tla/.
+    for (const [role, where] of [[stack.jobs.cpuJobRole, '/sweeps/*'], [stack.jobs.gpuJobRole, '/sweeps/*'], [stack.jobs.cpuTlaJobRole, `/${TLA_WRITE_KEYS}`], [stack.jobs.gpuTlaJobRole, `/${TLA_WRITE_KEYS}`]] as const) {
       const writes = statementsOf(id(role)).filter((s) => actions(s).includes('s3:PutObject'));
-      expect(writes.filter((s) => s.Effect === 'Allow').map((s) => JSON.stringify(s.Resource))).toEqual([expect.stringContaining('/sweeps/*')]);
+      expect(writes.filter((s) => s.Effect === 'Allow').map((s) => /"\/([^"]*)"/.exec(JSON.stringify(s.Resource))?.[1])).toEqual([where.slice(1)]);
       expect(statementsOf(id(role)).some((s) => actions(s).some((a) => a.startsWith('dynamodb:') || a.startsWith('secretsmanager:')))).toBe(false);
     }
   });

@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import type { EmbeddedServices } from '../../cli/local/embedded';
 import { executeSweep } from '../../cli/local/runner';
 import { loadSpec } from '../../core/spec';
-import { readPlan, roleOutputPrefix, ShardUsage } from '../../core/sweep/outputs';
+import { readPlan, roleOutputPrefix, shardOutputKey, ShardUsage } from '../../core/sweep/outputs';
+import { scoreRun } from '../../core/sweep/steps';
 import { newSweepId, prepareSweep, stageSweep } from '../../core/sweep/stage';
 import type { Stores } from '../../lambdas/aws/clients';
 import { embeddedForTest } from '../support/embedded';
@@ -11,6 +12,8 @@ import { writeSmallSpec } from '../support/specs';
 let svc: EmbeddedServices;
 let stores: Stores;
 let dataDir: string;
+/** The sweep the first test ran (the second reuses its outputs). */
+let ranSweep = '';
 beforeAll(async () => {
   ({ svc, stores, dataDir } = await embeddedForTest());
 });
@@ -26,6 +29,7 @@ describe('the worst case bounds what a sweep spends', () => {
     // WHEN it runs for real
     const outcome = await executeSweep({ sweepId, storageEnv: svc.env, logDir: join(dataDir, 'logs'), poolSize: 2 });
     expect(outcome.status).toBe('succeeded');
+    ranSweep = sweepId;
     // THEN the ledger's metered spend is positive and below the planned worst case, run by run
     const plan = await readPlan(stores.artifacts, sweepId);
     const budget = await stores.scores.getBudget(sweepId);
@@ -65,3 +69,29 @@ describe('the worst case bounds what a sweep spends', () => {
     expect(runs.filter((r) => !r.baselineCached && (r.costs?.baseline ?? 0) > 0)).toHaveLength(1);
   });
 });
+
+describe('a cached baseline is scored only as RecordBaseline recorded it', () => {
+  test('a baseline shard rewritten after it was recorded (every task scored 0, marker untouched) fails ScoreRun naming the shard; restored, the run scores again', async () => {
+    // GIVEN the finished sweep above: its runs share one baseline, recorded with each shard's digest
+    expect(ranSweep).not.toBe('');
+    const runs = await stores.scores.listRuns(ranSweep);
+    const run = runs.find((r) => r.baselineCached) as (typeof runs)[number];
+    const plan = await readPlan(stores.artifacts, ranSweep);
+    const planned = plan.runs.find((r) => r.runId === run.runId);
+    const baseline = await stores.scores.getBaseline(planned?.baselineKey as string);
+    expect(baseline?.shardDigests).toHaveLength(planned?.shards as number);
+    const key = shardOutputKey(baseline?.outputsPrefix as string, 1);
+    const original = (await stores.artifacts.getText(key)) as string;
+    // WHEN a job with write access to the bucket rewrites one of its shards (every task scored 0: a weaker baseline, a bigger uplift)
+    await stores.artifacts.putText(key, original.replace(/"score":1\b/g, '"score":0'));
+    expect((await stores.artifacts.getText(key)) === original).toBe(false);
+    // THEN ScoreRun refuses to score against it, naming the shard and the fix, and the record keeps its scores
+    await expect(scoreRun(stores, { sweepId: ranSweep, runId: run.runId })).rejects.toThrow(/the cached baseline's shard\(s\) 1 under .* changed after RecordBaseline hashed them.*uplift cache clear/);
+    expect((await stores.scores.getRun(ranSweep, run.runId))?.uplift).toBe(run.uplift);
+    // AND with the shard as recorded it scores the same uplift again
+    await stores.artifacts.putText(key, original);
+    await scoreRun(stores, { sweepId: ranSweep, runId: run.runId });
+    expect((await stores.scores.getRun(ranSweep, run.runId))?.uplift).toBe(run.uplift);
+  });
+});
+
