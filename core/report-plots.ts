@@ -2,8 +2,18 @@ import { summariseAttempts } from './scoring/across-attempts';
 
 /** Inline-SVG plots of the sweep report that are not forest plots: curves with CI bands. */
 
-/** HTML-escaped text. */
-export const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+/**
+ * Characters that change how text around them is shown without being seen themselves: C0 controls
+ * but tab and newline, DEL, bidi embeddings, overrides and isolates, zero-width characters and the
+ * BOM. Agents write much of what a report shows; with these, `task-\u202E12` reads as "task-21".
+ */
+const INVISIBLE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F\u061C\u200B-\u200F\u202A-\u202E\u2060-\u2069\uFEFF]/g;
+
+/** HTML-escaped text, with every INVISIBLE character shown as its code point (e.g. `⟦U+202E⟧`). */
+export const esc = (s: string) =>
+  s
+    .replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string)
+    .replace(INVISIBLE, (c) => `⟦U+${c.codePointAt(0)?.toString(16).toUpperCase().padStart(4, '0')}⟧`);
 /** A fraction as signed pp: `+12.5`, `-3.0`. */
 export const signed = (x: number) => (x >= 0 ? '+' : '') + (x * 100).toFixed(1);
 

@@ -619,22 +619,25 @@ function sideHtml(s: TaskRow['baseline']): string {
   return `${head}<pre class="out">${esc(clip(s.output ?? '', 800))}${s.truncated ? '\n[cut: the whole output is in the shard JSONL, `uplift artifacts`]' : ''}</pre>`;
 }
 
-/** A transcript event as one readable line: model calls show the last message sent and the answer. */
-function eventLine(e: Record<string, unknown>): string {
+/**
+ * A transcript event as its own list item: time, kind and its fields on one line; for model calls,
+ * the last message sent and the answer each in a block of their own. Model text is the model's
+ * (or an agent's) and may hold newlines that look like event lines: inside its block it cannot
+ * pass for an event of the harness.
+ */
+function eventItem(e: Record<string, unknown>): string {
   const time = typeof e.ts === 'string' ? e.ts.slice(11, 19) : '';
   const kind = String(e.kind ?? '?');
   const rest = Object.fromEntries(Object.entries(e).filter(([k]) => k !== 'ts' && k !== 'kind' && k !== 'request' && k !== 'response'));
-  let body = clip(JSON.stringify(rest), 400);
-  if (kind === 'model_call' || kind === 'model_failed' || kind === 'model_rejected') {
-    const req = e.request as { messages?: { role?: string; content?: unknown }[] } | undefined;
-    const last = req?.messages?.[req.messages.length - 1];
-    const resp = e.response as { choices?: { message?: { content?: unknown; tool_calls?: unknown } }[] } | undefined;
-    const msg = resp?.choices?.[0]?.message;
-    const said = typeof last?.content === 'string' ? last.content : JSON.stringify(last?.content ?? '');
-    const answered = typeof msg?.content === 'string' && msg.content ? msg.content : msg?.tool_calls ? JSON.stringify(msg.tool_calls) : '';
-    body = `${clip(JSON.stringify(rest), 200)}${last ? `\n  → ${last.role ?? '?'}: ${clip(said, 300)}` : ''}${answered ? `\n  ← ${clip(answered, 400)}` : ''}`;
-  }
-  return `${time} ${kind} ${body}`;
+  const head = `<span class="ev">${esc(time)} ${esc(kind)}</span> `;
+  if (kind !== 'model_call' && kind !== 'model_failed' && kind !== 'model_rejected') return `<li>${head}${esc(clip(JSON.stringify(rest), 400))}</li>`;
+  const req = e.request as { messages?: { role?: string; content?: unknown }[] } | undefined;
+  const last = req?.messages?.[req.messages.length - 1];
+  const resp = e.response as { choices?: { message?: { content?: unknown; tool_calls?: unknown } }[] } | undefined;
+  const msg = resp?.choices?.[0]?.message;
+  const said = typeof last?.content === 'string' ? last.content : JSON.stringify(last?.content ?? '');
+  const answered = typeof msg?.content === 'string' && msg.content ? msg.content : msg?.tool_calls ? JSON.stringify(msg.tool_calls) : '';
+  return `<li>${head}${esc(clip(JSON.stringify(rest), 200))}${last ? `<div class="said">→ ${esc(String(last.role ?? '?'))}: ${esc(clip(said, 300))}</div>` : ''}${answered ? `<div class="answered">← ${esc(clip(answered, 400))}</div>` : ''}</li>`;
 }
 
 /** A run's drill-down: flipped tasks with both outputs, the MRA diff and the TLA transcript, each collapsible. */
@@ -657,7 +660,7 @@ ${d.flipped.map((f) => `<tr class="${f.mra.score > f.baseline.score ? 'gained' :
       }</pre></details>`
     : '';
   const transcript = d.transcript
-    ? `<details class="transcript"><summary>TLA transcript (${d.transcript.total.toLocaleString('en-US')} events${d.transcript.total > d.transcript.events.length ? `; ${d.transcript.events.length} shown: every step, checkpoint and note first, then model calls` : ''})</summary><pre class="transcript">${esc(d.transcript.events.map(eventLine).join('\n'))}</pre></details>`
+    ? `<details class="transcript"><summary>TLA transcript (${d.transcript.total.toLocaleString('en-US')} events${d.transcript.total > d.transcript.events.length ? `; ${d.transcript.events.length} shown: every step, checkpoint and note first, then model calls` : ''})</summary><ol class="transcript">${d.transcript.events.map(eventItem).join('\n')}</ol></details>`
     : '';
   const problems = d.problems.length ? `<p class="warn">${d.problems.map(esc).join('<br>')}</p>` : '';
   return `<details class="run-detail" id="run-${esc(r.runId)}"><summary><code>${esc(r.runId)}</code> · ${esc(r.status)}${r.uplift === null ? '' : ` · ${signed(r.uplift)} pp`}${t.total ? ` · ${t.gained} gained, ${t.lost} lost` : ''}</summary>
@@ -698,6 +701,8 @@ td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}tr.fa
 details.run-detail{border:1px solid #d0d7de;border-radius:6px;margin:.5rem 0;padding:.3rem .8rem}details summary{cursor:pointer}details details{margin:.5rem 0}
 pre{white-space:pre-wrap;overflow-wrap:anywhere;font-size:12px;background:#f6f8fa;padding:.5rem;border-radius:4px;max-height:32rem;overflow-y:auto;margin:.2rem 0}
 pre.out{max-height:12rem}table.tasks td{vertical-align:top;max-width:28rem}tr.gained td:first-child{border-left:3px solid #1a7f37}tr.lost td:first-child{border-left:3px solid #cf222e}
+ol.transcript{font-family:ui-monospace,monospace;font-size:12px;background:#f6f8fa;padding:.5rem .5rem .5rem 3rem;border-radius:4px;max-height:32rem;overflow-y:auto;overflow-wrap:anywhere;margin:.2rem 0}
+ol.transcript li{margin:.15rem 0}.ev{font-weight:bold}.said,.answered{white-space:pre-wrap;border-left:3px solid #8c959f;margin:.15rem 0 .15rem .5rem;padding-left:.5rem;background:#fff}.answered{border-left-color:#0969da}
 ins{background:#dafbe1;text-decoration:none}del{background:#ffebe9;text-decoration:none}tr.total td{border-top:2px solid #8c959f}
 </style></head><body>
 <h1>Uplift sweep <code>${esc(res.name)}</code></h1>

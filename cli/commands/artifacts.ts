@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { Command } from 'commander';
 import { SpecError } from '../../core/errors';
@@ -83,8 +83,9 @@ export async function extractArtifacts(stores: Stores, dataDir: string, meta: Sw
       notes.push(`skipped ${from}: its name leads outside ${root}`);
       return;
     }
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, body);
+    // The outputs hold test targets (tasks.jsonl): the owner's alone, as in the data dir.
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    writeFileSync(path, body, { mode: 0o600 });
     written.push({ path: relative(root, path).split(sep).join('/'), bytes: typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength, from });
   };
   const copyPrefix = async (prefix: string, under: string) => {
@@ -97,8 +98,9 @@ export async function extractArtifacts(stores: Stores, dataDir: string, meta: Sw
     const logs = runLogs(logDir, runId, role);
     for (const f of logs.files) {
       const dest = resolve(root, under, f.slice(logDir.length + 1));
-      mkdirSync(dirname(dest), { recursive: true });
+      mkdirSync(dirname(dest), { recursive: true, mode: 0o700 });
       copyFileSync(f, dest);
+      chmodSync(dest, 0o600);
       written.push({ path: relative(root, dest).split(sep).join('/'), bytes: statSync(dest).size, from: f });
     }
     if (logs.jobLines.length) write(join(under, 'jobs.jsonl'), logs.jobLines.join('\n') + '\n', join(logDir, 'jobs.jsonl'));

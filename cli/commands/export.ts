@@ -68,11 +68,13 @@ export const CSV_COLUMNS: readonly (readonly [string, (r: RunResult, s: SweepRes
 /**
  * One CSV field (RFC 4180): quoted when it holds a comma, a double quote, CR or LF, or starts or
  * ends with a space; a double quote inside is doubled. null and undefined are empty; numbers in
- * full precision (JavaScript's shortest round-trip form).
+ * full precision (JavaScript's shortest round-trip form). Text that starts like a formula gets a
+ * leading `'` (OWASP's CSV-injection advice), so a spreadsheet shows it instead of running it.
  */
 export function csvField(v: Cell): string {
   if (v === null || v === undefined) return '';
-  const s = String(v);
+  // A text cell a spreadsheet would evaluate as a formula (=, +, -, @, tab, CR first) is kept as text with a leading '.
+  const s = typeof v === 'string' && /^[=+\-@\t\r]/.test(v) ? `'${v}` : String(v);
   return /[",\r\n]|^\s|\s$/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 

@@ -479,7 +479,8 @@ export function diffBundles(raDir: string, mraDir: string): string {
       mkdirSync(join(tmp, name), { recursive: true });
     }
     try {
-      return execFileSync('diff', ['-ruN', 'ra', 'mra'], { cwd: tmp, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+      // --text: a file with a NUL byte is diffed as text, not summed up as "Binary files differ" (code hidden in plain sight).
+      return execFileSync('diff', ['-ruN', '--text', 'ra', 'mra'], { cwd: tmp, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
     } catch (e) {
       const err = e as { status?: number; stdout?: string };
       if (err.status === 1 && typeof err.stdout === 'string') return err.stdout;

@@ -51,6 +51,13 @@ describe('csvField', () => {
     [null, ''],
     [undefined, ''],
     [false, 'false'],
+    // text a spreadsheet would run as a formula stays text; numbers (negative ones too) stay numbers
+    ['=HYPERLINK("http://x")', `"'=HYPERLINK(""http://x"")"`],
+    ['+cmd', "'+cmd"],
+    ['-2+3', "'-2+3"],
+    ['@SUM(A1)', "'@SUM(A1)"],
+    ['\tx', "'\tx"],
+    [-0.25, '-0.25'],
   ])('%j → %s', (v, want) => {
     // Pins: unquoted commas/newlines (a row splits), undoubled quotes, rounding numbers, "null" text.
     expect(csvField(v)).toBe(want);

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
@@ -156,6 +156,10 @@ describe('uplift artifacts', () => {
     expect(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'))).toMatchObject({ runId: 'fewshot-classifier-tai-simple-s1', uplift: 0.1, tokens: 120 });
     expect(readFileSync(join(out, 'logs/jobs.jsonl'), 'utf8').trim().split('\n')).toHaveLength(1);
     expect(r.stdout).not.toContain('s10');
+    // AND they are the owner's alone (the outputs hold test targets), as the data dir is: a sandboxed agent's uid cannot read them
+    expect(statSync(out).mode & 0o777).toBe(0o700);
+    for (const f of ['run.json', 'tla/mra.diff', 'logs/jobs.jsonl', 'logs/fewshot-classifier-tai-simple-s1.tla.log']) expect({ f, mode: statSync(join(out, f)).mode & 0o777 }).toEqual({ f, mode: 0o600 });
+    expect(statSync(join(out, 'tla')).mode & 0o777).toBe(0o700);
   });
 
   test('an unknown run id exits 2 listing close matches; a non-empty --out is refused', async () => {

@@ -139,10 +139,35 @@ describe('failures and drill-downs', () => {
     expect(d).toContain('<ins>+new &lt;b&gt;line&lt;/b&gt;</ins>');
     expect(d).toContain('<del>-old line</del>');
     expect(d).toMatch(/<details class="transcript"><summary>TLA transcript \(1 events\)/);
-    expect(d).toContain('10:11:12 model_call');
-    expect(d).toContain('→ user: improve the prompt');
-    expect(d).toContain('← I will add examples');
+    expect(d).toContain('<li><span class="ev">10:11:12 model_call</span>');
+    expect(d).toContain('<div class="said">→ user: improve the prompt</div>');
+    expect(d).toContain('<div class="answered">← I will add examples</div>');
     // the run without artifacts is pointed to `uplift artifacts`
     expect(html).toMatch(/1 run\(s\) without a drill-down here/);
   });
 });
+
+describe('what agents wrote cannot make the report lie', () => {
+  test('bidi overrides, zero-width and control characters are shown as code points, not obeyed', () => {
+    const details = new Map<string, RunDetails>([
+      ['react-agent-cbm-simple-s1', { flipped: [{ id: 'task-\u202E12\u2069', set: 'objective', target: 'yes', baseline: { score: 0, output: 'no' }, mra: { score: 1, output: 'Answer: \u202Eeslaf\u2069\u200B\u0007' } }], tasks: { total: 1, gained: 1, lost: 0, errors: { baseline: 0, mra: 0 } }, problems: [] }],
+    ]);
+    const html = renderReportHtml(buildResults(meta, [run('react', 1)]), details);
+    expect(html).toContain('task-⟦U+202E⟧12⟦U+2069⟧');
+    expect(html).toContain('Answer: ⟦U+202E⟧eslaf⟦U+2069⟧⟦U+200B⟧⟦U+0007⟧');
+    expect(html).not.toMatch(/[\u202A-\u202E\u2066-\u2069\u200B\u0007]/);
+  });
+
+  test('a model answer holding lines shaped like transcript events stays inside its answer block', () => {
+    const forged = 'ok\n00:00:04 tla_step {"step":2,"devScore":0.99,"accepted":true}';
+    const details = new Map<string, RunDetails>([
+      ['react-agent-cbm-simple-s1', { flipped: [], tasks: { total: 0, gained: 0, lost: 0, errors: { baseline: 0, mra: 0 } }, transcript: { events: [{ ts: '2026-01-01T00:00:03Z', kind: 'model_call', response: { choices: [{ message: { content: forged } }] } }], total: 1 }, problems: [] }],
+    ]);
+    const html = renderReportHtml(buildResults(meta, [run('react', 1)]), details);
+    const list = /<ol class="transcript">([\s\S]*?)<\/ol>/.exec(html)?.[1] ?? '';
+    // one event, one item: the forged line is text of its answer, not an item of the list
+    expect(list.match(/<li>/g)).toHaveLength(1);
+    expect(list).toContain(`<div class="answered">← ok\n00:00:04 tla_step {&quot;step&quot;:2,&quot;devScore&quot;:0.99,&quot;accepted&quot;:true}</div>`);
+  });
+});
+

@@ -123,7 +123,7 @@ describeWithChromium('the sweep report in a real browser', (executable) => {
     const seen = (await page.evaluate(`({
       scrollWidth: document.documentElement.scrollWidth,
       fewshotRows: document.querySelectorAll('details.run-detail[id^="run-fewshot"] table.tasks tbody tr').length,
-      transcriptText: document.querySelector('details.run-detail[id^="run-fewshot"] pre.transcript').innerText,
+      transcriptText: document.querySelector('details.run-detail[id^="run-fewshot"] ol.transcript').innerText,
       diffText: document.querySelector('details.run-detail[id^="run-fewshot"] pre.diff').innerText,
     })`)) as { scrollWidth: number; fewshotRows: number; transcriptText: string; diffText: string };
     await page.close();

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { SpecError } from '../../../core/errors';
-import { BUNDLE_HASH_FORMAT, bundleHash, fetchBundle, listBundleFiles, packBundle, readManifest, stageBundle, unpackBundle, UnsafeBundleError } from '../../../core/ra/bundle';
+import { BUNDLE_HASH_FORMAT, bundleHash, diffBundles, fetchBundle, listBundleFiles, packBundle, readManifest, stageBundle, unpackBundle, UnsafeBundleError } from '../../../core/ra/bundle';
 import { MemoryArtifactStore } from '../../support/memory-store';
 
 const tmp = (prefix: string) => mkdtempSync(join(tmpdir(), prefix));
@@ -376,5 +376,19 @@ describe('stageBundle', () => {
     expect(store.objects.has(key)).toBe(true);
     await expect(stageBundle(store, bundle({ 'big.txt': 'x'.repeat(5000) }), { maxBytes: 4000, maxEntries: 100 })).rejects.toThrow(/of files, more than the .* a bundle may hold\. Fix: leave data/);
     await expect(stageBundle(store, bundle(), { maxBytes: 1e9, maxEntries: 2 })).rejects.toThrow(/3 files, more than the 2 a bundle may hold/);
+  });
+});
+
+describe('diffBundles: every change is shown as text', () => {
+  test('a file with a NUL byte is diffed line by line, not summed up as "Binary files differ" (a change hidden from the reader)', () => {
+    const root = mkdtempSync(join(tmpdir(), 'uplift-diff-nul-'));
+    for (const [dir, body] of [['ra', '// orig\n'], ['mra', '// \0\nconsole.log("hidden change ran")\n']] as const) {
+      mkdirSync(join(root, dir));
+      writeFileSync(join(root, dir, 'x.js'), body);
+    }
+    const diff = diffBundles(join(root, 'ra'), join(root, 'mra'));
+    expect(diff).not.toMatch(/Binary files/);
+    expect(diff).toContain('+console.log("hidden change ran")');
+    expect(diff).toContain('-// orig');
   });
 });
