@@ -1,7 +1,14 @@
 /**
  * Throughput of the RA-shard path: N tasks through the `classifier` RA (a real child process
  * speaking the RA protocol) and the model gateway, to an OpenAI-compatible endpoint with a fixed
- * latency L per call, C calls in flight. Prints wall time ÷ ideal, where ideal = N × L ÷ C.
+ * latency L per call, C calls in flight. Prints wall time ÷ ideal, where ideal = N × L ÷ C (the
+ * time N calls of L take C at a time, with no overhead at all), measured from the RA process's
+ * start and from its first model call (without the sandbox's and RA's start-up).
+ *
+ * It also prints the endpoint's own latency as the gateway saw it (and the wall time beyond it),
+ * the CPU time per call of this process (gateway and RA protocol) and of the endpoint's process,
+ * and the machine's load when the RA started: on a machine of few cores the harness, the RA, its
+ * sandbox and the endpoint share them, and anyone else's work there slows all of them.
  *
  *   npx tsx bench/ra-shard-throughput.ts [--n 1000] [--latency 50] [--concurrency 64] [--endpoint job|process]
  *
@@ -12,16 +19,28 @@
  * UPLIFT_BENCH_MODEL), calls go there; pass its typical latency as --latency.
  */
 import '../core/polyfills';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { HttpUpstream, ModelGateway, OfflineUpstream } from '../core/gateway/gateway';
+import { HttpUpstream, ModelGateway, OfflineUpstream, type Upstream } from '../core/gateway/gateway';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { classificationKind, loadClassificationDir } from '../core/cbm/classification';
 import { readManifest } from '../core/ra/bundle';
 import { runAgentOnTasks } from '../core/ra/protocol';
 import { detectIsolation } from '../core/sandbox';
+
+/** CPU time (user + system, ms) of a process, from /proc (Linux); undefined elsewhere. */
+function procCpuMs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+    // Fields 14 and 15 of proc(5) (utime, stime), here from the 3rd: in clock ticks, 100 a second on Linux.
+    return (f[11] + f[12]) * 10;
+  } catch {
+    return undefined;
+  }
+}
 
 /** `uplift offline-model` in a child process; resolves with its base URL once it listens. */
 function startOfflineEndpoint(root: string, latencyMs: number): Promise<{ baseUrl: string; child: ChildProcess }> {
@@ -51,19 +70,32 @@ async function main(): Promise<void> {
   // The endpoint runs in its own process, as a real one would: the harness does not host it.
   const offline = external || values.endpoint === 'job' ? undefined : await startOfflineEndpoint(root, latencyMs);
   const http = external || offline ? new HttpUpstream(external ?? (offline as { baseUrl: string }).baseUrl, process.env.OPENAI_API_KEY ?? 'unused', process.env.UPLIFT_BENCH_MODEL ?? 'offline') : undefined;
-  const inner = http ?? new OfflineUpstream(latencyMs);
+  const inner: Upstream = http ?? new OfflineUpstream(latencyMs);
   // Time of the first model call: what the RA process and its sandbox take to start.
   let firstCall: bigint | undefined;
   // And what the endpoint itself takes per call (timers fire late under load): not harness overhead.
   let endpointMs = 0;
-  const upstream = {
+  // Calls at the endpoint at once: at most C when the harness keeps C in flight.
+  let inFlight = 0;
+  let maxInFlight = 0;
+  // The endpoint as the gateway would see it unwrapped (its prompt reservation, limit field, timeout), timed.
+  const upstream: Upstream = {
     model: inner.model,
-    chat: async (b: Parameters<typeof inner.chat>[0]) => {
+    endpoint: inner.endpoint,
+    limitField: inner.limitField,
+    promptReserve: inner.promptReserve?.bind(inner),
+    exactUsage: inner.exactUsage,
+    timeoutMs: inner.timeoutMs,
+    chat: async (b, signal) => {
       const t = process.hrtime.bigint();
       firstCall ??= t;
-      const r = await inner.chat(b);
-      endpointMs += Number(process.hrtime.bigint() - t) / 1e6;
-      return r;
+      maxInFlight = Math.max(maxInFlight, ++inFlight);
+      try {
+        return await inner.chat(b, signal);
+      } finally {
+        inFlight--;
+        endpointMs += Number(process.hrtime.bigint() - t) / 1e6;
+      }
     },
   };
   const gateway = new ModelGateway({ upstream, tokenBudget: Number.MAX_SAFE_INTEGER });
@@ -77,6 +109,8 @@ async function main(): Promise<void> {
   const probeStarted = process.hrtime.bigint();
   const isolation = detectIsolation();
   const probeMs = Number(process.hrtime.bigint() - probeStarted) / 1e6;
+  const load = loadavg()[0];
+  const cpuBefore = { self: process.cpuUsage(), endpoint: offline?.child.pid ? procCpuMs(offline.child.pid) : undefined };
   const started = process.hrtime.bigint();
   const result = await runAgentOnTasks({
     bundleDir,
@@ -86,10 +120,16 @@ async function main(): Promise<void> {
     sandbox: { gateway: { baseUrl, socketPath }, level: isolation.level },
   });
   const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
+  const selfCpu = process.cpuUsage(cpuBefore.self);
+  const endpointAfter = offline?.child.pid ? procCpuMs(offline.child.pid) : undefined;
   await gateway.stop();
   rmSync(socketDir, { recursive: true, force: true });
   http?.close();
-  offline?.child.kill();
+  if (offline && offline.child.exitCode === null)
+    await new Promise<void>((r) => {
+      offline.child.once('exit', () => r());
+      offline.child.kill('SIGINT');
+    });
   const answered = result.outcomes.filter((o) => 'output' in o).length;
   const ideal = (n * latencyMs) / concurrency;
   const startupMs = Number((firstCall ?? started) - started) / 1e6;
@@ -99,8 +139,17 @@ async function main(): Promise<void> {
   console.log(`wall:       ${wallMs.toFixed(0)} ms (RA process start to last output, gateway included), of which ${startupMs.toFixed(0)} ms before the first model call (sandbox and RA start-up)`);
   console.log(`ideal:      ${ideal.toFixed(0)} ms (N × L ÷ C)`);
   console.log(`latency:    ${(endpointMs / Math.max(1, gateway.usage.calls)).toFixed(2)} ms per call on average, as the gateway saw it (L = ${latencyMs})`);
-  console.log(`wall/ideal: ${(wallMs / ideal).toFixed(3)}`);
+  console.log(`in flight:  ${maxInFlight} calls at most at the endpoint; ${(endpointMs / Math.max(1, wallMs - startupMs)).toFixed(1)} on average from the first call to the last output`);
+  const perCall = (ms: number | undefined) => (ms === undefined ? 'n/a' : `${((ms * 1000) / Math.max(1, gateway.usage.calls)).toFixed(0)} µs`);
+  const endpointCpu = cpuBefore.endpoint !== undefined && endpointAfter !== undefined ? endpointAfter - cpuBefore.endpoint : undefined;
+  console.log(
+    `cpu:        per call: ${perCall((selfCpu.user + selfCpu.system) / 1000)} harness (gateway and RA protocol: this process)${offline ? `, ${perCall(endpointCpu)} endpoint process` : ''} (the RA and its sandbox not counted); ${availableParallelism()} cores, load average ${load.toFixed(2)} when the RA started`,
+  );
+  console.log(`wall/ideal: ${(wallMs / ideal).toFixed(3)} (from the RA process's start)`);
   console.log(`after start-up: ${((wallMs - startupMs) / ideal).toFixed(3)} (wall from the first model call ÷ ideal)`);
+  // The endpoint's share apart: were every call as slow as the endpoint really was, C at a time, this is what the rest added.
+  const observedIdeal = endpointMs / concurrency;
+  console.log(`beyond the endpoint: ${((wallMs - startupMs) / Math.max(1, observedIdeal)).toFixed(3)} (wall from the first model call ÷ the endpoint's own time ÷ C: what the harness, sandbox and RA added to the calls' real latency)`);
   if (answered !== n) process.exitCode = 1;
 }
 

@@ -64,7 +64,8 @@ const LIMIT_FIELDS = new Set(['max_tokens', 'max_completion_tokens']);
  * reserving less than a call can bill.
  */
 export function promptUpperBound(req: ChatRequest): number {
-  const sent = Object.fromEntries(Object.entries(req).filter(([k]) => !LIMIT_FIELDS.has(k)));
+  // The gateway's rebuilt requests carry no limit field yet: then the request itself is what is sent.
+  const sent = Object.keys(req).some((k) => LIMIT_FIELDS.has(k)) ? Object.fromEntries(Object.entries(req).filter(([k]) => !LIMIT_FIELDS.has(k))) : req;
   const tools = (req as { tools?: unknown }).tools;
   return TEMPLATE_RESERVE + MESSAGE_RESERVE * req.messages.length + (Array.isArray(tools) && tools.length > 0 ? TOOLS_RESERVE : 0) + utf8Bytes(JSON.stringify(sent));
 }

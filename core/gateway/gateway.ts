@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, rmSync } from 'node:fs';
+import { setMaxListeners } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { promptUpperBound, Usage, type ChatRequest } from './chat';
@@ -180,7 +181,11 @@ interface InFlightCall {
   forwarded: ChatRequest;
   started: number;
   retries: number;
-  /** Aborts the upstream attempt (stop() gave up on it). */
+  /**
+   * Aborts the upstream attempt (stop() gave up on it). Shared by every call forwarded before
+   * that stop(): it gives up on all the calls still in flight at once, and a controller per call
+   * (with its listener on the upstream's request) is work on every call for what happens at most once.
+   */
   abort: AbortController;
   /** Its reservation went back to the ledger. */
   released: boolean;
@@ -222,6 +227,8 @@ export class ModelGateway {
   private stopping = new AbortController();
   private readonly stopGraceMs: number;
   private readonly inFlight = new Set<InFlightCall>();
+  /** The `abort` of calls forwarded from now on (InFlightCall.abort); replaced when stop() gives up on the calls in flight. */
+  private abandoning = sharedController();
 
   constructor(private readonly opts: GatewayOptions) {
     if (opts.ledger && opts.tokenBudget !== undefined && opts.tokenBudget !== opts.ledger.budget)
@@ -315,6 +322,8 @@ export class ModelGateway {
         resolve();
       });
     });
+    // Calls forwarded after this (the gateway restarted) get a controller of their own: aborting these spares them.
+    this.abandoning = sharedController();
     for (const call of [...this.inFlight]) this.abandon(call, graceMs);
   }
 
@@ -494,7 +503,7 @@ export class ModelGateway {
 
     let finish = (): void => undefined;
     const done = new Promise<void>((resolve) => (finish = resolve));
-    const call: InFlightCall = { ledger, allowance, promptReserve, maxTokens, reservation, held, forwarded, started: this.retry.now(), retries: 0, abort: new AbortController(), released: false, abandoned: false, done, finish };
+    const call: InFlightCall = { ledger, allowance, promptReserve, maxTokens, reservation, held, forwarded, started: this.retry.now(), retries: 0, abort: this.abandoning, released: false, abandoned: false, done, finish };
     this.inFlight.add(call);
     try {
       await this.call(call, slack, delivery, res);
@@ -523,6 +532,8 @@ export class ModelGateway {
     let failedAttemptTokens = 0;
     let outOfBudget = false;
     let unbelievable: { reported: Usage; charged: Usage } | undefined;
+    // The usage the last attempt's answer reports (read once per answer).
+    let billed: ReturnType<typeof Usage.safeParse> | undefined;
     this.used.calls++;
     try {
       for (let attempt = 1; ; attempt++) {
@@ -535,7 +546,7 @@ export class ModelGateway {
         }
         // stop() gave up on this call and charged its whole reservation: nothing more is metered.
         if (call.abandoned) return;
-        const billed = Usage.safeParse((answer?.body as { usage?: unknown } | null)?.usage);
+        billed = Usage.safeParse((answer?.body as { usage?: unknown } | null)?.usage);
         if (billed.success && billed.data.prompt_tokens + billed.data.completion_tokens > believable) {
           // Charged what it reports only up to the reservation, and never retried: a broken meter must not drain the budget.
           const prompt = Math.min(billed.data.prompt_tokens, reservation);
@@ -616,7 +627,8 @@ export class ModelGateway {
     // The answer (a success, or a 4xx passed to the agent).
     if (!answer) throw new Error('an upstream answer was classified without one');
     const ok = answer.status >= 200 && answer.status < 300;
-    const reported = Usage.safeParse((answer.body as { usage?: unknown } | null)?.usage);
+    // The answer of the last attempt, whose usage the loop read.
+    const reported = billed ?? Usage.safeParse((answer.body as { usage?: unknown } | null)?.usage);
     // A success without usage is charged its whole reservation: the budget holds whatever the upstream does not report.
     const usage = reported.success ? reported.data : ok ? { prompt_tokens: promptReserve, completion_tokens: maxTokens } : undefined;
     if (usage) this.charge(usage, call.ledger);
@@ -697,6 +709,13 @@ export class ModelGateway {
   private label(): Record<string, string> {
     return this.opts.name ? { gateway: this.opts.name } : {};
   }
+}
+
+/** An AbortController whose signal every call in flight listens to: no warning for more than 10 listeners. */
+function sharedController(): AbortController {
+  const c = new AbortController();
+  setMaxListeners(0, c.signal);
+  return c;
 }
 
 /** An allowance the gateway serves (see TokenAllowance). */

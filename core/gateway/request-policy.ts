@@ -216,23 +216,45 @@ const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
  * that crashes on it would turn an agent's request into an infrastructure failure of its choosing).
  */
 function checkJsonValue(v: unknown, at: string, depth: number): Refusal | undefined {
-  const where = at || '(body)';
-  if (typeof v === 'string') return isWellFormed(v) ? undefined : { field: where, message: 'is not well-formed Unicode (it holds a lone surrogate such as "\\ud800"): send valid UTF-8 text' };
+  const r = findMalformed(v, depth);
+  return r && { field: r.path.reduceRight(joinPath, at) || '(body)', message: r.message };
+}
+
+/** A step of a JSON path: an array index, or an object key. */
+type PathStep = number | { key: string };
+
+/** `at` followed by one more step, as refusals name fields: `a.b`, `a[0]`, `a["odd key"]`. */
+function joinPath(at: string, step: PathStep): string {
+  if (typeof step === 'number') return `${at}[${step}]`;
+  return /^[\w$-]+$/.test(step.key) ? (at ? `${at}.${step.key}` : step.key) : `${at}[${JSON.stringify(step.key)}]`;
+}
+
+/**
+ * The walk of checkJsonValue. Paths are built only for the value it refuses (steps collected as
+ * it returns, innermost first), never for the values it accepts: it runs on every call.
+ */
+function findMalformed(v: unknown, depth: number): { path: PathStep[]; message: string } | undefined {
+  if (typeof v === 'string') return isWellFormed(v) ? undefined : { path: [], message: 'is not well-formed Unicode (it holds a lone surrogate such as "\\ud800"): send valid UTF-8 text' };
   if (typeof v !== 'object' || v === null) return undefined;
-  if (depth > MAX_JSON_DEPTH) return { field: where, message: `nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep: flatten it` };
+  if (depth > MAX_JSON_DEPTH) return { path: [], message: `nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep: flatten it` };
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) {
-      const r = checkJsonValue(v[i] as unknown, `${at}[${i}]`, depth + 1);
-      if (r) return r;
+      const r = findMalformed(v[i] as unknown, depth + 1);
+      if (r) {
+        r.path.push(i);
+        return r;
+      }
     }
     return undefined;
   }
   for (const key of Object.keys(v)) {
-    if (!isWellFormed(key)) return { field: where, message: `has a key that is not well-formed Unicode (${JSON.stringify(key)}): send valid UTF-8 text` };
-    const path = /^[\w$-]+$/.test(key) ? (at ? `${at}.${key}` : key) : `${at}[${JSON.stringify(key)}]`;
-    if (PROTOTYPE_KEYS.has(key)) return { field: path, message: `the key "${key}" is refused anywhere in a request (it names an object's prototype)` };
-    const r = checkJsonValue((v as Record<string, unknown>)[key], path, depth + 1);
-    if (r) return r;
+    if (!isWellFormed(key)) return { path: [], message: `has a key that is not well-formed Unicode (${JSON.stringify(key)}): send valid UTF-8 text` };
+    if (PROTOTYPE_KEYS.has(key)) return { path: [{ key }], message: `the key "${key}" is refused anywhere in a request (it names an object's prototype)` };
+    const r = findMalformed((v as Record<string, unknown>)[key], depth + 1);
+    if (r) {
+      r.path.push({ key });
+      return r;
+    }
   }
   return undefined;
 }

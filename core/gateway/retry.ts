@@ -76,14 +76,15 @@ const QUOTA_CODES = new Set(['insufficient_quota', 'billing_hard_limit_reached',
 
 /** Classifies an upstream answer (status and parsed body). */
 export function classifyAnswer(status: number, body: unknown): Verdict {
-  const err = (body as { error?: { message?: unknown; code?: unknown; type?: unknown } } | null)?.error;
-  const message = typeof err?.message === 'string' ? err.message : typeof body === 'string' ? body : JSON.stringify(body ?? null).slice(0, 300);
   if (status >= 200 && status < 300) {
     // A success is an answer only with `choices` (an empty list is the agent's to handle): `200 {"error": ...}`, which some proxies send, is a failure, retried like a 5xx.
     const choices = typeof body === 'object' && body !== null && Object.hasOwn(body, 'choices') ? (body as { choices: unknown }).choices : undefined;
     if (Array.isArray(choices)) return { kind: 'answer' };
-    return { kind: 'retry', status, message: `an answer without choices: ${message}` };
+    return { kind: 'retry', status, message: `an answer without choices: ${answerMessage(body)}` };
   }
+  // Worked out only here, for an answer that is not a success: never on the path of every call.
+  const err = (body as { error?: { message?: unknown; code?: unknown; type?: unknown } } | null)?.error;
+  const message = answerMessage(body);
   const code = typeof err?.code === 'string' ? err.code : typeof err?.type === 'string' ? err.type : '';
   if (status === 429 && QUOTA_CODES.has(code)) return { kind: 'fail', status, message };
   // The agent never holds the upstream's key: a refused key is the job's configuration, not the agent's request.
@@ -91,6 +92,12 @@ export function classifyAnswer(status: number, body: unknown): Verdict {
   if (status === 404 && code === 'model_not_found') return { kind: 'fail', status, message };
   if (status === 429 || status === 408 || status >= 500) return { kind: 'retry', status, message };
   return { kind: 'answer' };
+}
+
+/** What an upstream answer says went wrong: its error message, else (the start of) the body. */
+function answerMessage(body: unknown): string {
+  const err = (body as { error?: { message?: unknown } } | null)?.error;
+  return typeof err?.message === 'string' ? err.message : typeof body === 'string' ? body : JSON.stringify(body ?? null).slice(0, 300);
 }
 
 /** Classifies an error thrown by an upstream call (connection refused or reset, timeout, …): always transient. */

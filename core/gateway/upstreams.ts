@@ -86,6 +86,9 @@ export class HttpUpstream implements Upstream {
   readonly limitField: LimitField;
   private readonly url: URL;
   private readonly agent: http.Agent;
+  /** node:http(s).request and its options but the headers, worked out once: the URL is not parsed again per call. */
+  private readonly send: typeof http.request;
+  private readonly target: http.RequestOptions;
   readonly timeoutMs: number;
   /** `apiKey` undefined: calls carry no Authorization header (a keyless server on this machine or a private network). */
   constructor(
@@ -98,8 +101,27 @@ export class HttpUpstream implements Upstream {
     this.endpoint = publicEndpoint(baseUrl);
     this.limitField = opts.limitField ?? (this.url.hostname === 'api.openai.com' ? 'max_completion_tokens' : 'max_tokens');
     this.timeoutMs = opts.timeoutMs ?? 300_000;
-    const Agent = this.url.protocol === 'https:' ? https.Agent : http.Agent;
-    this.agent = new Agent({ keepAlive: true, maxSockets: 512 });
+    const secure = this.url.protocol === 'https:';
+    // Keep-alive, and more sockets than calls an RA keeps in flight: a call never waits for a
+    // socket, and never pays a new connection (or TLS handshake) once the pool is warm.
+    this.agent = new (secure ? https.Agent : http.Agent)({ keepAlive: true, maxSockets: 512, maxFreeSockets: 512, scheduling: 'lifo' });
+    this.send = secure ? https.request : http.request;
+    const u = this.url;
+    this.target = {
+      protocol: u.protocol,
+      hostname: u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname,
+      port: u.port || undefined,
+      path: `${u.pathname}${u.search}`,
+      method: 'POST',
+      agent: this.agent,
+      ...(u.username || u.password ? { auth: `${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}` } : {}),
+    };
+  }
+
+  /** Connections the upstream holds open now (in use or idle): what keep-alive reuses. */
+  get openConnections(): number {
+    const count = (m: NodeJS.ReadOnlyDict<unknown[]>) => Object.values(m).reduce((n, l) => n + (l?.length ?? 0), 0);
+    return count(this.agent.sockets) + count(this.agent.freeSockets);
   }
 
   promptReserve(req: ChatRequest): number {
@@ -108,7 +130,8 @@ export class HttpUpstream implements Upstream {
 
   chat(body: ChatRequest, signal?: AbortSignal): Promise<UpstreamAnswer> {
     const payload = JSON.stringify({ ...body, model: this.model });
-    const request = this.url.protocol === 'https:' ? https.request : http.request;
+    const headers: http.OutgoingHttpHeaders = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) };
+    if (this.apiKey !== undefined) headers.authorization = `Bearer ${this.apiKey}`;
     return new Promise((resolve, reject) => {
       let settled = false;
       const settle = (f: () => void) => {
@@ -118,9 +141,8 @@ export class HttpUpstream implements Upstream {
         signal?.removeEventListener('abort', onAbort);
         f();
       };
-      const req = request(
-        this.url,
-        { method: 'POST', agent: this.agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...(this.apiKey === undefined ? {} : { authorization: `Bearer ${this.apiKey}` }) } },
+      const req = this.send(
+        { ...this.target, headers },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
