@@ -318,7 +318,8 @@ export async function runTlaSandbox(store: ArtifactStore, env: JobEnv, processEn
       transcript.write('note', { note: 'the MRA bundle is not valid: its test tasks will be agent errors, scored 0', problems: invalidMra.slice(0, 20) });
     }
     const diff = diffBundles(raDir, workspace);
-    const changed = [...new Set([...diff.matchAll(/^diff -ruN ra\/(\S+) mra\//gm)].map((m) => m[1]))];
+    // diffBundles' header lines: `diff -ruN --text ra/<file> mra/<file>` (options as it passes them).
+    const changed = [...new Set([...diff.matchAll(/^diff (?:-[-\w]+ )+ra\/(\S+) mra\//gm)].map((m) => m[1]))];
     const total = gateways
       .map((g) => g.usage)
       .reduce((a, u) => ({ calls: a.calls + u.calls, rejected: a.rejected + u.rejected, promptTokens: a.promptTokens + u.promptTokens, completionTokens: a.completionTokens + u.completionTokens, totalTokens: a.totalTokens + u.totalTokens }), { calls: 0, rejected: 0, promptTokens: 0, completionTokens: 0, totalTokens: 0 });
