@@ -9,11 +9,13 @@
  *  - shard jobs per run (the baseline is shared, so this tends to the MRA's shard count),
  *  - harness wall time ÷ ideal, where ideal = Σ agent wall time (RA processes and TLAs, as the jobs
  *    measured them) ÷ the number of job slots: what a perfectly packed pool with free
- *    orchestration, storage and process start-up would take.
+ *    orchestration, storage and process start-up would take,
+ *  - where the CPU went (Linux): this process (state machine, Lambda handlers, embedded S3 and
+ *    DynamoDB) and the job processes with their agents, against wall × cores.
  */
 import '../core/polyfills';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startEmbedded } from '../cli/local/embedded';
@@ -23,6 +25,18 @@ import { readPlan, ShardUsage, TlaResult } from '../core/sweep/outputs';
 import { newSweepId, prepareSweep, stageSweep } from '../core/sweep/stage';
 import { parseJson } from '../core/jsonl';
 import { storesFromEnv } from '../lambdas/aws/clients';
+
+/** CPU seconds of this process and of its waited-for children (jobs, agents), from /proc/self/stat; undefined off Linux. */
+function cpuSeconds(): { self: number; children: number } | undefined {
+  try {
+    const fields = readFileSync('/proc/self/stat', 'utf8').replace(/^.*\) /, '').split(' ').map(Number);
+    // utime, stime, cutime, cstime are fields 14-17 (1-based); the ")"-split leaves field 3 first.
+    const [utime, stime, cutime, cstime] = fields.slice(11, 15);
+    return { self: (utime + stime) / 100, children: (cutime + cstime) / 100 };
+  } catch {
+    return undefined;
+  }
+}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { runs: { type: 'string', default: '200' }, jobs: { type: 'string', default: '2' } } });
@@ -52,6 +66,7 @@ concurrency: { runs: ${Math.max(2, jobs * 2)}, requests: 8 }
     const sweepId = newSweepId('scale');
     await stageSweep(stores.artifacts, prepared, sweepId);
     const started = Date.now();
+    const cpuBefore = cpuSeconds();
     let lastPrint = 0;
     const outcome = await executeSweep({
       sweepId,
@@ -66,6 +81,7 @@ concurrency: { runs: ${Math.max(2, jobs * 2)}, requests: 8 }
       },
     });
     const wallMs = Date.now() - started;
+    const cpuAfter = cpuSeconds();
     if (outcome.status !== 'succeeded') throw new Error(`sweep ${outcome.status}: ${'error' in outcome ? outcome.error : ''}`);
     const events = readFileSync(join(dir, 'logs', 'jobs.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { event: string; role: string });
     const shardJobs = events.filter((e) => e.event === 'start' && e.role !== 'tla').length;
@@ -84,6 +100,10 @@ concurrency: { runs: ${Math.max(2, jobs * 2)}, requests: 8 }
     console.log(`wall:                      ${(wallMs / 1000).toFixed(1)} s`);
     console.log(`ideal:                     ${(ideal / 1000).toFixed(1)} s (Σ agent time ${(agentMs / 1000).toFixed(1)} s ÷ ${jobs})`);
     console.log(`wall/ideal:                ${(wallMs / ideal).toFixed(2)}`);
+    if (cpuBefore && cpuAfter)
+      console.log(
+        `CPU:                       ${(cpuAfter.self - cpuBefore.self).toFixed(1)} s harness process, ${(cpuAfter.children - cpuBefore.children).toFixed(1)} s job processes and agents; wall × ${cpus().length} cores = ${((wallMs / 1000) * cpus().length).toFixed(1)} s`,
+      );
   } finally {
     await svc.stop();
   }

@@ -36,11 +36,12 @@ import { registerCompareCommand } from './commands/compare';
 import { registerArtifactsCommand } from './commands/artifacts';
 import { readSweep } from './commands/sweep-data';
 import { EXIT, type Io } from './io';
+import { harnessPath, SHIPPED } from '../core/assets';
 
 export { EXIT };
 
 /** The package's version (`uplift --version`), read once from package.json. */
-const VERSION = (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
+const VERSION = (JSON.parse(readFileSync(harnessPath(SHIPPED.packageJson), 'utf8')) as { version: string }).version;
 
 const defaultIo: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
 

@@ -3,7 +3,8 @@ import { randomInt } from 'node:crypto';
 import { connect, createServer } from 'node:net';
 import { chmodSync, existsSync, lchownSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
+import { HARNESS_ROOT as SHIPPED_HARNESS_ROOT } from './assets';
 import { UpliftError } from './errors';
 import { checkDevices, type SandboxDevice } from './sandbox/devices';
 import { createSandboxCgroup, sandboxMemory, type SandboxCgroup } from './sandbox/memory';
@@ -130,7 +131,7 @@ const SHARED_TMP = ['/tmp', '/var/tmp', '/dev/shm'];
 /** Directories watched for changes (inotify) per sandbox; changes deeper than these are found by the 200 ms check. */
 const MAX_WATCHED_DIRS = 512;
 /** The harness's own code: never visible in a sandbox, even when installed under /usr. */
-const HARNESS_ROOT = resolve(__dirname, '..');
+const HARNESS_ROOT = SHIPPED_HARNESS_ROOT;
 
 /**
  * The gateway forwarder, run as the sandbox's first process: listens on 127.0.0.1:PORT inside the

@@ -1,11 +1,15 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, createWriteStream, mkdirSync } from 'node:fs';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { appendFileSync, createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
 import { z } from 'zod';
 import { JobFailedError } from '../../core/errors';
 import { JobSummary } from '../../core/jobs/env';
 import { LOCAL_JOB_DEFINITION_ARN } from '../../step-functions/synth';
 import { LOCAL_IMAGE_JOB_DEFINITION_PREFIX } from '../../lambdas/aws/batch-job-definitions';
+import { HARNESS_ROOT } from '../../core/assets';
+import type { LocalJobName, LocalJobRequest } from '../../batch-images/jobs/local-worker';
+import { ensureBundle, JOBS_BUNDLE } from './job-bundle';
 
 /** The Parameters of a `batch:submitJob.sync` Task state, as the state machine renders them. */
 export const SubmitJobParams = z.object({
@@ -19,13 +23,47 @@ export const SubmitJobParams = z.object({
 });
 export type SubmitJobParams = z.infer<typeof SubmitJobParams>;
 
-const ROOT = join(__dirname, '..', '..');
-const TSX_CJS = require.resolve('tsx/cjs');
-/** Job definition → entrypoint: the same files the Batch images run. */
-const ENTRYPOINTS: Record<string, string> = {
-  [LOCAL_JOB_DEFINITION_ARN.raShard]: join(ROOT, 'batch-images', 'jobs', 'ra-shard.ts'),
-  [LOCAL_JOB_DEFINITION_ARN.tlaSandbox]: join(ROOT, 'batch-images', 'jobs', 'tla-sandbox.ts'),
+/** Job definition → job: the same job functions the Batch images' entrypoints run. */
+const JOBS: Record<string, LocalJobName> = {
+  [LOCAL_JOB_DEFINITION_ARN.raShard]: 'ra-shard',
+  [LOCAL_JOB_DEFINITION_ARN.tlaSandbox]: 'tla-sandbox',
 };
+
+/** Job processes started ahead of their job, per pool (at most): each costs a Node process's memory while it waits. */
+const MAX_SPARES = 4;
+
+let workerCommand: Promise<string[]> | undefined;
+
+/**
+ * Node's arguments for a job process: the bundled worker (cli/local/job-bundle.ts; built once per
+ * change of its sources) started by cli/local/job-boot.cjs, or batch-images/jobs/local-worker.ts
+ * through tsx when UPLIFT_JOB_BUNDLE=0 or bundling fails. Resolved once per process, again if the
+ * bundle was removed meanwhile (the cache drops builds unused for a day).
+ */
+export async function localWorkerCommand(): Promise<string[]> {
+  if (workerCommand && !existsSync((await workerCommand).slice(-1)[0])) workerCommand = undefined;
+  workerCommand ??= (async () => {
+    if (process.env.UPLIFT_JOB_BUNDLE !== '0') {
+      try {
+        // Through job-boot.cjs: V8's code cache for the bundle, and stack traces mapped to the sources.
+        return [join(HARNESS_ROOT, 'cli', 'local', 'job-boot.cjs'), (await ensureBundle(JOBS_BUNDLE)).files.worker];
+      } catch (e) {
+        process.stderr.write(`uplift: could not bundle the job entrypoints, jobs run from sources through tsx: ${(e as Error).message.split('\n')[0]}\n`);
+      }
+    }
+    // tsx's CommonJS hook only (no ESM loader thread), by absolute path: preloads resolve from the
+    // working directory, which need not be this repository.
+    return ['--require', require.resolve('tsx/cjs'), join(HARNESS_ROOT, 'batch-images', 'jobs', 'local-worker.ts')];
+  })();
+  return workerCommand;
+}
+
+type Worker = ChildProcessByStdio<Writable, Readable, Readable>;
+
+/** Lets the process exit while `w` waits for a job (or not). */
+function setRef(w: Worker, ref: boolean): void {
+  for (const h of [w, w.stdin, w.stdout, w.stderr] as { ref?: () => void; unref?: () => void }[]) (ref ? h.ref : h.unref)?.call(h);
+}
 
 export type JobEvent =
   | { event: 'start'; jobName: string; runId: string; role: string; index: number | null; pid?: number }
@@ -57,7 +95,10 @@ class Semaphore {
  */
 export class LocalBatch {
   private readonly sem: Semaphore;
-  private readonly children = new Set<ChildProcess>();
+  private readonly children = new Set<Worker>();
+  /** Job processes started ahead, loading the job code while earlier jobs run. */
+  private readonly spares: Worker[] = [];
+  private readonly maxSpares: number;
   private closed = false;
   private seq = 0;
 
@@ -71,19 +112,64 @@ export class LocalBatch {
     },
   ) {
     this.sem = new Semaphore(Math.max(1, opts.size));
+    this.maxSpares = Math.min(MAX_SPARES, Math.max(1, opts.size));
     mkdirSync(opts.logDir, { recursive: true });
+    this.prestart();
   }
 
-  /** Kills every running job and refuses new ones (SIGINT, abort). */
+  /** Kills every running job and refuses new ones (SIGINT, abort); the processes waiting for a job go too. */
   killAll(): void {
     this.closed = true;
     for (const c of this.children) c.kill('SIGKILL');
+    for (const c of this.spares.splice(0)) c.kill('SIGKILL');
+  }
+
+  /**
+   * Starts job processes ahead of their jobs (up to one per slot, at most MAX_SPARES), so that a
+   * job's process has loaded the job code when the job starts: from the pool's creation on, and
+   * again whenever a job takes one.
+   */
+  private prestart(): void {
+    this.warm().catch(() => undefined);
+  }
+
+  private async warm(): Promise<void> {
+    const command = await localWorkerCommand();
+    while (!this.closed && this.spares.length < this.maxSpares) {
+      const w = this.spawnWorker(command);
+      setRef(w, false);
+      this.spares.push(w);
+      // One that dies waiting (killed from outside) is not handed a job.
+      w.once('exit', () => {
+        const i = this.spares.indexOf(w);
+        if (i >= 0) this.spares.splice(i, 1);
+      });
+    }
+  }
+
+  private spawnWorker(command: string[]): Worker {
+    const w = spawn(process.execPath, command, { env: this.opts.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    // A process that died before its request was written: the job fails with its exit status, not the pool.
+    w.stdin.on('error', () => undefined);
+    return w;
+  }
+
+  /** A started job process: a spare when one is ready (then another spare is started), else a new one. */
+  private async takeWorker(): Promise<Worker> {
+    const command = await localWorkerCommand();
+    const spare = this.spares.shift();
+    this.prestart();
+    if (spare) {
+      setRef(spare, true);
+      return spare;
+    }
+    return this.spawnWorker(command);
   }
 
   async submitJobSync(input: unknown): Promise<Record<string, unknown>> {
     const params = SubmitJobParams.parse(input);
     // Image jobs (one definition per task image) run `ra-shard` here: no container engine, the task runs on this machine.
-    const entry = ENTRYPOINTS[params.JobDefinition] ?? (params.JobDefinition.startsWith(LOCAL_IMAGE_JOB_DEFINITION_PREFIX) ? ENTRYPOINTS[LOCAL_JOB_DEFINITION_ARN.raShard] : undefined);
+    const entry = JOBS[params.JobDefinition] ?? (params.JobDefinition.startsWith(LOCAL_IMAGE_JOB_DEFINITION_PREFIX) ? JOBS[LOCAL_JOB_DEFINITION_ARN.raShard] : undefined);
     if (!entry) throw new JobFailedError(`no local entrypoint for job definition ${params.JobDefinition}`);
     const env = Object.fromEntries(params.ContainerOverrides.Environment.map((e) => [e.Name, e.Value]));
     const size = params.ArrayProperties?.Size;
@@ -103,7 +189,7 @@ export class LocalBatch {
     return { JobId: jobId, JobName: params.JobName, Status: 'SUCCEEDED', ...(size ? { ArrayProperties: { Size: size, StatusSummary: { SUCCEEDED: size } } } : {}) };
   }
 
-  private async runChild(jobName: string, entry: string, jobEnv: Record<string, string>, index: number | null, timeoutMs?: number) {
+  private async runChild(jobName: string, entry: LocalJobName, jobEnv: Record<string, string>, index: number | null, timeoutMs?: number) {
     await this.sem.acquire();
     const role = jobEnv.UPLIFT_ROLE ?? '?';
     const runId = jobEnv.UPLIFT_RUN_ID ?? '?';
@@ -111,27 +197,30 @@ export class LocalBatch {
     const logIndex = index ?? (jobEnv.UPLIFT_JOB_INDEX === undefined ? null : Number(jobEnv.UPLIFT_JOB_INDEX));
     const log = join(this.opts.logDir, `${runId}.${role}${logIndex === null ? '' : `.${logIndex}`}.log`);
     try {
-      if (this.closed) return { index, exitCode: null, signal: 'SIGKILL', log, timedOut: false };
-      // tsx's CommonJS hook only (no ESM loader thread, ~0.1 s less per job process), by absolute
-      // path: preloads resolve from the working directory, which need not be this repository.
-      const child = spawn(process.execPath, ['--require', TSX_CJS, entry], {
-        env: { ...this.opts.env, ...jobEnv, UPLIFT_JOB_LOG: log, ...(index === null ? {} : { AWS_BATCH_JOB_ARRAY_INDEX: String(index) }) },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const killed = { index, exitCode: null, signal: 'SIGKILL', log, timedOut: false };
+      if (this.closed) return killed;
+      const child = await this.takeWorker();
+      if (this.closed) {
+        child.kill('SIGKILL');
+        return killed;
+      }
       this.children.add(child);
+      // The job's whole environment (the process takes it as its own, see local-worker.ts).
+      const env = { ...this.opts.env, ...jobEnv, UPLIFT_JOB_LOG: log, ...(index === null ? {} : { AWS_BATCH_JOB_ARRAY_INDEX: String(index) }) };
+      child.stdin.end(JSON.stringify({ job: entry, env } satisfies LocalJobRequest));
       this.emit({ event: 'start', jobName, runId, role, index: logIndex, pid: child.pid });
       const logStream = createWriteStream(log, { flags: 'a' });
       let lastLine = '';
       let buf = '';
-      child.stdout?.setEncoding('utf8');
-      child.stdout?.on('data', (c: string) => {
+      child.stdout.setEncoding('utf8');
+      child.stdout.on('data', (c: string) => {
         logStream.write(c);
         buf += c;
         const lines = buf.split('\n');
         buf = lines.pop() ?? '';
         for (const l of lines) if (l.trim()) lastLine = l;
       });
-      child.stderr?.pipe(logStream, { end: false });
+      child.stderr.pipe(logStream, { end: false });
       let timedOut = false;
       const timer = timeoutMs === undefined ? undefined : setTimeout(() => ((timedOut = true), child.kill('SIGKILL')), timeoutMs);
       const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>

@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { harnessPath, SHIPPED } from '../assets';
 import { SpecError } from '../errors';
 import { classificationKind } from './classification';
 import { multipleChoiceKind } from './multiple-choice';
@@ -21,7 +21,7 @@ export function cbmKind(name: string): CbmKind {
   return k;
 }
 
-/** Where a kind's react prompts are (`react-<variant>.md`, read at run time; they ship with core/). */
+/** Where a kind's react prompts are (`react-<variant>.md`, read at run time; shipped files: core/assets.ts). */
 export function kindPromptsDir(kind: string): string {
-  return join(__dirname, kind, 'prompts');
+  return harnessPath(SHIPPED.cbmKindPrompts(kind));
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import OpenAI from 'openai';
 import type { ChatCompletionCreateParamsNonStreaming, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
+import { harnessPath, SHIPPED } from '../assets';
 import { cbmKind, kindPromptsDir } from '../cbm/registry';
 import type { CbmTask } from '../cbm/types';
 import { UpliftError } from '../errors';
@@ -14,8 +15,8 @@ import type { Evaluation, Tla, TlaContext, TlaOutcome, TlaRuntime } from './type
 
 type ReactSpec = Extract<TlaSpec, { kind: 'react' }>;
 
-/** Where the prompt templates live; read at run time (they ship next to this file). */
-export const PROMPTS_DIR = join(__dirname, 'prompts');
+/** Where the prompt templates live; read at run time (shipped files: core/assets.ts). */
+export const PROMPTS_DIR = harnessPath(SHIPPED.tlaPrompts);
 
 /** The react TLA's own model could not be used at all (bad endpoint, key or model name): the run fails instead of reporting a zero uplift. */
 export class TlaModelError extends UpliftError {}
@@ -30,7 +31,7 @@ const MAX_RETRIES = 3;
 /** Fills `{{name}}` placeholders of a prompt template file in `dir` (PROMPTS_DIR, or a CBM kind's prompts). */
 export function loadPrompt(name: string, vars: Record<string, string>, dir = PROMPTS_DIR): string {
   const file = join(dir, `${name}.md`);
-  if (!existsSync(file)) throw new UpliftError(`prompt template ${file} is missing: the react TLA needs core/tla/prompts/ and core/cbm/<kind>/prompts/ next to its code (ship them with the job image)`);
+  if (!existsSync(file)) throw new UpliftError(`prompt template ${file} is missing: the react TLA needs core/tla/prompts/ and core/cbm/<kind>/prompts/ under the harness root (core/assets.ts; ship them with the job image)`);
   return readFileSync(file, 'utf8').replace(/\{\{(\w+)\}\}/g, (m, k: string) => vars[k] ?? m);
 }
 
