@@ -39,7 +39,9 @@ export function resolveIntrinsics(value: Cfn): string {
 
 /** The CloudFormation template of a stack that holds only the state machine, with imported placeholder resources. */
 export function synthLocalTemplate(): Record<string, unknown> {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  // No CloudFormation schema check (~3 s of CPU per synth, every local sweep): this throwaway template
+  // only carries the state machine's ASL, which the tests validate (asl-validator); the deployed stack's synth still checks it.
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false });
   const stack = new Stack(app, 'UpliftLocal', { env: LOCAL_ENV });
   const fn = (name: string) => lambda.Function.fromFunctionArn(stack, name, `arn:aws:lambda:${LOCAL_ENV.region}:${LOCAL_ENV.account}:function:uplift-${name}`);
   const functions: UpliftFunctions = {
