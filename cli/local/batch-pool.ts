@@ -69,20 +69,29 @@ export type JobEvent =
   | { event: 'start'; jobName: string; runId: string; role: string; index: number | null; pid?: number }
   | { event: 'end'; jobName: string; runId: string; role: string; index: number | null; exitCode: number | null; signal: string | null; summary?: JobSummary; log: string };
 
-/** A counting semaphore. */
-class Semaphore {
-  private waiters: (() => void)[] = [];
+/**
+ * A counting semaphore whose waiters go by priority (lower first), then in arrival order. The pool
+ * gives TLA jobs priority 0 and shard jobs 1: a TLA job gates its run's MRA shards, so while slots
+ * are short it goes first (the longest-path-first rule), and shards of runs whose TLA finished fill
+ * the other slots.
+ */
+export class PrioritySemaphore {
+  private waiters: { priority: number; seq: number; wake: () => void }[] = [];
+  private seq = 0;
   constructor(private free: number) {}
-  async acquire(): Promise<void> {
+  async acquire(priority = 0): Promise<void> {
     if (this.free > 0) {
       this.free--;
       return;
     }
-    await new Promise<void>((r) => this.waiters.push(r));
+    await new Promise<void>((wake) => {
+      this.waiters.push({ priority, seq: this.seq++, wake });
+      this.waiters.sort((a, b) => a.priority - b.priority || a.seq - b.seq);
+    });
   }
   release(): void {
     const next = this.waiters.shift();
-    if (next) next();
+    if (next) next.wake();
     else this.free++;
   }
 }
@@ -94,7 +103,7 @@ class Semaphore {
  * child fails, as Step Functions does. Every start and end goes to `<logDir>/jobs.jsonl`.
  */
 export class LocalBatch {
-  private readonly sem: Semaphore;
+  private readonly sem: PrioritySemaphore;
   private readonly children = new Set<Worker>();
   /** Job processes started ahead, loading the job code while earlier jobs run. */
   private readonly spares: Worker[] = [];
@@ -111,7 +120,7 @@ export class LocalBatch {
       onEvent?: (e: JobEvent) => void;
     },
   ) {
-    this.sem = new Semaphore(Math.max(1, opts.size));
+    this.sem = new PrioritySemaphore(Math.max(1, opts.size));
     this.maxSpares = Math.min(MAX_SPARES, Math.max(1, opts.size));
     mkdirSync(opts.logDir, { recursive: true });
     this.prestart();
@@ -190,7 +199,8 @@ export class LocalBatch {
   }
 
   private async runChild(jobName: string, entry: LocalJobName, jobEnv: Record<string, string>, index: number | null, timeoutMs?: number) {
-    await this.sem.acquire();
+    // TLA jobs first: each gates its run's MRA shards.
+    await this.sem.acquire(jobEnv.UPLIFT_ROLE === 'tla' ? 0 : 1);
     const role = jobEnv.UPLIFT_ROLE ?? '?';
     const runId = jobEnv.UPLIFT_RUN_ID ?? '?';
     // An image run's shard jobs are lone jobs with UPLIFT_JOB_INDEX: each gets its own log, as an array child does.

@@ -95,6 +95,15 @@ function taskRows(kind: CbmKind, meta: unknown, targets: readonly CbmTask[], bas
   }));
 }
 
+/**
+ * The order the runs Map starts runs in: seed by seed across every cell (each cell's first seed,
+ * then each cell's second…), the plan's order within a seed. Every cell gets a result early, and
+ * the runs of a slow TLA do not all wait for the end behind a fast one's.
+ */
+export function runOrder<R extends { seed: number }>(runs: readonly R[]): R[] {
+  return runs.map((r, i) => ({ r, i })).sort((a, b) => a.r.seed - b.r.seed || a.i - b.i).map((x) => x.r);
+}
+
 export interface PlanSweepOutput {
   sweepId: string;
   planUri: string;
@@ -118,7 +127,7 @@ export async function planSweep(deps: StepDeps, input: z.infer<typeof SweepInput
     const text = await deps.artifacts.getText(stagedSpecKey(sweepId));
     if (text === undefined) throw new CorruptRecordError(`${deps.artifacts.uri(stagedSpecKey(sweepId))} is missing: stage the sweep before starting it`);
     plan = expandPlan(parseJson(text, StagedSweep, deps.artifacts.uri(stagedSpecKey(sweepId))));
-    await deps.artifacts.putText(itemsKey(sweepId), JSON.stringify(plan.runs.map((r) => r.runId)), 'application/json');
+    await deps.artifacts.putText(itemsKey(sweepId), JSON.stringify(runOrder(plan.runs).map((r) => r.runId)), 'application/json');
     // plan.json last: its presence means the plan and its items are complete.
     await deps.artifacts.putText(planKey(sweepId), JSON.stringify(plan), 'application/json');
   }
