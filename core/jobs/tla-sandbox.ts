@@ -121,6 +121,8 @@ export async function runTlaSandbox(store: ArtifactStore, env: JobEnv, processEn
     ];
     const checkpoints: TlaResult['checkpoints'] = [];
     const snapshots = new Map<number, Uint8Array>();
+    /** Checkpoint uploads in flight: result.json, written last, is written only once they all landed. */
+    const uploads: Promise<void>[] = [];
     const deadline = started + plan.budgets.tlaWallSeconds * 1000;
     const limits = (wallMs: number): Partial<SandboxLimits> => ({ ...run.cbm.compute.limits, ...opts.sandboxLimits, wallMs: Math.max(1000, Math.min(wallMs, opts.sandboxLimits?.wallMs ?? Infinity)) });
     transcript.write('note', {
@@ -195,7 +197,10 @@ export async function runTlaSandbox(store: ArtifactStore, env: JobEnv, processEn
       const key = `${runPrefix(sweepId, run.runId)}/tla/checkpoints/${step}.tar.gz`;
       const bytes = packBundle(workspace);
       snapshots.set(step, bytes);
-      await store.putBytes(key, bytes, 'application/gzip');
+      // Uploaded while the TLA goes on (they are read only after this job: budget curve, uplift artifacts); awaited before result.json.
+      const upload = store.putBytes(key, bytes, 'application/gzip');
+      upload.catch(() => undefined); // its failure is the job's when awaited below, not an unhandled rejection now
+      uploads.push(upload);
       const ev: Evaluation = {
         step,
         score: mean(objectiveIdx.length ? objectiveIdx : all),
@@ -340,6 +345,7 @@ export async function runTlaSandbox(store: ArtifactStore, env: JobEnv, processEn
       ...(invalidMra ? { invalidMra: invalidMra.slice(0, 20) } : {}),
     };
     if (!mraBytes) throw new Error('unreachable: the MRA was packed above');
+    await Promise.all(uploads);
     await store.putBytes(tlaKey(sweepId, run.runId, 'mra.tar.gz'), mraBytes, 'application/gzip');
     if (plan.budgetCurve) {
       const curve = curvePlanFor(checkpoints, plan.budgetCurve, sha256(packBundle(raDir)), sha256(mraBytes));
