@@ -122,11 +122,20 @@ describe('the deployed state machine is the one the local runner executes', () =
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       expect(typeof (require(join(REPO_ROOT, file)) as { handler: unknown }).handler).toBe('function');
     }
+    // The images run batch-images/jobs/<job>.ts, which runs a job function of core/jobs/ through runJob; the local pool's
+    // worker (batch-images/jobs/local-worker.ts) runs the same function, imported from the same module, under the same name.
     const pool = readFileSync(join(REPO_ROOT, 'cli/local/batch-pool.ts'), 'utf8');
+    const worker = readFileSync(join(REPO_ROOT, 'batch-images/jobs/local-worker.ts'), 'utf8');
     for (const cmd of [...Object.values(JOB_COMMANDS.cpu), ...Object.values(JOB_COMMANDS.gpu)]) {
       const entry = cmd[cmd.length - 1];
-      expect(entry).toMatch(/^batch-images\/jobs\/(ra-shard|tla-sandbox)\.ts$/);
-      expect(pool).toContain(`join(ROOT, ${entry.split('/').map((p) => `'${p}'`).join(', ')})`);
+      const job = /^batch-images\/jobs\/(ra-shard|tla-sandbox)\.ts$/.exec(entry)?.[1];
+      expect(job).toBeDefined();
+      const image = readFileSync(join(REPO_ROOT, entry), 'utf8');
+      const [, fn, module] = /import \{ (\w+) \} from '(\.\.\/\.\.\/core\/jobs\/[\w-]+)';/.exec(image) ?? [];
+      expect(image).toContain(`runJob('${job}', ${fn})`);
+      expect(worker).toContain(`import { ${fn} } from '${module}';`);
+      expect(worker).toContain(`'${job}': ${fn}`);
+      expect(pool).toContain(`: '${job}',`);
     }
   });
 
