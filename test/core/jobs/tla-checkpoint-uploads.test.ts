@@ -23,12 +23,12 @@ describe('TLA checkpoint uploads', () => {
     // Slow checkpoint uploads: they land well after the TLA moved on.
     const put = store.putBytes.bind(store);
     const missingAtResult: string[] = [];
-    store.putBytes = async (key, body, type) => {
+    store.putBytes = async (key: string, body: Uint8Array) => {
       if (key.includes('/tla/checkpoints/')) await new Promise((r) => setTimeout(r, 150));
-      return put(key, body, type);
+      return put(key, body);
     };
     const putText = store.putText.bind(store);
-    store.putText = async (key, body, type) => {
+    store.putText = async (key: string, body: string, type?: string) => {
       if (key === tlaKey(sweepId, run.runId, 'result.json')) {
         const result = TlaResult.parse(JSON.parse(body));
         for (const c of result.checkpoints) if (c.key && !store.objects.has(c.key)) missingAtResult.push(c.key);
@@ -45,9 +45,9 @@ describe('TLA checkpoint uploads', () => {
     const store = new MemoryArtifactStore();
     const { sweepId, run, job } = await fewshotJob(store);
     const put = store.putBytes.bind(store);
-    store.putBytes = async (key, body, type) => {
+    store.putBytes = async (key: string, body: Uint8Array) => {
       if (key === `${runPrefix(sweepId, run.runId)}/tla/checkpoints/1.tar.gz`) throw new Error('S3 said 503 SlowDown');
-      return put(key, body, type);
+      return put(key, body);
     };
     await expect(job()).rejects.toThrow(/503 SlowDown/);
     expect(await store.exists(tlaKey(sweepId, run.runId, 'result.json'))).toBe(false);
