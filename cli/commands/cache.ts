@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { SpecError } from '../../core/errors';
 import { tableLines, usd } from '../../core/report';
 import type { BaselineRecord } from '../../core/records';
-import { dataDirOf, dataDirOption, withEmbedded } from '../local/data-dir';
+import { dataDirOf, dataDirOption, withEmbedded, withReadOnlyStores } from '../local/data-dir';
 import { EXIT, type Io } from '../io';
 
 
@@ -31,7 +31,8 @@ export function registerCacheCommands(program: Command, io: Io, setExit: (code: 
     .option('--json', 'print the records as JSON')
     .addOption(dataDirOption())
     .action(async (opts: { json?: boolean; dataDir?: string }) => {
-      const records = await withEmbedded(dataDirOf(opts.dataDir), (_svc, stores) => stores.scores.listBaselines());
+      // Read-only: works while a sweep holds the data dir (through its services).
+      const records = await withReadOnlyStores(dataDirOf(opts.dataDir), (stores) => stores.scores.listBaselines());
       io.out((opts.json ? JSON.stringify(records, null, 2) : renderBaselines(records)) + '\n');
       setExit(EXIT.ok);
     });

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { SpecError } from '../../core/errors';
 import type { ArtifactStore } from '../../core/ports';
 import { TranscriptEvent } from '../../core/transcript';
-import { dataDirOf, dataDirOption, withEmbedded } from '../local/data-dir';
+import { dataDirOf, dataDirOption, withReadOnlyStores } from '../local/data-dir';
 import { EXIT, type Io } from '../io';
 
 
@@ -181,7 +181,8 @@ export function registerShowCommand(program: Command, io: Io, setExit: (code: nu
     .option('--json', 'print the raw JSONL transcript')
     .addOption(dataDirOption())
     .action(async (runId: string, opts: { sweep?: string; full?: boolean; json?: boolean; dataDir?: string }) => {
-      await withEmbedded(dataDirOf(opts.dataDir), async (_svc, stores) => {
+      // Read-only: works while a sweep holds the data dir (through its services).
+      await withReadOnlyStores(dataDirOf(opts.dataDir), async (stores) => {
         const store = stores.artifacts;
         const found = await findTranscript(store, runId, opts.sweep);
         const text = (await store.getText(found.key)) ?? '';

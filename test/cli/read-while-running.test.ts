@@ -5,7 +5,7 @@ import { runCli, startCli, waitFor } from '../support/cli';
 import { writeSmallSpec } from '../support/specs';
 
 describe('read-only commands while a sweep runs', () => {
-  test('list and results read a data dir a run holds, through its services; a writer is still refused; artifacts bring a cached baseline along', async () => {
+  test('list, results, cache list and show read a data dir a run holds, through its services; a writer is still refused; artifacts bring a cached baseline along', async () => {
     // GIVEN a sweep running in a data dir
     const dataDir = join(mkdtempSync(join(tmpdir(), 'uplift-shared-')), 'data');
     const first = startCli(['run', writeSmallSpec({ name: 'busy', seeds: 2 }), '--data-dir', dataDir, '--json']);
@@ -22,6 +22,11 @@ describe('read-only commands while a sweep runs', () => {
       listed = r.stdout;
     }
     const results = await runCli(['results', sweepId, '--json', '--data-dir', dataDir]);
+    // …and so are `cache list` and `show` (the transcript of a run may not be there yet: then it says so, never "in use")
+    const cacheList = await runCli(['cache', 'list', '--data-dir', dataDir]);
+    expect(cacheList.code).toBe(0);
+    const show = await runCli(['show', `noop-classifier-tai-safety-simple-s1`, '--data-dir', dataDir]);
+    expect(show.stderr).not.toContain('in use by');
     // THEN both read the sweep while it was running (its status turns succeeded only as the run ends), so while the run held the data dir
     expect(listed).toMatch(new RegExp(`^${sweepId}\\s+running\\s`, 'm'));
     expect(results.stderr).not.toContain('in use by');
