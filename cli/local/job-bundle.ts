@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import type { BuildOptions, BuildResult, Metafile, Plugin } from 'esbuild';
@@ -61,24 +61,15 @@ export function bundleCacheDir(root: string = HARNESS_ROOT, env: NodeJS.ProcessE
   return env.UPLIFT_BUNDLE_CACHE || join(root, 'node_modules', '.cache', 'uplift');
 }
 
-/**
- * The cache key of `inputs` (relative to `root`): sha256 over the root and every input's path and
- * content; undefined when an input is gone. cli/bin/uplift.cjs computes the same (it checks the CLI
- * bundle before anything TypeScript can load): change both together.
- */
-export function inputsKey(root: string, inputs: readonly string[]): string | undefined {
-  const h = createHash('sha256').update(`uplift-bundle\0${root}\0`);
-  for (const rel of inputs) {
-    let content: Buffer;
-    try {
-      content = readFileSync(join(root, rel));
-    } catch {
-      return undefined;
-    }
-    h.update(`${rel}\0${createHash('sha256').update(content).digest('hex')}\0`);
-  }
-  return h.digest('hex').slice(0, 32);
-}
+// The key of a bundle and the check of a cached one, shared with cli/bin/uplift.cjs (plain JavaScript: it runs before tsx).
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const bundleKey = require('./bundle-key.cjs') as {
+  inputsKey(root: string, inputs: readonly string[]): string | undefined;
+  freshIndex(base: string, root: string): Index | undefined;
+};
+
+/** The cache key of `inputs` (relative to `root`): sha256 over the root and every input's path and content; undefined when an input is gone. */
+export const inputsKey = bundleKey.inputsKey;
 
 function outputFiles(spec: BundleSpec, dir: string): Record<string, string> {
   return Object.fromEntries(Object.keys(spec.entryPoints).map((out) => [out, join(dir, `${out}.js`)]));
@@ -88,15 +79,8 @@ function outputFiles(spec: BundleSpec, dir: string): Record<string, string> {
 export function cachedBundle(spec: BundleSpec, opts: { root?: string; cacheDir?: string } = {}): Bundle | undefined {
   const root = opts.root ?? HARNESS_ROOT;
   const base = join(opts.cacheDir ?? bundleCacheDir(root), spec.name);
-  let index: Index;
-  try {
-    index = JSON.parse(readFileSync(join(base, 'index.json'), 'utf8')) as Index;
-  } catch {
-    return undefined;
-  }
-  if (index.root !== root || !Array.isArray(index.inputs)) return undefined;
-  const key = inputsKey(root, index.inputs);
-  if (key === undefined || key !== index.key) return undefined;
+  const key = bundleKey.freshIndex(base, root)?.key;
+  if (key === undefined) return undefined;
   const dir = join(base, key);
   const files = outputFiles(spec, dir);
   if (!Object.values(files).every((f) => existsSync(f))) return undefined;
