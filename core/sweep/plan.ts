@@ -49,6 +49,8 @@ export const RunCbm = z.object({
   datasetVersion: z.string(),
   testCount: z.number().int(),
   guardCount: z.number().int().default(0),
+  /** Tasks of the dev split, as staging counted them (absent in plans written before it was kept). */
+  devCount: z.number().int().optional(),
   /** The CBM's spec entry (id, kind, dataset, the kind's fields). */
   spec: z.record(z.string(), z.unknown()).default({}),
   /** Largest guard fall allowed (fraction); null when the CBM has no guard. */
@@ -227,6 +229,7 @@ export function expandPlan(staged: StagedSweep): SweepPlan {
             datasetVersion: cbm.datasetVersion,
             testCount: cbm.testCount,
             guardCount: cbm.guardCount,
+            devCount: cbm.devCount,
             spec: cbmSpec,
             maxGuardDrop: cbm.guardCount > 0 ? (cbmSpec.maxGuardDrop ?? DEFAULT_MAX_GUARD_DROP) : null,
             compute: { queue: kindCompute(kind, cbmSpec).queue ?? 'cpu', limits: { ...(kindCompute(kind, cbmSpec).limits ?? {}) } },

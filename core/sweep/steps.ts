@@ -60,17 +60,16 @@ function runModels(run: RunPlan): RunModels {
   return { ra: run.ra.modelName, ...(run.tla.spec.kind === 'react' ? { tla: modelName(run.tla.spec.model) } : {}), ...(run.cbm.judge ? { judge: run.cbm.judge.modelName } : {}) };
 }
 
-/** The test split's size by set, the dev split's size, and the objective tasks' label balance (kinds with labels). */
+/** The test split's size by set, the dev split's size (as staging counted it), and the objective tasks' label balance (kinds with labels). */
 function datasetFacts(kind: CbmKind, targets: readonly CbmTask[], sets: { objective: number[]; guard: number[] }, dev: number | undefined): DatasetFacts {
+  const labelOf = kind.labelOf?.bind(kind);
   const labels: Record<string, number> = {};
-  if (kind.labelOf) for (const i of sets.objective) labels[kind.labelOf(targets[i])] = (labels[kind.labelOf(targets[i])] ?? 0) + 1;
-  return { ...(dev === undefined ? {} : { dev }), test: targets.length, objective: sets.objective.length, guard: sets.guard.length, ...(kind.labelOf ? { labels } : {}) };
-}
-
-/** Tasks in the staged dev split (lines of dev.jsonl), or undefined when there is none. */
-async function devCount(deps: StepDeps, run: RunPlan): Promise<number | undefined> {
-  const text = await deps.artifacts.getText(`${run.cbm.datasetPrefix}/dev.jsonl`);
-  return text === undefined ? undefined : text.split('\n').filter((l) => l.trim()).length;
+  if (labelOf)
+    for (const i of sets.objective) {
+      const label = labelOf(targets[i]);
+      labels[label] = (labels[label] ?? 0) + 1;
+    }
+  return { ...(dev === undefined ? {} : { dev }), test: targets.length, objective: sets.objective.length, guard: sets.guard.length, ...(labelOf ? { labels } : {}) };
 }
 
 /** An agent input as the per-task view shows it: its fields without the id, as JSON, cut at TASK_OUTPUT_CHARS. */
@@ -452,7 +451,7 @@ export async function scoreRun(deps: StepDeps, input: z.infer<typeof RunInput>):
     metrics: { kind: run.cbm.kind, objective: metricInfo.objective.name, guard: metricInfo.guard?.name, chance: metricInfo.objective.chance, guardChance: metricInfo.guard?.chance },
     costUsd: cost,
     costs: costs.split,
-    dataset: datasetFacts(kind, targets, sets, await devCount(deps, run)),
+    dataset: datasetFacts(kind, targets, sets, run.cbm.devCount),
     reservedUsd: undefined,
     baselineCached: !owner,
     error: undefined,

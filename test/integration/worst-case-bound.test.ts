@@ -67,6 +67,8 @@ describe('the worst case bounds what a sweep spends', () => {
       expect(c.tla).toBeGreaterThan(0);
     }
     expect(runs.filter((r) => !r.baselineCached && (r.costs?.baseline ?? 0) > 0)).toHaveLength(1);
+    // AND each run knows the data set it was scored on: dev and test sizes as staging counted them, and the label balance
+    for (const r of runs) expect(r.dataset).toEqual({ dev: 96, test: 180, objective: 180, guard: 0, labels: { 'not TAI safety research': 91, 'TAI safety research': 89 } });
   });
 });
 
