@@ -167,7 +167,9 @@ export const CurvePlan = z.object({
 export type CurvePlan = z.infer<typeof CurvePlan>;
 
 /** Where the shards of curve bundle `b` go. */
-export const curvePrefix = (sweepId: string, runId: string, b: number) => `${runPrefix(sweepId, runId)}/curve/${b}`;
+/** Where a run's budget-curve evaluations go: one folder per checkpoint bundle (curvePrefix). */
+export const curvesPrefix = (sweepId: string, runId: string) => `${runPrefix(sweepId, runId)}/curve`;
+export const curvePrefix = (sweepId: string, runId: string, b: number) => `${curvesPrefix(sweepId, runId)}/${b}`;
 
 /**
  * What went wrong in a role's shards, in words: tasks without output (agent errors, scored as

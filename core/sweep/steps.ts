@@ -12,10 +12,10 @@ import { hasScores, RunRecord, type CostSplit, type DatasetFacts, type RunModels
 import { pairedBootstrap } from '../scoring/bootstrap';
 import { pairedCurveUplift, pairedTimeCurveUplift, timeBudgets, type Attempt } from '../scoring/best-of-k';
 import { buildResults, renderReportHtml } from '../report';
-import { expandPlan, itemsKey, jobStartupSeconds, planKey, queueFor, runPrefix, sweepPrefix, StagedSweep, stagedSpecKey, tlaQueueFor, type Queue, type RunPlan, type SweepPlan } from './plan';
+import { expandPlan, itemsKey, jobStartupSeconds, planKey, queueFor, sweepPrefix, StagedSweep, stagedSpecKey, tlaQueueFor, type Queue, type RunPlan, type SweepPlan } from './plan';
 import { loadReportDetails } from './report-details';
 import { imageJobs, type ImageJob, type JobDefinitions } from './image-jobs';
-import { checkBaselineDigests, countOutcomes, CurvePlan, curvePrefix, describeInfraFailure, hadInfraFailure, isWithoutNetworkIsolation, readFailedTlaAttempts, readFinishedShardUsage, readPlan, readRun, readShards, roleOutputPrefix, runTasksKey, shardSpend, TASK_OUTPUT_CHARS, shardWarnings, taskSide, TlaResult, tlaKey, type TaskRow, type FailedTlaAttempt, type Role, type ShardSpend, type ShardUsage } from './outputs';
+import { checkBaselineDigests, countOutcomes, CurvePlan, curvePrefix, curvesPrefix, describeInfraFailure, hadInfraFailure, isWithoutNetworkIsolation, readFailedTlaAttempts, readFinishedShardUsage, readPlan, readRun, readShards, roleOutputPrefix, runTasksKey, shardSpend, TASK_OUTPUT_CHARS, shardWarnings, taskSide, TlaResult, tlaKey, type TaskRow, type FailedTlaAttempt, type Role, type ShardSpend, type ShardUsage } from './outputs';
 import { DEFAULT_MAX_GUARD_DROP, modelName } from '../spec';
 
 /** What the pipeline steps need: the two stores and a clock. */
@@ -564,11 +564,11 @@ export async function markRunFailed(deps: StepDeps, input: z.infer<typeof Failed
   const { plan, run } = await readRun(deps.artifacts, sweepId, runId);
   await deps.scores.releaseBaseline(run.baselineKey, sweepId, runId);
   const rec = (await deps.scores.getRun(sweepId, runId)) ?? baseRecord(plan, run, nowIso(deps));
-  // Whatever finished: baseline, MRA and budget-curve shards all sit under the run's prefix.
+  // Whatever finished, by role: baseline, MRA and budget-curve shards.
   const byRole = {
     baseline: await readFinishedShardUsage(deps.artifacts, roleOutputPrefix(sweepId, runId, 'baseline')),
     mra: await readFinishedShardUsage(deps.artifacts, roleOutputPrefix(sweepId, runId, 'mra')),
-    curve: await readFinishedShardUsage(deps.artifacts, `${runPrefix(sweepId, runId)}/curve`),
+    curve: await readFinishedShardUsage(deps.artifacts, curvesPrefix(sweepId, runId)),
   };
   const usages = [...byRole.baseline, ...byRole.mra, ...byRole.curve];
   const costs = runCosts(plan, run, byRole, await readTlaResult(deps, sweepId, runId), await readFailedTlaAttempts(deps.artifacts, sweepId, runId));
