@@ -1,4 +1,4 @@
-import type { BudgetLedger, CostSplit, DatasetFacts, GuardResult, OutcomeCounts, RunMetrics, RunModels, RunRecord, ScorePair, SweepMeta, Tokens } from './records';
+import { hasScores, type BudgetLedger, type CostSplit, type DatasetFacts, type GuardResult, type OutcomeCounts, type RunMetrics, type RunModels, type RunRecord, type ScorePair, type SweepMeta, type Tokens } from './records';
 import { summariseAttempts } from './scoring/across-attempts';
 import { curvePlot, esc, niceAxis, poolRuns, signed, tickText, type CurveSeries, type Estimate } from './report-plots';
 import { REPORT_DETAIL_LIMITS, type RunDetails } from './sweep/report-details';
@@ -122,13 +122,7 @@ export function buildResults(meta: SweepMeta, records: RunRecord[], budget?: Bud
       ...(r.outcomes ? { outcomes: r.outcomes } : {}),
     }))
     .sort((a, b) => a.cbm.localeCompare(b.cbm) || a.ra.localeCompare(b.ra) || a.tla.localeCompare(b.tla) || a.variant.localeCompare(b.variant) || a.seed - b.seed);
-  const cells = new Map<string, RunResult[]>();
-  for (const r of runs) {
-    if (r.status !== 'succeeded' || r.uplift === null) continue;
-    const k = [r.tla, r.ra, r.cbm, r.variant].join('\u0000');
-    cells.set(k, [...(cells.get(k) ?? []), r]);
-  }
-  const summary = [...cells.values()].map((rs) => {
+  const summary = byCell(runs.filter((r) => r.status === 'succeeded' && r.uplift !== null)).map(({ runs: rs }) => {
     const a = summariseAttempts(rs.map((r) => r.uplift as number));
     const guards = rs.flatMap((r) => (r.guard ? [r.guard.uplift] : []));
     return {
@@ -501,19 +495,19 @@ export function forestPlot(items: PlotItem[], labelTitle: string): string {
   return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" preserveAspectRatio="xMinYMin meet" style="width:100%;max-width:${width}px;height:auto" role="img" aria-label="uplift in percentage points with 95% CI, per ${esc(labelTitle)}">${grid}\n${titles}\n${rows}</svg>`;
 }
 
-/** The cells' runs grouped by (TLA · RA · CBM · variant), in the report's run order. */
+/** Runs grouped by cell (TLA × RA × CBM × variant), cells and their runs in the order given; `label` is `tla · ra · cbm · variant`. */
 function byCell(runs: readonly RunResult[]): { label: string; runs: RunResult[] }[] {
   const cells = new Map<string, RunResult[]>();
   for (const r of runs) {
-    const k = `${r.tla} · ${r.ra} · ${r.cbm} · ${r.variant}`;
+    const k = [r.tla, r.ra, r.cbm, r.variant].join('\u0000');
     cells.set(k, [...(cells.get(k) ?? []), r]);
   }
-  return [...cells].map(([label, rs]) => ({ label, runs: rs }));
+  return [...cells.values()].map((rs) => ({ label: `${rs[0].tla} · ${rs[0].ra} · ${rs[0].cbm} · ${rs[0].variant}`, runs: rs }));
 }
 
 /** One curve per cell: at each x, its runs' points pooled (one run: its CI over tasks; more: Student t across runs). */
 function cellCurves<P>(runs: readonly RunResult[], pointsOf: (r: RunResult) => readonly P[] | undefined, xOf: (p: P) => number, estOf: (p: P) => Estimate): CurveSeries[] {
-  return byCell(runs.filter((r) => hasScoresStatus(r.status) && pointsOf(r)?.length)).map((c) => {
+  return byCell(runs.filter((r) => hasScores(r.status) && pointsOf(r)?.length)).map((c) => {
     const xs = [...new Set(c.runs.flatMap((r) => (pointsOf(r) ?? []).map(xOf)))].sort((a, b) => a - b);
     const points = xs.map((x) => {
       const p = poolRuns(c.runs.flatMap((r) => (pointsOf(r) ?? []).filter((q) => xOf(q) === x).map(estOf)));
@@ -522,8 +516,6 @@ function cellCurves<P>(runs: readonly RunResult[], pointsOf: (r: RunResult) => r
     return { label: `${c.label} (n=${c.runs.length})`, points };
   });
 }
-
-const hasScoresStatus = (s: string) => s === 'succeeded' || s === 'guard_violated';
 
 /** The report's curve plots: budget curve, best-of-k and time budget, each per cell with CI bands. */
 function curvePlots(res: SweepResults): { budget: string; bestOfK: string; time: string } {
@@ -537,7 +529,7 @@ function curvePlots(res: SweepResults): { budget: string; bestOfK: string; time:
 
 /** A forest plot per breakdown group: each value × TLA, its runs pooled. */
 function breakdownPlot(res: SweepResults, cbm: string, group: string): string {
-  const runs = res.runs.filter((r) => r.cbm === cbm && r.breakdown?.[group] && hasScoresStatus(r.status));
+  const runs = res.runs.filter((r) => r.cbm === cbm && r.breakdown?.[group] && hasScores(r.status));
   const values = [...new Set(runs.flatMap((r) => Object.keys(r.breakdown?.[group] ?? {})))].sort();
   const tlas = [...new Set(runs.map((r) => r.tla))];
   const items = values.flatMap((v) =>
