@@ -534,7 +534,10 @@ function breakdownPlot(res: SweepResults, cbm: string, group: string): string {
   const tlas = [...new Set(runs.map((r) => r.tla))];
   const items = values.flatMap((v) =>
     tlas.flatMap((t) => {
-      const pts = runs.filter((r) => r.tla === t && r.breakdown?.[group]?.[v]).map((r) => ({ value: (r.breakdown as NonNullable<RunResult['breakdown']>)[group][v].uplift, ci: (r.breakdown as NonNullable<RunResult['breakdown']>)[group][v].ci }));
+      const pts = runs.flatMap((r) => {
+        const pair = r.breakdown?.[group]?.[v];
+        return r.tla === t && pair ? [{ value: pair.uplift, ci: pair.ci }] : [];
+      });
       if (!pts.length) return [];
       const p = poolRuns(pts);
       return [{ label: `${v} · ${t} (n=${p.n})`, value: p.value, ci: p.ci }];
