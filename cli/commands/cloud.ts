@@ -4,9 +4,9 @@
  * in the stack's outputs, stages with the same code as `uplift run`, and talks to AWS through the
  * SDK v3 clients. `results` without --stack stays the local command.
  */
-import { hasScores } from '../../core/records';
+import { hasScores, type SweepMeta } from '../../core/records';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { BatchClient } from '@aws-sdk/client-batch';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -278,6 +278,16 @@ async function status(io: Io, sweepId: string, opts: CloudOptions): Promise<numb
   return exec.status === 'RUNNING' || exec.status === 'SUCCEEDED' || exec.status === 'PENDING_REDRIVE' ? EXIT.ok : EXIT.runsFailed;
 }
 
+/** Saves a sweep's HTML report from the stack's bucket to `<dir>/<sweep-id>/index.html`; its path, or undefined when the sweep has none yet. */
+export async function downloadReport(stack: CloudStack, meta: SweepMeta, dir: string): Promise<string | undefined> {
+  const html = meta.reportKey ? await stack.stores.artifacts.getText(meta.reportKey) : undefined;
+  if (html === undefined) return undefined;
+  const path = join(dir, meta.sweepId, 'index.html');
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, html);
+  return path;
+}
+
 async function results(io: Io, sweepId: string, opts: CloudOptions & { download?: string }): Promise<number> {
   const stack = await connectStack(opts);
   let res: SweepResults;
@@ -286,18 +296,7 @@ async function results(io: Io, sweepId: string, opts: CloudOptions & { download?
     const meta = await stack.stores.scores.getSweep(sweepId);
     if (!meta) throw new SpecError([`sweep ${sweepId}: not in the table of stack ${stack.name} (yet). Fix: pass a sweep id printed by \`uplift submit --stack ${stack.name}\`; a sweep appears once its PlanSweep step ran (uplift status shows it)`]);
     res = buildResults(meta, await stack.stores.scores.listRuns(sweepId), await stack.stores.scores.getBudget(sweepId));
-    if (meta.reportKey) {
-      report = stack.stores.artifacts.uri(meta.reportKey);
-      if (opts.download) {
-        const html = await stack.stores.artifacts.getText(meta.reportKey);
-        if (html !== undefined) {
-          const path = join(resolve(opts.download), sweepId, 'index.html');
-          mkdirSync(join(path, '..'), { recursive: true });
-          writeFileSync(path, html);
-          report = path;
-        }
-      }
-    }
+    if (meta.reportKey) report = (opts.download && (await downloadReport(stack, meta, resolve(opts.download)))) || stack.stores.artifacts.uri(meta.reportKey);
   } catch (e) {
     cloudError(e, stack.name);
   }

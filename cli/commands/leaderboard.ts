@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { Option, type Command } from 'commander';
 import { buildResults, leaderboardRows, renderLeaderboardHtml, type LeaderboardSweep } from '../../core/report';
-import { cloudError, connectStack } from './cloud';
+import { cloudError, connectStack, downloadReport } from './cloud';
 import { dataDirOf, dataDirOption, withReadOnlyStores } from '../local/data-dir';
 import { EXIT, type Io } from '../io';
 import { readSweep } from './sweep-data';
@@ -56,16 +56,9 @@ async function stackLeaderboard(io: Io, opts: { stack: string; region?: string; 
   try {
     for (const meta of await stack.stores.scores.listSweeps()) {
       const results = buildResults(meta, await stack.stores.scores.listRuns(meta.sweepId), await stack.stores.scores.getBudget(meta.sweepId));
-      const html = meta.reportKey ? await stack.stores.artifacts.getText(meta.reportKey) : undefined;
-      if (html === undefined) {
-        sweeps.push({ results });
-        continue;
-      }
-      const path = join(dir, meta.sweepId, 'index.html');
-      mkdirSync(dirname(path), { recursive: true });
-      writeFileSync(path, html);
-      downloaded++;
-      sweeps.push({ results, href: relativeHref(dir, path) });
+      const path = await downloadReport(stack, meta, dir);
+      if (path) downloaded++;
+      sweeps.push({ results, ...(path ? { href: relativeHref(dir, path) } : {}) });
     }
   } catch (e) {
     cloudError(e, stack.name);
