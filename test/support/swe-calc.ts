@@ -10,6 +10,7 @@ import { allowTraversal } from '../../core/sandbox';
  * a test patch adding test_add (FAIL_TO_PASS) next to test_mul (PASS_TO_PASS), imported with
  * `uplift import swe-bench`, its score spec pointed at `testCommand`.
  */
+/** Prints one "PASSED|FAILED <file>::<Class>::<test>" line per unittest test of the given files, or "ERROR <file> - …" for a file that does not load (pytest -rA's summary). */
 export const RUN_TESTS_PY = `import sys, unittest
 def flat(s):
     for t in s:
@@ -18,7 +19,11 @@ def flat(s):
         else:
             yield t
 for path in sys.argv[1:]:
-    suite = unittest.defaultTestLoader.loadTestsFromName(path[:-3].replace("/", "."))
+    try:
+        suite = unittest.defaultTestLoader.loadTestsFromName(path[:-3].replace("/", "."))
+    except Exception as e:
+        print("ERROR " + path + " - " + str(e))
+        continue
     for t in flat(suite):
         r = unittest.TestResult()
         t.run(r)

@@ -16,6 +16,7 @@ import {
   type SweScoreSpec,
 } from '../../../../core/cbm/workspace/swebench-import';
 import { specProblemsOf } from '../../../support/spec-problems';
+import { CALC_FIXED, CALC_UNFIXED, RUN_TESTS_PY, writeFiles } from '../../../support/swe-calc';
 
 /** An instance as the official files have it (FAIL_TO_PASS / PASS_TO_PASS JSON-encoded strings). */
 interface Row {
@@ -277,33 +278,6 @@ const git = (cwd: string, ...args: string[]) => {
   return r.stdout;
 };
 
-/** Prints one "PASSED|FAILED <file>::<Class>::<test>" line per unittest test of the given files (pytest -rA's summary). */
-const RUN_TESTS_PY = `import sys, unittest
-def flat(s):
-    for t in s:
-        if isinstance(t, unittest.TestSuite):
-            yield from flat(t)
-        else:
-            yield t
-for path in sys.argv[1:]:
-    try:
-        suite = unittest.defaultTestLoader.loadTestsFromName(path[:-3].replace("/", "."))
-    except Exception as e:
-        print("ERROR " + path + " - " + str(e))
-        continue
-    for t in flat(suite):
-        r = unittest.TestResult()
-        t.run(r)
-        print(("PASSED " if r.wasSuccessful() else "FAILED ") + path + "::" + type(t).__name__ + "::" + t._testMethodName)
-`;
-
-function writeFiles(root: string, files: Record<string, string>): void {
-  for (const [p, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(root, p)), { recursive: true });
-    writeFileSync(join(root, p), text);
-  }
-}
-
 describe('.uplift/score.py', () => {
   test('in a checkout: resets and applies the test patch, runs the tests, prints {"score": 0} before the fix and {"score": 1} after it; edited tests do not help', async () => {
     const repo = join(dir, 'repo');
@@ -311,7 +285,7 @@ describe('.uplift/score.py', () => {
     git(repo, 'init', '-q');
     const testFile = 'import unittest\nfrom calc import add, mul\n\n\nclass TestCalc(unittest.TestCase):\n    def test_mul(self):\n        self.assertEqual(mul(2, 3), 6)\n';
     writeFiles(repo, {
-      'calc/__init__.py': 'def add(a, b):\n    return a - b\n\n\ndef mul(a, b):\n    return a * b\n',
+      'calc/__init__.py': CALC_UNFIXED,
       'tests/__init__.py': '',
       'tests/test_calc.py': testFile,
       'run_tests.py': RUN_TESTS_PY,
@@ -327,7 +301,7 @@ describe('.uplift/score.py', () => {
     git(repo, 'add', '-A');
     const testPatchText = git(repo, 'diff', '--cached');
     git(repo, 'reset', '-q', '--hard', base);
-    writeFiles(repo, { 'calc/__init__.py': 'def add(a, b):\n    return a + b\n\n\ndef mul(a, b):\n    return a * b\n' });
+    writeFiles(repo, { 'calc/__init__.py': CALC_FIXED });
     const gold = git(repo, 'diff');
     git(repo, 'checkout', '-q', '--', '.');
 
