@@ -56,7 +56,7 @@ export const IMAGE_UID = 10001;
 /** The keys a TLA job writes: its run's `tla/` (transcript, MRA, diff, result, curve plan, checkpoints, failed attempts; core/sweep/outputs.ts `tlaKey`). */
 export const TLA_WRITE_KEYS = 'sweeps/*/tla/*';
 
-export const TEST_SPLIT_KEYS = ['datasets/*/test.jsonl', 'datasets/*/assets/test/*', 'sweeps/*/baseline/*', 'sweeps/*/mra/*', 'sweeps/*/curve/*', 'sweeps/*/tasks.jsonl', 'sweeps/*/report/*'] as const;
+export const TLA_DENIED_KEYS = ['datasets/*/test.jsonl', 'datasets/*/assets/test/*', 'sweeps/*/baseline/*', 'sweeps/*/mra/*', 'sweeps/*/curve/*', 'sweeps/*/tasks.jsonl', 'sweeps/*/report/*'] as const;
 
 /** A job queue with its two job definitions, as the state machine takes them. */
 export interface JobQueueTarget extends JobTarget {
@@ -160,7 +160,7 @@ export class UpliftJobs extends Construct {
       // wins over the datasets/* read above, and over any grant added later.
       if (tla)
         role.addToPolicy(
-          new iam.PolicyStatement({ sid: 'TlaJobsNeverReadTestSplits', effect: iam.Effect.DENY, actions: ['s3:GetObject*'], resources: TEST_SPLIT_KEYS.map((k) => props.bucket.arnForObjects(k)) }),
+          new iam.PolicyStatement({ sid: 'TlaJobsNeverReadTestSplits', effect: iam.Effect.DENY, actions: ['s3:GetObject*'], resources: TLA_DENIED_KEYS.map((k) => props.bucket.arnForObjects(k)) }),
         );
       // …nor write what scores a run, whatever grant is added later.
       if (tla)
@@ -169,7 +169,7 @@ export class UpliftJobs extends Construct {
             sid: 'TlaJobsNeverWriteTestResults',
             effect: iam.Effect.DENY,
             actions: ['s3:PutObject*', 's3:DeleteObject*'],
-            resources: TEST_SPLIT_KEYS.map((k) => props.bucket.arnForObjects(k)),
+            resources: TLA_DENIED_KEYS.map((k) => props.bucket.arnForObjects(k)),
           }),
         );
       return role;

@@ -8,7 +8,7 @@ import { LEADERBOARD_INDEX } from '../../lambdas/aws/dynamo-score-store';
 import { assetKey, datasetPrefix } from '../../core/cbm/dataset';
 import { curvePrefix, roleOutputPrefix, runTasksKey, shardOutputKey, shardTranscriptKey, shardUsageKey, tlaKey } from '../../core/sweep/outputs';
 import { STEP_HANDLERS } from '../../infra/constructs/functions';
-import { IMAGE_JOB_COMMAND, JOB_COMMANDS, TEST_SPLIT_KEYS, TLA_WRITE_KEYS } from '../../infra/constructs/jobs';
+import { IMAGE_JOB_COMMAND, JOB_COMMANDS, TLA_DENIED_KEYS, TLA_WRITE_KEYS } from '../../infra/constructs/jobs';
 import { MODEL_UPLOAD_KEY_PATTERN } from '../../infra/constructs/model-upload-trigger';
 import { OUTPUT } from '../../infra/outputs';
 import type { UpliftStack } from '../../infra/uplift-stack';
@@ -370,7 +370,7 @@ describe('secrets and IAM scoping', () => {
         },
       });
       // denied for reads and for writes
-      expect(s3Prefixes(id(role), 'Deny').sort()).toEqual([...TEST_SPLIT_KEYS, ...TEST_SPLIT_KEYS].sort());
+      expect(s3Prefixes(id(role), 'Deny').sort()).toEqual([...TLA_DENIED_KEYS, ...TLA_DENIED_KEYS].sort());
       const denyWrites = statementsOf(id(role)).find((st) => st.Effect === 'Deny' && actions(st).includes('s3:PutObject*'));
       expect(actions(denyWrites as never).sort()).toEqual(['s3:DeleteObject*', 's3:PutObject*']);
     }
@@ -378,7 +378,7 @@ describe('secrets and IAM scoping', () => {
     for (const role of [stack.jobs.cpuJobRole, stack.jobs.gpuJobRole]) expect(s3Prefixes(id(role), 'Deny')).toEqual([]);
     // IAM's `*` matches any characters, `/` included: the Deny covers every test split of the S3 layout and nothing else.
     const iamMatches = (pattern: string, key: string) => new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.?+^$()[\]{}|\\]/g, '\\$&')).join('.*')}$`).test(key);
-    const denied = (key: string) => TEST_SPLIT_KEYS.some((p) => iamMatches(p, key));
+    const denied = (key: string) => TLA_DENIED_KEYS.some((p) => iamMatches(p, key));
     expect(denied('datasets/tai-safety/0123456789abcdef/test.jsonl')).toBe(true);
     expect(denied('datasets/a/b/c/test.jsonl')).toBe(true);
     // The keys staging writes test tasks' hidden assets to (core/cbm/dataset.ts), e.g. CIFAR-10's test labels.
