@@ -19,7 +19,7 @@
  * UPLIFT_BENCH_MODEL), calls go there; pass its typical latency as --latency.
  */
 import '../core/polyfills';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -29,18 +29,7 @@ import { classificationKind, loadClassificationDir } from '../core/cbm/classific
 import { readManifest } from '../core/ra/bundle';
 import { runAgentOnTasks } from '../core/ra/protocol';
 import { detectIsolation } from '../core/sandbox';
-
-/** CPU time (user + system, ms) of a process, from /proc (Linux); undefined elsewhere. */
-function procCpuMs(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
-    // Fields 14 and 15 of proc(5) (utime, stime), here from the 3rd: in clock ticks, 100 a second on Linux.
-    return (f[11] + f[12]) * 10;
-  } catch {
-    return undefined;
-  }
-}
+import { procCpuSeconds } from './proc-cpu';
 
 /** `uplift offline-model` in a child process; resolves with its base URL once it listens. */
 function startOfflineEndpoint(root: string, latencyMs: number): Promise<{ baseUrl: string; child: ChildProcess }> {
@@ -110,7 +99,7 @@ async function main(): Promise<void> {
   const isolation = detectIsolation();
   const probeMs = Number(process.hrtime.bigint() - probeStarted) / 1e6;
   const load = loadavg()[0];
-  const cpuBefore = { self: process.cpuUsage(), endpoint: offline?.child.pid ? procCpuMs(offline.child.pid) : undefined };
+  const cpuBefore = { self: process.cpuUsage(), endpoint: offline?.child.pid ? procCpuSeconds(offline.child.pid)?.self : undefined };
   const started = process.hrtime.bigint();
   const result = await runAgentOnTasks({
     bundleDir,
@@ -121,7 +110,7 @@ async function main(): Promise<void> {
   });
   const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
   const selfCpu = process.cpuUsage(cpuBefore.self);
-  const endpointAfter = offline?.child.pid ? procCpuMs(offline.child.pid) : undefined;
+  const endpointAfter = offline?.child.pid ? procCpuSeconds(offline.child.pid)?.self : undefined;
   await gateway.stop();
   rmSync(socketDir, { recursive: true, force: true });
   http?.close();
@@ -141,7 +130,8 @@ async function main(): Promise<void> {
   console.log(`latency:    ${(endpointMs / Math.max(1, gateway.usage.calls)).toFixed(2)} ms per call on average, as the gateway saw it (L = ${latencyMs})`);
   console.log(`in flight:  ${maxInFlight} calls at most at the endpoint; ${(endpointMs / Math.max(1, wallMs - startupMs)).toFixed(1)} on average from the first call to the last output`);
   const perCall = (ms: number | undefined) => (ms === undefined ? 'n/a' : `${((ms * 1000) / Math.max(1, gateway.usage.calls)).toFixed(0)} µs`);
-  const endpointCpu = cpuBefore.endpoint !== undefined && endpointAfter !== undefined ? endpointAfter - cpuBefore.endpoint : undefined;
+  // In ms, as perCall takes it.
+  const endpointCpu = cpuBefore.endpoint !== undefined && endpointAfter !== undefined ? (endpointAfter - cpuBefore.endpoint) * 1000 : undefined;
   console.log(
     `cpu:        per call: ${perCall((selfCpu.user + selfCpu.system) / 1000)} harness (gateway and RA protocol: this process)${offline ? `, ${perCall(endpointCpu)} endpoint process` : ''} (the RA and its sandbox not counted); ${availableParallelism()} cores, load average ${load.toFixed(2)} when the RA started`,
   );

@@ -19,24 +19,13 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startEmbedded } from '../cli/local/embedded';
+import { procCpuSeconds } from './proc-cpu';
 import { executeSweep } from '../cli/local/runner';
 import { loadSpec } from '../core/spec';
 import { readPlan, ShardUsage, TlaResult } from '../core/sweep/outputs';
 import { newSweepId, prepareSweep, stageSweep } from '../core/sweep/stage';
 import { parseJson } from '../core/jsonl';
 import { storesFromEnv } from '../lambdas/aws/clients';
-
-/** CPU seconds of this process and of its waited-for children (jobs, agents), from /proc/self/stat; undefined off Linux. */
-function cpuSeconds(): { self: number; children: number } | undefined {
-  try {
-    const fields = readFileSync('/proc/self/stat', 'utf8').replace(/^.*\) /, '').split(' ').map(Number);
-    // utime, stime, cutime, cstime are fields 14-17 (1-based); the ")"-split leaves field 3 first.
-    const [utime, stime, cutime, cstime] = fields.slice(11, 15);
-    return { self: (utime + stime) / 100, children: (cutime + cstime) / 100 };
-  } catch {
-    return undefined;
-  }
-}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { runs: { type: 'string', default: '200' }, jobs: { type: 'string', default: '2' } } });
@@ -66,7 +55,7 @@ concurrency: { runs: ${Math.max(2, jobs * 2)}, requests: 8 }
     const sweepId = newSweepId('scale');
     await stageSweep(stores.artifacts, prepared, sweepId);
     const started = Date.now();
-    const cpuBefore = cpuSeconds();
+    const cpuBefore = procCpuSeconds();
     let lastPrint = 0;
     const outcome = await executeSweep({
       sweepId,
@@ -81,7 +70,7 @@ concurrency: { runs: ${Math.max(2, jobs * 2)}, requests: 8 }
       },
     });
     const wallMs = Date.now() - started;
-    const cpuAfter = cpuSeconds();
+    const cpuAfter = procCpuSeconds();
     if (outcome.status !== 'succeeded') throw new Error(`sweep ${outcome.status}: ${'error' in outcome ? outcome.error : ''}`);
     const events = readFileSync(join(dir, 'logs', 'jobs.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { event: string; role: string });
     const shardJobs = events.filter((e) => e.event === 'start' && e.role !== 'tla').length;
