@@ -1,4 +1,5 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { appendFileSync, createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -29,8 +30,11 @@ const JOBS: Record<string, LocalJobName> = {
   [LOCAL_JOB_DEFINITION_ARN.tlaSandbox]: 'tla-sandbox',
 };
 
-/** Job processes started ahead of their job, per pool (at most): each costs a Node process's memory while it waits. */
-const MAX_SPARES = 4;
+/**
+ * Idle job processes a pool keeps beyond one per slot: started ahead (loading the job code while
+ * earlier jobs run) or back from a job they ran. Each costs a Node process's memory while it waits.
+ */
+const EXTRA_IDLE = 1;
 
 let workerCommand: Promise<string[]> | undefined;
 
@@ -96,18 +100,78 @@ export class PrioritySemaphore {
   }
 }
 
+/** How a job's run in a worker ended: by its end marker (the worker may take another job) or by the process's exit. */
+interface ChildEnd {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** The worker said it takes another job. */
+  next: boolean;
+}
+
 /**
- * Local AWS Batch: runs `submitJob.sync` requests as child processes of the job entrypoints, at
+ * One output stream of a worker during one job: everything before the job's end marker goes to the
+ * job's log, line by line (a marker split across chunks is still found: a line is written once
+ * complete); `onEnd` gets the status and next|exit that follow the marker.
+ */
+class JobStream {
+  private carry = '';
+  private done = false;
+  constructor(
+    private readonly marker: string,
+    private readonly write: (text: string) => void,
+    private readonly onEnd: (status: number, next: boolean) => void,
+  ) {}
+  data(chunk: string): void {
+    if (this.done) return;
+    const text = this.carry + chunk;
+    const at = text.indexOf(this.marker);
+    if (at < 0) {
+      // Whole lines only (the job's stdout and stderr share its log); the start of a marker, which holds no newline, is never among them.
+      const nl = text.lastIndexOf('\n') + 1;
+      this.write(text.slice(0, nl));
+      this.carry = text.slice(nl);
+      return;
+    }
+    const m = /^ (\d+) (next|exit)\n/.exec(text.slice(at + this.marker.length));
+    if (!m) {
+      // The marker's line is not complete yet.
+      this.carry = text;
+      return;
+    }
+    this.done = true;
+    this.write(text.slice(0, at));
+    this.carry = '';
+    this.onEnd(Number(m[1]), m[2] === 'next');
+  }
+  /** The process closed its output: what was held back is the job's. */
+  flush(): void {
+    if (!this.done && this.carry) this.write(this.carry);
+    this.carry = '';
+  }
+  get ended(): boolean {
+    return this.done;
+  }
+}
+
+/**
+ * Local AWS Batch: runs `submitJob.sync` requests in child processes of the job entrypoints, at
  * most `size` at once, with the Batch env contract (`AWS_BATCH_JOB_ARRAY_INDEX` for array
  * children). Resolves like a SUCCEEDED DescribeJobs result; throws `States.TaskFailed` when any
  * child fails, as Step Functions does. Every start and end goes to `<logDir>/jobs.jsonl`.
+ *
+ * A job process runs one job at a time with the job's environment only; after a job that
+ * succeeded and left nothing running it may take another (batch-images/jobs/local-worker.ts), which
+ * spares the next job a Node start-up. A job that failed, timed out or was killed takes its process
+ * with it.
  */
 export class LocalBatch {
   private readonly sem: PrioritySemaphore;
+  /** Processes running a job. */
   private readonly children = new Set<Worker>();
-  /** Job processes started ahead, loading the job code while earlier jobs run. */
+  /** Processes waiting for a job: back from one (first), or started ahead. */
   private readonly spares: Worker[] = [];
-  private readonly maxSpares: number;
+  /** Processes kept alive at most when all slots are busy: one per slot, plus EXTRA_IDLE waiting. */
+  private readonly maxLive: number;
   private closed = false;
   private seq = 0;
 
@@ -121,7 +185,7 @@ export class LocalBatch {
     },
   ) {
     this.sem = new PrioritySemaphore(Math.max(1, opts.size));
-    this.maxSpares = Math.min(MAX_SPARES, Math.max(1, opts.size));
+    this.maxLive = Math.max(1, opts.size) + EXTRA_IDLE;
     mkdirSync(opts.logDir, { recursive: true });
     this.prestart();
   }
@@ -134,9 +198,9 @@ export class LocalBatch {
   }
 
   /**
-   * Starts job processes ahead of their jobs (up to one per slot, at most MAX_SPARES), so that a
-   * job's process has loaded the job code when the job starts: from the pool's creation on, and
-   * again whenever a job takes one.
+   * Starts job processes ahead of their jobs, so that a job's process has loaded the job code when
+   * the job starts: from the pool's creation on, and again whenever a job takes one, until there is
+   * one per slot plus EXTRA_IDLE, counting those running a job (most come back when it ends).
    */
   private prestart(): void {
     this.warm().catch(() => undefined);
@@ -144,35 +208,50 @@ export class LocalBatch {
 
   private async warm(): Promise<void> {
     const command = await localWorkerCommand();
-    while (!this.closed && this.spares.length < this.maxSpares) {
-      const w = this.spawnWorker(command);
-      setRef(w, false);
-      this.spares.push(w);
-      // One that dies waiting (killed from outside) is not handed a job.
-      w.once('exit', () => {
-        const i = this.spares.indexOf(w);
-        if (i >= 0) this.spares.splice(i, 1);
-      });
-    }
+    while (!this.closed && this.spares.length + this.children.size < this.maxLive) this.addSpare(this.spawnWorker(command), false);
+  }
+
+  /** `w` waits for a job: first in line when it is back from one (it has probed the sandbox already). */
+  private addSpare(w: Worker, back: boolean): void {
+    setRef(w, false);
+    if (back) this.spares.unshift(w);
+    else this.spares.push(w);
+    // One that dies waiting (killed from outside) is not handed a job.
+    w.once('exit', () => {
+      const i = this.spares.indexOf(w);
+      if (i >= 0) this.spares.splice(i, 1);
+    });
   }
 
   private spawnWorker(command: string[]): Worker {
     const w = spawn(process.execPath, command, { env: this.opts.env, stdio: ['pipe', 'pipe', 'pipe'] });
     // A process that died before its request was written: the job fails with its exit status, not the pool.
     w.stdin.on('error', () => undefined);
+    w.stdout.setEncoding('utf8');
+    w.stderr.setEncoding('utf8');
     return w;
   }
 
-  /** A started job process: a spare when one is ready (then another spare is started), else a new one. */
+  /** A started job process, counted as running: a spare when one is ready (then another spare is started), else a new one. */
   private async takeWorker(): Promise<Worker> {
     const command = await localWorkerCommand();
     const spare = this.spares.shift();
-    this.prestart();
+    const w = spare ?? this.spawnWorker(command);
     if (spare) {
+      spare.removeAllListeners('exit');
       setRef(spare, true);
-      return spare;
     }
-    return this.spawnWorker(command);
+    this.children.add(w);
+    this.prestart();
+    return w;
+  }
+
+  /** A job ended in `w`: it waits for the next when it said it would take one, else it is let go. */
+  private release(w: Worker, end: ChildEnd): void {
+    this.children.delete(w);
+    if (end.next && !this.closed && w.exitCode === null && w.signalCode === null) this.addSpare(w, true);
+    else if (end.next) w.stdin.end();
+    this.prestart();
   }
 
   async submitJobSync(input: unknown): Promise<Record<string, unknown>> {
@@ -211,35 +290,63 @@ export class LocalBatch {
       if (this.closed) return killed;
       const child = await this.takeWorker();
       if (this.closed) {
+        this.children.delete(child);
         child.kill('SIGKILL');
         return killed;
       }
-      this.children.add(child);
-      // The job's whole environment (the process takes it as its own, see local-worker.ts).
+      // The job's whole environment (the process takes it as its own, see local-worker.ts), and where its output ends.
       const env = { ...this.opts.env, ...jobEnv, UPLIFT_JOB_LOG: log, ...(index === null ? {} : { AWS_BATCH_JOB_ARRAY_INDEX: String(index) }) };
-      child.stdin.end(JSON.stringify({ job: entry, env } satisfies LocalJobRequest));
+      const marker = `\u001euplift-job-end-${randomBytes(12).toString('hex')}`;
+      child.stdin.write(`${JSON.stringify({ job: entry, env, marker } satisfies LocalJobRequest)}\n`);
       this.emit({ event: 'start', jobName, runId, role, index: logIndex, pid: child.pid });
       const logStream = createWriteStream(log, { flags: 'a' });
       let lastLine = '';
-      let buf = '';
-      child.stdout.setEncoding('utf8');
-      child.stdout.on('data', (c: string) => {
-        logStream.write(c);
-        buf += c;
-        const lines = buf.split('\n');
-        buf = lines.pop() ?? '';
-        for (const l of lines) if (l.trim()) lastLine = l;
-      });
-      child.stderr.pipe(logStream, { end: false });
+      let lineBuf = '';
       let timedOut = false;
-      const timer = timeoutMs === undefined ? undefined : setTimeout(() => ((timedOut = true), child.kill('SIGKILL')), timeoutMs);
-      const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-        child.on('close', (code, signal) => resolve({ code, signal })),
-      );
+      let timer: NodeJS.Timeout | undefined;
+      const end = await new Promise<ChildEnd>((resolve) => {
+        const ended: { status?: number; next?: boolean }[] = [];
+        const onEnd = (status: number, next: boolean) => {
+          ended.push({ status, next });
+          if (ended.length === 2) finish({ code: status, signal: null, next: ended.every((e) => e.next) });
+        };
+        const out = new JobStream(
+          marker,
+          (text) => {
+            logStream.write(text);
+            lineBuf += text;
+            const lines = lineBuf.split('\n');
+            lineBuf = lines.pop() ?? '';
+            for (const l of lines) if (l.trim()) lastLine = l;
+          },
+          onEnd,
+        );
+        const err = new JobStream(marker, (text) => logStream.write(text), onEnd);
+        const onOut = (c: string) => out.data(c);
+        const onErr = (c: string) => err.data(c);
+        const onClose = (code: number | null, signal: NodeJS.Signals | null) => {
+          out.flush();
+          err.flush();
+          finish({ code, signal, next: false });
+        };
+        let settled = false;
+        function finish(e: ChildEnd): void {
+          if (settled) return;
+          settled = true;
+          child.stdout.off('data', onOut);
+          child.stderr.off('data', onErr);
+          child.off('close', onClose);
+          resolve(e);
+        }
+        child.stdout.on('data', onOut);
+        child.stderr.on('data', onErr);
+        child.on('close', onClose);
+        timer = timeoutMs === undefined ? undefined : setTimeout(() => ((timedOut = true), child.kill('SIGKILL')), timeoutMs);
+      });
       clearTimeout(timer);
-      this.children.delete(child);
+      this.release(child, end);
       await new Promise<void>((r) => logStream.end(() => r()));
-      if (buf.trim()) lastLine = buf;
+      if (lineBuf.trim()) lastLine = lineBuf;
       let summary: JobSummary | undefined;
       try {
         const parsed = JobSummary.safeParse(JSON.parse(lastLine));
@@ -247,8 +354,8 @@ export class LocalBatch {
       } catch {
         /* no summary: the job failed before printing it */
       }
-      this.emit({ event: 'end', jobName, runId, role, index: logIndex, exitCode: code, signal, summary, log });
-      return { index, exitCode: code, signal, log, timedOut };
+      this.emit({ event: 'end', jobName, runId, role, index: logIndex, exitCode: end.code, signal: end.signal, summary, log });
+      return { index, exitCode: end.code, signal: end.signal, log, timedOut };
     } finally {
       this.sem.release();
     }

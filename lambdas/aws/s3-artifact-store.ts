@@ -19,6 +19,11 @@ export class S3ArtifactStore extends ArtifactStore {
     return `s3://${this.bucket}/${key}`;
   }
 
+  /** Closes the client's kept-alive connections; the store is not used after. */
+  close(): void {
+    this.s3.destroy();
+  }
+
   async putBytes(key: string, body: Uint8Array, contentType = 'application/octet-stream'): Promise<void> {
     await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType }));
   }

@@ -18,7 +18,7 @@ let stores: Stores;
 let dataDir: string;
 let sweepId: string;
 const progress: Progress[] = [];
-let jobs: { event: string; runId: string; role: string; index: number | null }[];
+let jobs: { event: string; runId: string; role: string; index: number | null; pid?: number; log?: string; summary?: unknown }[];
 
 /** Each target's score: the classification scorer applied to its stored output (0 without one); the score stored with the outcome must be that. */
 async function scoresOf(targets: readonly Example[], meta: LabelSet, outcomes: readonly TaskOutcome[]): Promise<number[]> {
@@ -123,6 +123,23 @@ describe('a full local sweep on the embedded services', () => {
     const runs = await stores.scores.listRuns(sweepId);
     expect(runs.filter((r) => !r.baselineCached)).toHaveLength(1);
     expect(runs.filter((r) => r.baselineCached).every((r) => r.tokens?.baseline === 0)).toBe(true);
+  });
+
+  test('job processes take another job after one that succeeded; each job\'s log holds its own output only', () => {
+    const starts = jobs.filter((j) => j.event === 'start');
+    const pids = new Set(starts.map((j) => j.pid));
+    // Every job here succeeds: two slots need few processes (a fresh one per job was 14 here).
+    expect(starts.length).toBeGreaterThanOrEqual(10);
+    expect(pids.size).toBeLessThanOrEqual(4);
+    for (const end of jobs.filter((j) => j.event === 'end')) {
+      const log = readFileSync(end.log as string, 'utf8');
+      expect(log).not.toContain('uplift-job-end');
+      const summaries = log.split('\n').filter((l) => l.startsWith('{"uplift":"job-summary"'));
+      // The job's own summary, once, as its last line: the run, role and index it was started for.
+      expect(summaries).toHaveLength(1);
+      expect(JSON.parse(summaries[0])).toMatchObject({ runId: end.runId, role: end.role, ...(end.index === null ? {} : { index: end.index }) });
+      expect(end.summary).toEqual(JSON.parse(summaries[0]));
+    }
   });
 
   test('progress reached all runs and counted tokens', () => {

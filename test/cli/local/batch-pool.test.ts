@@ -4,6 +4,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalBatch, localWorkerCommand, type JobEvent } from '../../../cli/local/batch-pool';
+import { leftBehind } from '../../../batch-images/jobs/left-behind';
 import { LOCAL_JOB_DEFINITION_ARN } from '../../../step-functions/synth';
 
 /** An S3 endpoint that accepts connections and never answers: a job reading its plan waits forever. */
@@ -58,6 +59,27 @@ describe('LocalBatch runs each job in a process of its own, started ahead', () =
     }
   });
 
+  test('a failed job takes its process with it: the next job runs in another one', async () => {
+    const events: JobEvent[] = [];
+    const pool = new LocalBatch({ size: 1, env, logDir: dir, onEvent: (e) => events.push(e) });
+    try {
+      for (const runId of ['f1', 'f2']) await pool.submitJobSync(job({ UPLIFT_RUN_ID: runId, UPLIFT_ROLE: 'baseline', UPLIFT_PLAN_URI: 'no-such-plan' })).catch(() => undefined);
+      const starts = events.filter((e) => e.event === 'start');
+      expect(starts.map((e) => e.runId)).toEqual(['f1', 'f2']);
+      expect(starts[0].pid).not.toBe(starts[1].pid);
+      expect(events.filter((e) => e.event === 'end').map((e) => (e.event === 'end' ? e.exitCode : null))).toEqual([2, 2]);
+      // Each log holds its own job's output, without the end marker.
+      for (const runId of ['f1', 'f2']) {
+        const log = readFileSync(join(dir, `${runId}.baseline.log`), 'utf8');
+        expect(log).toContain('ra-shard: bad job environment');
+        expect(log).not.toContain('uplift-job-end');
+        expect(log.match(/bad job environment/g)).toHaveLength(1);
+      }
+    } finally {
+      pool.killAll();
+    }
+  });
+
   test('array children get their index and a process each; the attempt timeout kills them', async () => {
     const events: JobEvent[] = [];
     const pool = new LocalBatch({ size: 2, env, logDir: dir, onEvent: (e) => events.push(e) });
@@ -95,5 +117,16 @@ describe('LocalBatch runs each job in a process of its own, started ahead', () =
     expect(command.join(' ')).toMatch(/node_modules\/\.cache\/uplift\/jobs\/[0-9a-f]{32}\/worker\.js$/);
     expect(command.join(' ')).not.toContain('tsx');
     expect(command[0]).toMatch(/cli\/local\/job-boot\.cjs$/);
+  });
+});
+
+describe('leftBehind: what keeps a job process from taking another job', () => {
+  const counts = (o: Record<string, number>) => new Map(Object.entries(o));
+  test('a resource type with more instances after the job than before it', () => {
+    const before = counts({ PipeWrap: 3, TTYWrap: 1 });
+    expect(leftBehind(before, counts({ PipeWrap: 3, TTYWrap: 1 }))).toEqual([]);
+    // Fewer is fine (the job closed something the worker had not used since).
+    expect(leftBehind(before, counts({ PipeWrap: 2 }))).toEqual([]);
+    expect(leftBehind(before, counts({ PipeWrap: 4, TTYWrap: 1, TCPSocketWrap: 2, Timeout: 1 }))).toEqual(['1 PipeWrap', '2 TCPSocketWrap', '1 Timeout']);
   });
 });

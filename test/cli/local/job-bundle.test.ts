@@ -148,9 +148,16 @@ describe('the bundled code finds the harness files through the manifest', () => 
 
   test('the jobs bundle holds the worker, which refuses a broken job environment as the image entrypoints do', async () => {
     const b = await ensureBundle(JOBS_BUNDLE);
-    const r = spawnSync(process.execPath, [b.files.worker], { input: JSON.stringify({ job: 'ra-shard', env: { PATH: process.env.PATH } }), encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [b.files.worker], { input: JSON.stringify({ job: 'ra-shard', env: { PATH: process.env.PATH }, marker: '<end-7f3a>' }) + '\n', encoding: 'utf8' });
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('ra-shard: bad job environment');
+    // The job's output ends with its marker, status and `exit` on both streams: a failed job takes its process with it.
+    expect(r.stderr.endsWith('<end-7f3a> 2 exit\n')).toBe(true);
+    expect(r.stdout).toBe('<end-7f3a> 2 exit\n');
+    // A request without a marker is refused before anything runs.
+    const bad = spawnSync(process.execPath, [b.files.worker], { input: JSON.stringify({ job: 'ra-shard', env: { PATH: process.env.PATH } }), encoding: 'utf8' });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('local job worker: bad request');
     // Stdin closed without a request (the pool shut down): nothing runs.
     expect(spawnSync(process.execPath, [b.files.worker], { input: '', encoding: 'utf8' }).status).toBe(0);
   });
