@@ -17,6 +17,11 @@
  * offline model as a separate OpenAI-compatible server (`uplift offline-model`), one more HTTP hop,
  * as a remote endpoint would be. With OPENAI_BASE_URL set (and OPENAI_API_KEY,
  * UPLIFT_BENCH_MODEL), calls go there; pass its typical latency as --latency.
+ *
+ * With `--endpoint process` it first measures the floor: the same RA process on the same tasks,
+ * C at a time, talking to the endpoint directly, with no sandbox, forwarder or gateway. On a
+ * machine of few cores the RA and the endpoint alone already cost more than the ideal; wall ÷
+ * floor is what the harness adds.
  */
 import '../core/polyfills';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -43,6 +48,19 @@ function startOfflineEndpoint(root: string, latencyMs: number): Promise<{ baseUr
     });
     child.on('exit', (code) => reject(new Error(`offline-model exited with ${code}: ${err}`)));
   });
+}
+
+/** The classifier RA run as a plain process straight against `baseUrl` (no sandbox, no gateway): wall time from its start to its last output. */
+async function floorMs(bundleDir: string, baseUrl: string, tasks: readonly object[], concurrency: number): Promise<{ ms: number; answered: number }> {
+  const env = { PATH: process.env.PATH ?? '', OPENAI_BASE_URL: baseUrl, OPENAI_API_KEY: 'unused', UPLIFT_MODEL: 'offline', UPLIFT_CONCURRENCY: String(concurrency) };
+  const started = process.hrtime.bigint();
+  const [cmd, ...args] = readManifest(bundleDir).entrypoint;
+  const child = spawn(cmd, args, { cwd: bundleDir, env, stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+  child.stdin.end(tasks.map((t) => JSON.stringify(t)).join('\n') + '\n');
+  await new Promise<void>((r) => child.once('close', () => r()));
+  return { ms: Number(process.hrtime.bigint() - started) / 1e6, answered: out.split('\n').filter((l) => l.includes('"output"')).length };
 }
 
 async function main(): Promise<void> {
@@ -87,6 +105,7 @@ async function main(): Promise<void> {
       }
     },
   };
+  const floor = offline ? await floorMs(join(root, 'examples/agents/classifier'), offline.baseUrl, tasks, concurrency) : undefined;
   const gateway = new ModelGateway({ upstream, tokenBudget: Number.MAX_SAFE_INTEGER });
   const baseUrl = await gateway.start();
   // As a shard job does: the sandbox reaches the gateway over its Unix socket.
@@ -140,7 +159,11 @@ async function main(): Promise<void> {
   // The endpoint's share apart: were every call as slow as the endpoint really was, C at a time, this is what the rest added.
   const observedIdeal = endpointMs / concurrency;
   console.log(`beyond the endpoint: ${((wallMs - startupMs) / Math.max(1, observedIdeal)).toFixed(3)} (wall from the first model call ÷ the endpoint's own time ÷ C: what the harness, sandbox and RA added to the calls' real latency)`);
-  if (answered !== n) process.exitCode = 1;
+  if (floor) {
+    console.log(`floor:      ${floor.ms.toFixed(0)} ms = ${(floor.ms / ideal).toFixed(3)} × ideal: the RA process alone against the endpoint (no sandbox, forwarder or gateway), same tasks, C at a time (answered ${floor.answered})`);
+    console.log(`wall/floor: ${(wallMs / floor.ms).toFixed(3)} (what the sandbox, its forwarder and the gateway add to the RA and the endpoint)`);
+  }
+  if (answered !== n || (floor && floor.answered !== n)) process.exitCode = 1;
 }
 
 void main();
