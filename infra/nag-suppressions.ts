@@ -55,6 +55,8 @@ export function addNagSuppressions(stack: UpliftStack): void {
     ack(role, [...S3_GRANT_ACTIONS, ...prefixes('datasets', 'agents', 'sweeps', 'models')], `${S3_GRANT_REASON} GPU jobs also read model weights under models/ (TLA jobs: never a test split, explicitly denied).`);
   for (const role of [jobs.cpuTlaJobRole, jobs.gpuTlaJobRole])
     ack(role, prefixes('sweeps/*/tla'), `${S3_GRANT_REASON} TLA jobs write only under their run's tla/ (sweeps/<sweep>/runs/<run>/tla/: transcript, MRA, diff, checkpoints), never a baseline, MRA output or report (explicitly denied too).`);
+  for (const role of [jobs.gpuJobRole, jobs.cpuTlaJobRole, jobs.gpuTlaJobRole])
+    ack(role, prefixes('weights'), `${S3_GRANT_REASON} MRAs' weights folders are content-addressed under weights/<sha256>/: TLA jobs stage them, GPU shard jobs read them for vLLM (each file checked against its marker's sha256).`);
   for (const role of [jobs.cpuExecutionRole, jobs.gpuExecutionRole])
     ack(role, ['AwsSolutions-IAM5[Resource::*]'], 'ecr:GetAuthorizationToken (pulling the job image) supports no resource scoping; the image pull itself is scoped to the CDK assets repository.');
   if (jobs.gpu) {

@@ -43,6 +43,9 @@ export const IMAGE_JOB_COMMAND = ['node', '--import', 'tsx', 'batch-images/jobs/
 export const MODEL_CACHE = { hostPath: '/var/lib/uplift/models', containerPath: '/models-cache' } as const;
 /** The non-root user of both images (batch-images/Dockerfile.*). */
 export const IMAGE_UID = 10001;
+/** The keys a TLA job writes: its run's `tla/` (transcript, MRA, diff, result, curve plan, checkpoints, failed attempts; core/sweep/outputs.ts `tlaKey`). */
+export const TLA_WRITE_KEYS = 'sweeps/*/tla/*';
+
 /**
  * Keys of the artifacts bucket that TLA jobs may never read, whatever else they are granted (`*`
  * also matches `/`). A TLA works on the dev split only; the test split scores its MRA. So:
@@ -53,10 +56,11 @@ export const IMAGE_UID = 10001;
  *   per-task scores and outputs), the per-task view (`sweeps/<s>/runs/<r>/tasks.jsonl`, with each
  *   task's target) and the reports (`sweeps/<s>/report/*`) — core/sweep/outputs.ts names them.
  */
-/** The keys a TLA job writes: its run's `tla/` (transcript, MRA, diff, result, curve plan, checkpoints, failed attempts; core/sweep/outputs.ts `tlaKey`). */
-export const TLA_WRITE_KEYS = 'sweeps/*/tla/*';
-
 export const TLA_DENIED_KEYS = ['datasets/*/test.jsonl', 'datasets/*/assets/test/*', 'sweeps/*/baseline/*', 'sweeps/*/mra/*', 'sweeps/*/curve/*', 'sweeps/*/tasks.jsonl', 'sweeps/*/report/*'] as const;
+/** Where MRAs' weights folders are staged (`weights/<sha256>/`, marker `weights/<sha256>.json`): TLA jobs write them, GPU shard jobs read them. */
+export const WEIGHTS_KEYS = 'weights/*';
+/** The only prefixes a TLA job may list: uploaded models and staged weights, which a GPU TLA job's vLLM server syncs (core/models/vllm-launcher.ts); a listing of anything else could name hidden test assets. */
+export const TLA_LIST_PREFIXES = ['models/*', WEIGHTS_KEYS] as const;
 
 /** A job queue with its two job definitions, as the state machine takes them. */
 export interface JobQueueTarget extends JobTarget {
@@ -93,9 +97,9 @@ export class UpliftJobs extends Construct {
   readonly images?: { readonly queue: batch.JobQueue; readonly jobQueueArn: string; readonly template: ImageJobTemplate; readonly passRoles: iam.IRole[] };
   /** Identity of CPU `ra-shard` jobs' code: S3 reads of inputs, writes under sweeps/. */
   readonly cpuJobRole: iam.Role;
-  /** Identity of GPU `ra-shard` jobs' code: as CPU, plus reading weights under models/. */
+  /** Identity of GPU `ra-shard` jobs' code: as CPU, plus reading weights under models/ and MRAs' staged weights/. */
   readonly gpuJobRole: iam.Role;
-  /** Identity of CPU `tla-sandbox` jobs' code: as `cpuJobRole`, with an explicit Deny on the test splits. */
+  /** Identity of CPU `tla-sandbox` jobs' code: as `cpuJobRole`, with an explicit Deny on the test splits; writes only its run's tla/ and staged weights/. */
   readonly cpuTlaJobRole: iam.Role;
   /** Identity of GPU `tla-sandbox` jobs' code: as `gpuJobRole`, with an explicit Deny on the test splits. */
   readonly gpuTlaJobRole: iam.Role;
@@ -155,6 +159,8 @@ export class UpliftJobs extends Construct {
       for (const p of ['datasets/*', 'agents/*', 'sweeps/*', ...extraReads]) props.bucket.grantRead(role, p);
       // A TLA job writes only under its run's tla/ (TLA_WRITE_KEYS): it can never rewrite a baseline, an MRA's outputs or a report.
       props.bucket.grantPut(role, tla ? TLA_WRITE_KEYS : 'sweeps/*');
+      // …and stages an MRA's weights folder, content-addressed (core/models/bundle-weights.ts), where the GPU shard jobs read it.
+      if (tla) props.bucket.grantPut(role, WEIGHTS_KEYS);
       // A TLA improves the agent on the dev split; the held-out test split must stay unseen by it
       // (and by the agents it runs, which could reach the job's credentials). An explicit Deny
       // wins over the datasets/* read above, and over any grant added later.
@@ -172,12 +178,24 @@ export class UpliftJobs extends Construct {
             resources: TLA_DENIED_KEYS.map((k) => props.bucket.arnForObjects(k)),
           }),
         );
+      // …nor list them: a listing names the hidden test assets and their sizes. A TLA job lists only
+      // model weights (TLA_LIST_PREFIXES); any other listing is denied.
+      if (tla)
+        role.addToPolicy(
+          new iam.PolicyStatement({
+            sid: 'TlaJobsListOnlyModelWeights',
+            effect: iam.Effect.DENY,
+            actions: ['s3:ListBucket', 's3:ListBucketVersions'],
+            resources: [props.bucket.bucketArn],
+            conditions: { StringNotLike: { 's3:prefix': [...TLA_LIST_PREFIXES] } },
+          }),
+        );
       return role;
     };
     this.cpuJobRole = jobRole('CpuJobRole', [], false);
-    this.gpuJobRole = jobRole('GpuJobRole', ['models/*'], false);
-    this.cpuTlaJobRole = jobRole('CpuTlaJobRole', [], true);
-    this.gpuTlaJobRole = jobRole('GpuTlaJobRole', ['models/*'], true);
+    this.gpuJobRole = jobRole('GpuJobRole', ['models/*', WEIGHTS_KEYS], false);
+    this.cpuTlaJobRole = jobRole('CpuTlaJobRole', [WEIGHTS_KEYS], true);
+    this.gpuTlaJobRole = jobRole('GpuTlaJobRole', ['models/*', WEIGHTS_KEYS], true);
     this.cpuExecutionRole = new iam.Role(this, 'CpuExecutionRole', { assumedBy: ecsTasks, description: 'Starts Uplift CPU job containers; with the GPU one, the only reader of the model API key secrets' });
     this.gpuExecutionRole = new iam.Role(this, 'GpuExecutionRole', { assumedBy: ecsTasks, description: 'Starts Uplift GPU job containers; with the CPU one, the only reader of the model API key secrets' });
     if (config.images.enabled)

@@ -8,7 +8,8 @@ import { LEADERBOARD_INDEX } from '../../lambdas/aws/dynamo-score-store';
 import { assetKey, datasetPrefix } from '../../core/cbm/dataset';
 import { curvePrefix, roleOutputPrefix, runTasksKey, shardOutputKey, shardTranscriptKey, shardUsageKey, tlaKey } from '../../core/sweep/outputs';
 import { STEP_HANDLERS } from '../../infra/constructs/functions';
-import { IMAGE_JOB_COMMAND, JOB_COMMANDS, TLA_DENIED_KEYS, TLA_WRITE_KEYS } from '../../infra/constructs/jobs';
+import { IMAGE_JOB_COMMAND, JOB_COMMANDS, TLA_DENIED_KEYS, TLA_WRITE_KEYS, WEIGHTS_KEYS } from '../../infra/constructs/jobs';
+import { weightsKey, weightsMarkerKey } from '../../core/models/bundle-weights';
 import { MODEL_UPLOAD_KEY_PATTERN } from '../../infra/constructs/model-upload-trigger';
 import { OUTPUT } from '../../infra/outputs';
 import type { UpliftStack } from '../../infra/uplift-stack';
@@ -373,7 +374,18 @@ describe('secrets and IAM scoping', () => {
       expect(s3Prefixes(id(role), 'Deny').sort()).toEqual([...TLA_DENIED_KEYS, ...TLA_DENIED_KEYS].sort());
       const denyWrites = statementsOf(id(role)).find((st) => st.Effect === 'Deny' && actions(st).includes('s3:PutObject*'));
       expect(actions(denyWrites as never).sort()).toEqual(['s3:DeleteObject*', 's3:PutObject*']);
+      // …nor list the bucket (a listing names hidden test assets and their sizes), but for staged model weights.
+      template.hasResourceProperties('AWS::IAM::Policy', {
+        Roles: [{ Ref: id(role) }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Sid: 'TlaJobsListOnlyModelWeights', Effect: 'Deny', Action: ['s3:ListBucket', 's3:ListBucketVersions'], Resource: bucketArn, Condition: { StringNotLike: { 's3:prefix': ['models/*', 'weights/*'] } } }),
+          ]),
+        },
+      });
     }
+    // The ra-shard roles list shard outputs to settle a failed run: no such Deny there.
+    for (const role of [stack.jobs.cpuJobRole, stack.jobs.gpuJobRole]) expect(statementsOf(id(role)).some((st) => st.Effect === 'Deny')).toBe(false);
     // The ra-shard roles score MRAs on the test split: no Deny there.
     for (const role of [stack.jobs.cpuJobRole, stack.jobs.gpuJobRole]) expect(s3Prefixes(id(role), 'Deny')).toEqual([]);
     // IAM's `*` matches any characters, `/` included: the Deny covers every test split of the S3 layout and nothing else.
@@ -409,9 +421,17 @@ describe('secrets and IAM scoping', () => {
       expect({ key, denied: denied(key) }).toEqual({ key, denied: false });
   });
 
-  test('job roles reach only their prefixes of the artifacts bucket; only GPU jobs read models/', () => {
-    for (const role of [stack.jobs.cpuJobRole, stack.jobs.cpuTlaJobRole]) expect([...new Set(s3Prefixes(id(role)))].filter((p) => p !== TLA_WRITE_KEYS).sort()).toEqual(['agents/*', 'datasets/*', 'sweeps/*']);
-    for (const role of [stack.jobs.gpuJobRole, stack.jobs.gpuTlaJobRole]) expect([...new Set(s3Prefixes(id(role)))].filter((p) => p !== TLA_WRITE_KEYS).sort()).toEqual(['agents/*', 'datasets/*', 'models/*', 'sweeps/*']);
+  test('job roles reach only their prefixes of the artifacts bucket; only GPU jobs read models/; TLA jobs stage MRA weights that GPU shard jobs read', () => {
+    const prefixes = (role: IConstruct) => [...new Set(s3Prefixes(id(role)))].filter((p) => p !== TLA_WRITE_KEYS).sort();
+    expect(prefixes(stack.jobs.cpuJobRole)).toEqual(['agents/*', 'datasets/*', 'sweeps/*']);
+    expect(prefixes(stack.jobs.cpuTlaJobRole)).toEqual(['agents/*', 'datasets/*', 'sweeps/*', 'weights/*']);
+    for (const role of [stack.jobs.gpuJobRole, stack.jobs.gpuTlaJobRole]) expect(prefixes(role)).toEqual(['agents/*', 'datasets/*', 'models/*', 'sweeps/*', 'weights/*']);
+    // Where core/models/bundle-weights.ts stages them (files and marker).
+    for (const key of [weightsKey('a'.repeat(64)) + 'model.safetensors', weightsMarkerKey('a'.repeat(64))]) expect(key.startsWith(WEIGHTS_KEYS.slice(0, -1))).toBe(true);
+    for (const role of [stack.jobs.cpuTlaJobRole, stack.jobs.gpuTlaJobRole]) {
+      const puts = statementsOf(id(role)).filter((s) => s.Effect === 'Allow' && actions(s).includes('s3:PutObject'));
+      expect(puts.flatMap((s) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource])).map((r) => /"\/([^"]*)"/.exec(JSON.stringify(r))?.[1]).sort()).toEqual([TLA_WRITE_KEYS, WEIGHTS_KEYS].sort());
+    }
     // Shard jobs write their outputs anywhere under sweeps/; TLA jobs only under their run's tla/.
     for (const [role, where] of [[stack.jobs.cpuJobRole, '/sweeps/*'], [stack.jobs.gpuJobRole, '/sweeps/*'], [stack.jobs.cpuTlaJobRole, `/${TLA_WRITE_KEYS}`], [stack.jobs.gpuTlaJobRole, `/${TLA_WRITE_KEYS}`]] as const) {
       const writes = statementsOf(id(role)).filter((s) => actions(s).includes('s3:PutObject'));
