@@ -135,53 +135,105 @@ const HARNESS_ROOT = SHIPPED_HARNESS_ROOT;
 
 /**
  * The gateway forwarder, run as the sandbox's first process: listens on 127.0.0.1:PORT inside the
- * sandbox's own network namespace, pipes every connection to the gateway's Unix socket (a thread
- * per direction), starts the command, and exits with its status. Python standard library only, and
+ * sandbox's own network namespace, pipes every connection to the gateway's Unix socket, starts the
+ * command, and exits with its status. One thread, started before the command, serves every
+ * connection with epoll: no thread per connection, so no hand-over of Python's lock between them
+ * on every call (a model call crosses it twice), and nothing for a command that exhausts its
+ * process limit to starve. Each direction buffers at most MAX_PENDING bytes its receiver has not
+ * taken yet, then stops reading its sender until they are; an end of stream is passed on once
+ * what came before it is; an error on either side closes both. Python standard library only, and
  * lean, since it delays every agent's start: `_socket` rather than `socket` (whose import takes
- * ~5 ms), posix_spawn rather than subprocess, threads rather than asyncio (~45 ms).
+ * ~5 ms), posix_spawn rather than subprocess, epoll rather than asyncio (~45 ms).
  */
 const FORWARDER = `
-import os, sys, threading, _signal, _socket as socket
+import os, sys, threading, select, _signal, _socket as socket
 port, path, cmd = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
+MAX_PENDING = 1 << 20
+IN, OUT = select.EPOLLIN, select.EPOLLOUT
 srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 srv.bind(('127.0.0.1', port))
 srv.listen(512)
-def pump(a, b):
-    try:
-        while True:
-            data = a.recv(65536)
-            if not data:
-                break
-            b.sendall(data)
-    except OSError:
-        pass
-    try:
-        b.shutdown(socket.SHUT_WR)
-    except OSError:
-        pass
-def serve(fd):
-    c = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 0, fd)
-    u = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        u.connect(path)
-        back = threading.Thread(target=pump, args=(u, c), daemon=True)
-        back.start()
-        pump(c, u)
-        back.join()
-    except (OSError, RuntimeError):
-        pass
-    c.close()
-    u.close()
+srv.setblocking(False)
+ep = select.epoll()
+ep.register(srv.fileno(), IN)
+class End:
+    __slots__ = ('sock', 'fd', 'peer', 'out', 'eof', 'shut', 'mask')
+    def __init__(self, sock):
+        self.sock, self.fd, self.peer, self.out, self.eof, self.shut, self.mask = sock, sock.fileno(), None, bytearray(), False, False, IN
+ends = {}
+def watch(e):
+    m = (0 if e.eof or len(e.peer.out) >= MAX_PENDING else IN) | (OUT if e.out else 0)
+    if m != e.mask:
+        e.mask = m
+        ep.modify(e.fd, m)
+def close(e):
+    for x in (e, e.peer):
+        if ends.pop(x.fd, None) is not None:
+            ep.unregister(x.fd)
+            x.sock.close()
+def flush(e):
+    # Sends what e's peer sent it; passes an end of stream on once all of it went.
+    if e.out:
+        try:
+            n = e.sock.send(e.out)
+        except BlockingIOError:
+            n = 0
+        del e.out[:n]
+    if not e.out and e.peer.eof and not e.shut:
+        e.shut = True
+        e.sock.shutdown(socket.SHUT_WR)
+    if e.shut and e.peer.shut:
+        close(e)
+        return
+    watch(e)
+    watch(e.peer)
 def accept():
     while True:
-        fd, _ = srv._accept()
         try:
-            threading.Thread(target=serve, args=(fd,), daemon=True).start()
-        except RuntimeError:
-            os.close(fd)
-# Accepting before the command starts: a command that exhausts its process limit cannot stop it.
-threading.Thread(target=accept, daemon=True).start()
+            fd, _ = srv._accept()
+        except BlockingIOError:
+            return
+        c = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 0, fd)
+        u = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            u.connect(path)
+        except OSError:
+            c.close()
+            u.close()
+            continue
+        c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        a, b = End(c), End(u)
+        a.peer, b.peer = b, a
+        for e in (a, b):
+            e.sock.setblocking(False)
+            ends[e.fd] = e
+            ep.register(e.fd, IN)
+def serve():
+    while True:
+        for fd, ev in ep.poll():
+            if fd == srv.fileno():
+                accept()
+                continue
+            e = ends.get(fd)
+            if e is None:
+                continue
+            try:
+                if ev & OUT:
+                    flush(e)
+                if fd in ends and ev & (IN | select.EPOLLHUP | select.EPOLLERR) and not e.eof:
+                    data = e.sock.recv(65536)
+                    if data:
+                        e.peer.out += data
+                    else:
+                        e.eof = True
+                    flush(e.peer)
+            except BlockingIOError:
+                pass
+            except OSError:
+                close(e)
+# Serving before the command starts, in its one thread: a command that exhausts its process limit cannot stop it.
+threading.Thread(target=serve, daemon=True).start()
 try:
     # Python ignores SIGPIPE and SIGXFSZ; the command gets them back (file-size limit = a kill).
     pid = os.posix_spawnp(cmd[0], cmd, os.environ, setsigdef=(_signal.SIGPIPE, _signal.SIGXFSZ))
