@@ -141,6 +141,8 @@ export interface GatewayOptions {
    * and aborted. @default 30000
    */
   stopGraceMs?: number;
+  /** The upstream is this gateway's alone: stop() closes it too (its kept-alive connections). @default false */
+  ownsUpstream?: boolean;
 }
 
 export interface GatewayUsage {
@@ -309,6 +311,7 @@ export class ModelGateway {
     }
     if (unixPath) rmSync(unixPath, { force: true });
     await this.settleInFlight();
+    if (this.opts.ownsUpstream) this.opts.upstream.close?.();
   }
 
   private async settleInFlight(): Promise<void> {

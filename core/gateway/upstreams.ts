@@ -37,6 +37,8 @@ export interface Upstream {
   readonly timeoutMs?: number;
   /** One attempt. `signal` aborts it (the gateway stopped and gave up on the call): it should then reject at once. */
   chat(body: ChatRequest, signal?: AbortSignal): Promise<UpstreamAnswer>;
+  /** Closes what it keeps open between calls (kept-alive connections); it is not used after. */
+  close?(): void;
 }
 
 /** The offline stand-in, answered in-process, with an optional fixed latency per call (benchmarks). */

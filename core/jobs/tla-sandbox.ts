@@ -91,7 +91,7 @@ export async function runTlaSandbox(store: ArtifactStore, env: JobEnv, processEn
     const transcriptPath = join(own, 'transcript.jsonl');
     const transcript = new TranscriptWriter(transcriptPath);
     const ledger = new TokenLedger(plan.budgets.tlaTokens);
-    const raGateway = new ModelGateway({ upstream: upstreamFor(run.ra.model, processEnv), ledger, transcript, recordBodies: false, name: 'ra', retry: upstreamRetryFromEnv(processEnv) });
+    const raGateway = new ModelGateway({ ownsUpstream: true, upstream: upstreamFor(run.ra.model, processEnv), ledger, transcript, recordBodies: false, name: 'ra', retry: upstreamRetryFromEnv(processEnv) });
     gateways.push(raGateway);
     const raUrl = await raGateway.start();
     const socketPath = join(socketDir, 'gateway.sock');
@@ -102,14 +102,14 @@ export async function runTlaSandbox(store: ArtifactStore, env: JobEnv, processEn
     let judge: Judge | undefined;
     let judgeGateway: ModelGateway | undefined;
     if (run.cbm.judge) {
-      judgeGateway = new ModelGateway({ upstream: upstreamFor(run.cbm.judge.model, processEnv), ledger, transcript, recordBodies: false, name: 'judge', retry: upstreamRetryFromEnv(processEnv) });
+      judgeGateway = new ModelGateway({ ownsUpstream: true, upstream: upstreamFor(run.cbm.judge.model, processEnv), ledger, transcript, recordBodies: false, name: 'judge', retry: upstreamRetryFromEnv(processEnv) });
       gateways.push(judgeGateway);
       judge = gatewayJudge(judgeGateway, await judgeGateway.start(), run.cbm.judge.tokensPerTask);
     }
     let tlaModel: TlaRuntime['model'];
     let tlaGateway: ModelGateway | undefined;
     if (run.tla.spec.kind === 'react') {
-      tlaGateway = new ModelGateway({ upstream: upstreamFor(run.tla.spec.model, processEnv), ledger, transcript, recordBodies: false, name: 'tla', retry: upstreamRetryFromEnv(processEnv) });
+      tlaGateway = new ModelGateway({ ownsUpstream: true, upstream: upstreamFor(run.tla.spec.model, processEnv), ledger, transcript, recordBodies: false, name: 'tla', retry: upstreamRetryFromEnv(processEnv) });
       gateways.push(tlaGateway);
       const url = await tlaGateway.start();
       tlaModel = { baseUrl: url, apiKey: tlaGateway.jobToken, name: tlaGateway.model };

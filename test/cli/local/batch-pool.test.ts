@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalBatch, localWorkerCommand, type JobEvent } from '../../../cli/local/batch-pool';
-import { leftBehind } from '../../../batch-images/jobs/left-behind';
+import { leftBehind, resources } from '../../../batch-images/jobs/left-behind';
+import { open } from 'node:fs/promises';
 import { LOCAL_JOB_DEFINITION_ARN } from '../../../step-functions/synth';
 
 /** An S3 endpoint that accepts connections and never answers: a job reading its plan waits forever. */
@@ -121,6 +122,31 @@ describe('LocalBatch runs each job in a process of its own, started ahead', () =
 });
 
 describe('leftBehind: what keeps a job process from taking another job', () => {
+  test('an idle kept-alive connection counts, though it keeps nothing alive (unreferenced), and so does an open file', async () => {
+    let accepted = (): void => undefined;
+    const server = createServer((s) => {
+      s.unref();
+      s.resume();
+      accepted();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    server.unref();
+    const before = resources();
+    const client = connect((server.address() as { port: number }).port, '127.0.0.1');
+    await new Promise<void>((r) => (accepted = r));
+    client.unref();
+    const file = await open(__filename, 'r');
+    try {
+      expect(process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap')).toHaveLength(0);
+      // The client's socket and the server's end of it; the file.
+      expect(leftBehind(before, resources())).toEqual(expect.arrayContaining(['2 fd:socket', '1 fd:file']));
+    } finally {
+      client.destroy();
+      await file.close();
+      server.close();
+    }
+  });
+
   const counts = (o: Record<string, number>) => new Map(Object.entries(o));
   test('a resource type with more instances after the job than before it', () => {
     const before = counts({ PipeWrap: 3, TTYWrap: 1 });

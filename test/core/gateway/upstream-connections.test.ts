@@ -99,6 +99,40 @@ describe('HttpUpstream: connections', () => {
   });
 });
 
+describe('ModelGateway: its upstream\'s connections when it stops', () => {
+  test('GIVEN a gateway that owns its upstream (a job\'s) WHEN it stops THEN the kept-alive connections are closed; one that does not own it leaves them to the owner', async () => {
+    const ep = await countingEndpoint();
+    const call = async (gw: ModelGateway) => {
+      const env = gw.agentEnv(await gw.start());
+      const r = await fetch(`${env.OPENAI_BASE_URL}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${env.OPENAI_API_KEY}` }, body: JSON.stringify(REQUEST) });
+      expect(r.status).toBe(200);
+      await r.json();
+    };
+    const owned = new HttpUpstream(ep.baseUrl, 'k', 'm');
+    const shared = new HttpUpstream(ep.baseUrl, 'k', 'm');
+    try {
+      const a = new ModelGateway({ upstream: owned, tokenBudget: 10_000, ownsUpstream: true });
+      await call(a);
+      expect(owned.openConnections).toBe(1);
+      // Destroyed sockets leave the agent's pool as their close events arrive.
+      const settle = async (up: HttpUpstream) => {
+        for (let i = 0; i < 50 && up.openConnections > 0; i++) await new Promise((r) => setTimeout(r, 10));
+      };
+      await a.stop();
+      await settle(owned);
+      expect(owned.openConnections).toBe(0);
+      const b = new ModelGateway({ upstream: shared, tokenBudget: 10_000 });
+      await call(b);
+      await b.stop();
+      await settle(shared);
+      expect(shared.openConnections).toBe(1);
+    } finally {
+      shared.close();
+      await ep.close();
+    }
+  });
+});
+
 describe('ModelGateway: giving up on calls at stop(), then starting again', () => {
   test('GIVEN a call stop() gave up on WHEN the gateway starts again THEN the abort reached that call only: a new call is forwarded with a live signal and answered', async () => {
     const signals: AbortSignal[] = [];
