@@ -7,10 +7,12 @@
  *
  * Then it writes `<marker> <status> next|exit` on stdout and on stderr — where the job's output
  * ends — and either waits for another request (`next`) or exits with the job's status (`exit`). It
- * takes another job only when this one succeeded, left nothing behind (no socket, timer, child
- * process or file operation keeping the process alive beyond what it had before the job; the job
- * code unreferences none), and it has run fewer than MAX_JOBS_PER_PROCESS; so a job never meets what an earlier job
- * left, and a failed job's process is gone as a Batch container would be. One job at a time.
+ * takes another job only when this one succeeded; left nothing behind (no more open sockets,
+ * files, timers, child processes or pending operations than the process had before the job,
+ * counted by active resource and by file descriptor: see left-behind.ts); ran its agents where
+ * nothing they start outlives them (containedLevel); and it has run fewer than
+ * MAX_JOBS_PER_PROCESS. So a job never meets what an earlier job left, and a failed job's process
+ * is gone as a Batch container would be. One job at a time.
  * Stdin closed without a request (the pool shut down, or its process died): exit 0.
  *
  * While it waits for its first request it also probes the sandbox levels (core/sandbox.ts), which
@@ -20,7 +22,7 @@
 import { runJobOnce } from './run-job';
 import { runRaShard } from '../../core/jobs/ra-shard';
 import { runTlaSandbox } from '../../core/jobs/tla-sandbox';
-import { detectIsolation } from '../../core/sandbox';
+import { detectIsolation, type IsolationLevel } from '../../core/sandbox';
 import { leftBehind, resources } from './left-behind';
 
 const JOBS = { 'ra-shard': runRaShard, 'tla-sandbox': runTlaSandbox } as const;
@@ -37,6 +39,22 @@ export interface LocalJobRequest {
   /** Written, then ` <status> next|exit`, on stdout and on stderr when the job ended: a random string no output of the job can contain by chance. */
   marker: string;
 }
+
+/**
+ * The job's agents ran where nothing they started outlives them: in a PID namespace (the bwrap
+ * levels) or under a uid of their own that is killed whole (`uid-rlimits`). At the `process`
+ * levels an agent runs as this process's user and what it leaves running could reach into this
+ * process (its standard streams, its next job's request and end marker), so the process takes
+ * no other job there.
+ */
+function containedLevel(): boolean {
+  try {
+    return REUSABLE_LEVELS.has(detectIsolation(process.env).level);
+  } catch {
+    return false;
+  }
+}
+const REUSABLE_LEVELS: ReadonlySet<IsolationLevel> = new Set(['bwrap', 'bwrap-userns', 'uid-rlimits']);
 
 let jobsRun = 0;
 let busy = false;
@@ -65,7 +83,8 @@ async function run(line: string): Promise<void> {
   // Closed sockets and finished child processes leave their handles until the next turn of the loop.
   await new Promise((r) => setImmediate(r));
   const left = leftBehind(before, resources());
-  const next = status === 0 && left.length === 0 && jobsRun < MAX_JOBS_PER_PROCESS;
+  const contained = containedLevel();
+  const next = status === 0 && left.length === 0 && contained && jobsRun < MAX_JOBS_PER_PROCESS;
   if (status === 0 && left.length) process.stderr.write(`local job worker: the job left ${left.join(', ')} behind; this process takes no other job\n`);
   const end = `${req.marker} ${status} ${next ? 'next' : 'exit'}\n`;
   process.stdout.write(end);

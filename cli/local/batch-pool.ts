@@ -104,22 +104,30 @@ export class PrioritySemaphore {
 interface ChildEnd {
   code: number | null;
   signal: NodeJS.Signals | null;
-  /** The worker said it takes another job. */
+  /** The worker takes another job: it said so, and the pool trusts it with one. */
   next: boolean;
+  /** The worker said it waits for another job (whether or not the pool gives it one). */
+  waits?: boolean;
+  /** Why the job failed though its process did not say so. */
+  problem?: string;
 }
+
+/** A partial line held back longer than this is written as it is (a line without end must not grow without bound). */
+const MAX_HELD_LINE = 64 * 1024;
 
 /**
  * One output stream of a worker during one job: everything before the job's end marker goes to the
  * job's log, line by line (a marker split across chunks is still found: a line is written once
- * complete); `onEnd` gets the status and next|exit that follow the marker.
+ * complete, or once longer than MAX_HELD_LINE but for a tail that could start a marker); `onEnd`
+ * gets the status and next|exit that follow the marker, and whether anything followed them.
  */
-class JobStream {
+export class JobStream {
   private carry = '';
   private done = false;
   constructor(
     private readonly marker: string,
     private readonly write: (text: string) => void,
-    private readonly onEnd: (status: number, next: boolean) => void,
+    private readonly onEnd: (status: number, next: boolean, trailing: boolean) => void,
   ) {}
   data(chunk: string): void {
     if (this.done) return;
@@ -127,29 +135,33 @@ class JobStream {
     const at = text.indexOf(this.marker);
     if (at < 0) {
       // Whole lines only (the job's stdout and stderr share its log); the start of a marker, which holds no newline, is never among them.
-      const nl = text.lastIndexOf('\n') + 1;
-      this.write(text.slice(0, nl));
-      this.carry = text.slice(nl);
+      let cut = text.lastIndexOf('\n') + 1;
+      if (text.length - cut > MAX_HELD_LINE) cut = text.length - (this.marker.length - 1);
+      this.write(text.slice(0, cut));
+      this.carry = text.slice(cut);
       return;
     }
-    const m = /^ (\d+) (next|exit)\n/.exec(text.slice(at + this.marker.length));
+    const after = text.slice(at + this.marker.length);
+    const m = /^ (\d+) (next|exit)\n/.exec(after);
     if (!m) {
-      // The marker's line is not complete yet.
-      this.carry = text;
+      // The marker's line is not complete yet (a few characters; anything else is not a marker's line).
+      if (after.length < 32 && /^( \d*( (n(e(xt?)?)?|e(x(it?)?)?)?)?)?$/.test(after)) this.carry = text;
+      else {
+        this.done = true;
+        this.write(text);
+        this.onEnd(NaN, false, true);
+      }
       return;
     }
     this.done = true;
     this.write(text.slice(0, at));
     this.carry = '';
-    this.onEnd(Number(m[1]), m[2] === 'next');
+    this.onEnd(Number(m[1]), m[2] === 'next', after.length > m[0].length);
   }
   /** The process closed its output: what was held back is the job's. */
   flush(): void {
     if (!this.done && this.carry) this.write(this.carry);
     this.carry = '';
-  }
-  get ended(): boolean {
-    return this.done;
   }
 }
 
@@ -170,6 +182,8 @@ export class LocalBatch {
   private readonly children = new Set<Worker>();
   /** Processes waiting for a job: back from one (first), or started ahead. */
   private readonly spares: Worker[] = [];
+  /** How to stop watching a waiting process (see addSpare), by process. */
+  private readonly idle = new Map<Worker, () => void>();
   /** Processes kept alive at most when all slots are busy: one per slot, plus EXTRA_IDLE waiting. */
   private readonly maxLive: number;
   private closed = false;
@@ -182,6 +196,8 @@ export class LocalBatch {
       env: Record<string, string | undefined>;
       logDir: string;
       onEvent?: (e: JobEvent) => void;
+      /** Node's arguments for a job process, instead of the job worker's (tests that script a worker). */
+      workerCommand?: string[];
     },
   ) {
     this.sem = new PrioritySemaphore(Math.max(1, opts.size));
@@ -195,6 +211,7 @@ export class LocalBatch {
     this.closed = true;
     for (const c of this.children) c.kill('SIGKILL');
     for (const c of this.spares.splice(0)) c.kill('SIGKILL');
+    this.idle.clear();
   }
 
   /**
@@ -207,19 +224,37 @@ export class LocalBatch {
   }
 
   private async warm(): Promise<void> {
-    const command = await localWorkerCommand();
+    const command = this.opts.workerCommand ?? (await localWorkerCommand());
     while (!this.closed && this.spares.length + this.children.size < this.maxLive) this.addSpare(this.spawnWorker(command), false);
   }
 
-  /** `w` waits for a job: first in line when it is back from one (it has probed the sandbox already). */
+  /**
+   * `w` waits for a job: first in line when it is back from one (it has probed the sandbox
+   * already). One that dies waiting (killed from outside) is not handed a job; one back from a job
+   * that prints anything while it waits still runs something of that job, and is killed.
+   */
   private addSpare(w: Worker, back: boolean): void {
     setRef(w, false);
     if (back) this.spares.unshift(w);
     else this.spares.push(w);
-    // One that dies waiting (killed from outside) is not handed a job.
-    w.once('exit', () => {
+    const drop = () => {
       const i = this.spares.indexOf(w);
       if (i >= 0) this.spares.splice(i, 1);
+      this.idle.delete(w);
+    };
+    const printed = () => {
+      drop();
+      w.kill('SIGKILL');
+    };
+    w.once('exit', drop);
+    if (back) {
+      w.stdout.on('data', printed);
+      w.stderr.on('data', printed);
+    }
+    this.idle.set(w, () => {
+      w.off('exit', drop);
+      w.stdout.off('data', printed);
+      w.stderr.off('data', printed);
     });
   }
 
@@ -234,11 +269,12 @@ export class LocalBatch {
 
   /** A started job process, counted as running: a spare when one is ready (then another spare is started), else a new one. */
   private async takeWorker(): Promise<Worker> {
-    const command = await localWorkerCommand();
+    const command = this.opts.workerCommand ?? (await localWorkerCommand());
     const spare = this.spares.shift();
     const w = spare ?? this.spawnWorker(command);
     if (spare) {
-      spare.removeAllListeners('exit');
+      this.idle.get(spare)?.();
+      this.idle.delete(spare);
       setRef(spare, true);
     }
     this.children.add(w);
@@ -246,11 +282,16 @@ export class LocalBatch {
     return w;
   }
 
-  /** A job ended in `w`: it waits for the next when it said it would take one, else it is let go. */
+  /** A job ended in `w`: it waits for the next when it said it would take one and is trusted with it; else it is let go. */
   private release(w: Worker, end: ChildEnd): void {
     this.children.delete(w);
-    if (end.next && !this.closed && w.exitCode === null && w.signalCode === null) this.addSpare(w, true);
-    else if (end.next) w.stdin.end();
+    const alive = w.exitCode === null && w.signalCode === null;
+    if (end.next && !this.closed && alive) this.addSpare(w, true);
+    // Told to wait, it would wait for a job: let go when the pool is closing, killed when it is not trusted with one.
+    else if (end.waits && alive) {
+      if (end.next) w.stdin.end();
+      else w.kill('SIGKILL');
+    }
     this.prestart();
   }
 
@@ -269,7 +310,7 @@ export class LocalBatch {
     if (failed.length) {
       const err = new JobFailedError(
         `${params.JobName} for run ${env.UPLIFT_RUN_ID}: ${failed.length} of ${results.length} job(s) failed: ` +
-          failed.map((f) => `${f.index === null ? 'job' : `child ${f.index}`} ${f.timedOut ? `exceeded its attempt timeout of ${params.Timeout?.AttemptDurationSeconds} s` : `exited ${f.exitCode ?? f.signal}`} (log: ${f.log})`).join('; '),
+          failed.map((f) => `${f.index === null ? 'job' : `child ${f.index}`} ${f.timedOut ? `exceeded its attempt timeout of ${params.Timeout?.AttemptDurationSeconds} s` : f.problem ? `failed: ${f.problem}` : `exited ${f.exitCode ?? f.signal}`} (log: ${f.log})`).join('; '),
       );
       err.name = 'States.TaskFailed';
       throw err;
@@ -286,7 +327,7 @@ export class LocalBatch {
     const logIndex = index ?? (jobEnv.UPLIFT_JOB_INDEX === undefined ? null : Number(jobEnv.UPLIFT_JOB_INDEX));
     const log = join(this.opts.logDir, `${runId}.${role}${logIndex === null ? '' : `.${logIndex}`}.log`);
     try {
-      const killed = { index, exitCode: null, signal: 'SIGKILL', log, timedOut: false };
+      const killed = { index, exitCode: null, signal: 'SIGKILL', log, timedOut: false, problem: undefined };
       if (this.closed) return killed;
       const child = await this.takeWorker();
       if (this.closed) {
@@ -301,23 +342,34 @@ export class LocalBatch {
       this.emit({ event: 'start', jobName, runId, role, index: logIndex, pid: child.pid });
       const logStream = createWriteStream(log, { flags: 'a' });
       let lastLine = '';
-      let lineBuf = '';
+      /** The stdout line being written; null once longer than MAX_HELD_LINE. */
+      let lineBuf: string | null = '';
       let timedOut = false;
       let timer: NodeJS.Timeout | undefined;
       const end = await new Promise<ChildEnd>((resolve) => {
-        const ended: { status?: number; next?: boolean }[] = [];
-        const onEnd = (status: number, next: boolean) => {
-          ended.push({ status, next });
-          if (ended.length === 2) finish({ code: status, signal: null, next: ended.every((e) => e.next) });
+        const ended: { status: number; next: boolean; trailing: boolean }[] = [];
+        const onEnd = (status: number, next: boolean, trailing: boolean) => {
+          ended.push({ status, next, trailing });
+          if (ended.length < 2) return;
+          // Both streams ended the job the same way, and nothing came after: else the process is not trusted with another job.
+          const [a, b] = ended;
+          const agreed = a.status === b.status && Number.isInteger(a.status);
+          finish({ code: agreed ? a.status : null, signal: null, next: agreed && a.next && b.next && !a.trailing && !b.trailing, waits: a.next || b.next, ...(agreed ? {} : { problem: 'its end markers disagree' }) });
         };
         const out = new JobStream(
           marker,
           (text) => {
             logStream.write(text);
-            lineBuf += text;
-            const lines = lineBuf.split('\n');
-            lineBuf = lines.pop() ?? '';
-            for (const l of lines) if (l.trim()) lastLine = l;
+            // The last complete line, if short enough to be a summary (a longer one is not kept, however long it grows).
+            let from = 0;
+            for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', from)) {
+              const line = lineBuf === null ? null : lineBuf + text.slice(from, nl);
+              if (line === null || line.length > MAX_HELD_LINE) lastLine = '';
+              else if (line.trim()) lastLine = line;
+              lineBuf = '';
+              from = nl + 1;
+            }
+            if (lineBuf !== null) lineBuf = lineBuf.length + text.length - from > MAX_HELD_LINE ? null : lineBuf + text.slice(from);
           },
           onEnd,
         );
@@ -327,7 +379,8 @@ export class LocalBatch {
         const onClose = (code: number | null, signal: NodeJS.Signals | null) => {
           out.flush();
           err.flush();
-          finish({ code, signal, next: false });
+          // A worker ends each job with its markers: one that exited 0 without them did not finish the job.
+          finish(code === 0 ? { code: null, signal, next: false, problem: 'it exited 0 without ending its job' } : { code, signal, next: false });
         };
         let settled = false;
         function finish(e: ChildEnd): void {
@@ -345,17 +398,20 @@ export class LocalBatch {
       });
       clearTimeout(timer);
       this.release(child, end);
+      if (end.problem) logStream.write(`local pool: the job failed: ${end.problem}\n`);
       await new Promise<void>((r) => logStream.end(() => r()));
-      if (lineBuf.trim()) lastLine = lineBuf;
+      // The summary of a job that succeeded: its last complete stdout line.
       let summary: JobSummary | undefined;
-      try {
-        const parsed = JobSummary.safeParse(JSON.parse(lastLine));
-        if (parsed.success) summary = parsed.data;
-      } catch {
-        /* no summary: the job failed before printing it */
+      if (end.code === 0) {
+        try {
+          const parsed = JobSummary.safeParse(JSON.parse(lastLine));
+          if (parsed.success) summary = parsed.data;
+        } catch {
+          /* no summary line */
+        }
       }
       this.emit({ event: 'end', jobName, runId, role, index: logIndex, exitCode: end.code, signal: end.signal, summary, log });
-      return { index, exitCode: end.code, signal: end.signal, log, timedOut };
+      return { index, exitCode: end.code, signal: end.signal, log, timedOut, problem: end.problem };
     } finally {
       this.sem.release();
     }

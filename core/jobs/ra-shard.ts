@@ -8,6 +8,7 @@ import { scoreOutcomes } from '../cbm/scoring';
 import { CorruptRecordError, InfraFailureError, SpecError } from '../errors';
 import { ModelGateway } from '../gateway/gateway';
 import { upstreamFor } from '../gateway/upstream';
+import { agentLines } from '../terminal-text';
 import { upstreamRetryFromEnv } from './env';
 import type { ArtifactStore } from '../ports';
 import { fetchBundle, readManifest, unpackBundle, type AgentManifest } from '../ra/bundle';
@@ -191,7 +192,8 @@ export async function runRaShard(store: ArtifactStore, env: JobEnv, processEnv: 
       log: jobLogLocation(env),
       ...(earlier ? { earlier } : {}),
     });
-    if (result.exitCode !== 0) process.stderr.write(`agent exited with ${result.exitCode}${result.timedOut ? ' (wall-clock limit)' : ''}; stderr tail:\n${result.stderrTail}\n`);
+    // The agent's words, marked as its own and made inert (no control characters), in the job's log.
+    if (result.exitCode !== 0) process.stderr.write(`agent exited with ${result.exitCode}${result.timedOut ? ' (wall-clock limit)' : ''}; stderr tail:\n${agentLines(result.stderrTail)}\n`);
     // Any call that failed after retries fails the shard, even when the agent answered every task: an
     // agent may fall back to a default answer on errors, which would score a down endpoint as a result.
     // The job fails, so Batch runs the shard again; if the endpoint stays down the run fails with this cause.

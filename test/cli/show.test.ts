@@ -1,5 +1,6 @@
 import { Command } from 'commander';
-import { escapeForTerminal, escapeJsonlForTerminal, registerShowCommand, renderTranscript } from '../../cli/commands/show';
+import { escapeForTerminal, escapeJsonlForTerminal } from '../../core/terminal-text';
+import { registerShowCommand, renderTranscript } from '../../cli/commands/show';
 import { embeddedForTest } from '../support/embedded';
 
 /** Characters that must never reach the terminal raw (tab and newline are fine). */

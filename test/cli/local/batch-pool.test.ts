@@ -1,11 +1,11 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { transformSync } from 'esbuild';
+import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LocalBatch, localWorkerCommand, type JobEvent } from '../../../cli/local/batch-pool';
-import { leftBehind, resources } from '../../../batch-images/jobs/left-behind';
-import { open } from 'node:fs/promises';
+import { JobStream, LocalBatch, localWorkerCommand, type JobEvent } from '../../../cli/local/batch-pool';
+import { leftBehind } from '../../../batch-images/jobs/left-behind';
 import { LOCAL_JOB_DEFINITION_ARN } from '../../../step-functions/synth';
 
 /** An S3 endpoint that accepts connections and never answers: a job reading its plan waits forever. */
@@ -122,37 +122,139 @@ describe('LocalBatch runs each job in a process of its own, started ahead', () =
 });
 
 describe('leftBehind: what keeps a job process from taking another job', () => {
-  test('an idle kept-alive connection counts, though it keeps nothing alive (unreferenced), and so does an open file', async () => {
-    let accepted = (): void => undefined;
-    const server = createServer((s) => {
-      s.unref();
-      s.resume();
-      accepted();
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    server.unref();
-    const before = resources();
-    const client = connect((server.address() as { port: number }).port, '127.0.0.1');
-    await new Promise<void>((r) => (accepted = r));
-    client.unref();
-    const file = await open(__filename, 'r');
-    try {
-      expect(process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap')).toHaveLength(0);
-      // The client's socket and the server's end of it; the file.
-      expect(leftBehind(before, resources())).toEqual(expect.arrayContaining(['2 fd:socket', '1 fd:file']));
-    } finally {
-      client.destroy();
-      await file.close();
-      server.close();
-    }
+  const counts = (o: Record<string, number>) => new Map(Object.entries(o));
+  test('an idle kept-alive connection counts, though it keeps nothing alive (unreferenced), and so does an open file', () => {
+    // In a plain Node process of its own (this one's sockets come and go with the other tests, and tsx opens its own).
+    const compiled = join(dir, 'left-behind.cjs');
+    writeFileSync(compiled, transformSync(readFileSync(join(__dirname, '../../../batch-images/jobs/left-behind.ts'), 'utf8'), { loader: 'ts', format: 'cjs' }).code);
+    const script = `
+      const { connect, createServer } = require('node:net');
+      const { closeSync, openSync } = require('node:fs');
+      const { leftBehind, resources } = require(${JSON.stringify(compiled)});
+      const active = () => process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;
+      (async () => {
+        let accepted;
+        const server = createServer((s) => { s.unref(); accepted(); });
+        await new Promise((r) => server.listen(0, '127.0.0.1', r));
+        server.unref();
+        const [before, activeBefore] = [resources(), active()];
+        const acceptedNow = new Promise((r) => (accepted = r));
+        const client = connect(server.address().port, '127.0.0.1');
+        await Promise.all([acceptedNow, new Promise((r) => client.once('connect', r))]);
+        await new Promise((r) => setImmediate(r)); // as the worker does: the finished connect request goes with the loop's turn
+        client.unref();
+        const file = openSync('/proc/self/stat', 'r');
+        console.log(JSON.stringify({ activeNew: active() - activeBefore, left: leftBehind(before, resources()) }));
+        client.destroy();
+        closeSync(file);
+        server.close();
+      })();`;
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    // Nothing that keeps the process alive is new, but the descriptors show the client's socket, the server's end of it, and the file.
+    expect(JSON.parse(r.stdout)).toEqual({ activeNew: 0, left: ['2 fd:socket', '1 fd:file'] });
   });
 
-  const counts = (o: Record<string, number>) => new Map(Object.entries(o));
   test('a resource type with more instances after the job than before it', () => {
     const before = counts({ PipeWrap: 3, TTYWrap: 1 });
     expect(leftBehind(before, counts({ PipeWrap: 3, TTYWrap: 1 }))).toEqual([]);
     // Fewer is fine (the job closed something the worker had not used since).
     expect(leftBehind(before, counts({ PipeWrap: 2 }))).toEqual([]);
     expect(leftBehind(before, counts({ PipeWrap: 4, TTYWrap: 1, TCPSocketWrap: 2, Timeout: 1 }))).toEqual(['1 PipeWrap', '2 TCPSocketWrap', '1 Timeout']);
+  });
+});
+
+describe('LocalBatch trusts a job process only as far as its protocol goes (scripted worker)', () => {
+  const SCRIPTED = [join(__dirname, 'fixtures', 'scripted-worker.cjs')];
+  const scripted = () =>
+    execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)], { encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => l.includes('scripted-worker'));
+  const fake = (runId: string, mode: string) => job({ UPLIFT_RUN_ID: runId, UPLIFT_ROLE: 'baseline', UPLIFT_PLAN_URI: PLAN, FAKE: mode });
+  const run = async (modes: [string, string][]) => {
+    const events: JobEvent[] = [];
+    const pool = new LocalBatch({ size: 1, env, logDir: dir, onEvent: (e) => events.push(e), workerCommand: SCRIPTED });
+    const errors: (Error | undefined)[] = [];
+    try {
+      for (const [runId, mode] of modes) {
+        errors.push(await pool.submitJobSync(fake(runId, mode)).then(() => undefined, (e: Error) => e));
+        // What a process prints after its job reaches the pool before the next job starts.
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      // No process is left waiting for a job it will not get: the one the pool keeps, and the fresh spares, are all there is.
+      expect(scripted().length).toBeLessThanOrEqual(2);
+    } finally {
+      pool.killAll();
+    }
+    for (let i = 0; i < 100 && scripted().length; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(scripted()).toEqual([]);
+    const ends = events.filter((e) => e.event === 'end') as Extract<JobEvent, { event: 'end' }>[];
+    const pids = events.filter((e) => e.event === 'start').map((e) => (e.event === 'start' ? e.pid : 0));
+    const log = (runId: string) => readFileSync(join(dir, `${runId}.baseline.log`), 'utf8');
+    return { errors, ends, pids, log };
+  };
+
+  test('jobs that end by the protocol share a process, each with its own log and summary', async () => {
+    const r = await run([['a', 'ok'], ['b', 'ok'], ['c', 'ok']]);
+    expect(r.errors).toEqual([undefined, undefined, undefined]);
+    expect(new Set(r.pids).size).toBe(1);
+    expect(r.ends.map((e) => e.summary?.runId)).toEqual(['a', 'b', 'c']);
+    expect(r.log('b')).toBe(`job b in ${r.pids[0]}\n${JSON.stringify({ uplift: 'job-summary', role: 'baseline', runId: 'b', index: null, skipped: false, tokens: 1 })}\n`);
+  });
+
+  test('a process that exits 0 without ending its job with the markers failed it', async () => {
+    const r = await run([['a', 'exit0-no-marker']]);
+    expect(r.errors[0]?.message).toMatch(/job failed: it exited 0 without ending its job/);
+    expect(r.ends[0]).toMatchObject({ exitCode: null });
+    expect(r.ends[0].summary).toBeUndefined();
+    expect(r.log('a')).toContain('local pool: the job failed: it exited 0 without ending its job');
+  });
+
+  test('a failed job has no summary, whatever it printed', async () => {
+    const r = await run([['a', 'failed-with-summary']]);
+    expect(r.ends[0]).toMatchObject({ exitCode: 1 });
+    expect(r.ends[0].summary).toBeUndefined();
+  });
+
+  test('a process that prints after its job ended is not given another: the next job gets a fresh one and a clean log', async () => {
+    for (const mode of ['late-output', 'output-after-marker']) {
+      const r = await run([[`${mode}-1`, mode], [`${mode}-2`, 'ok']]);
+      expect(r.errors).toEqual([undefined, undefined]);
+      expect(r.pids[0]).not.toBe(r.pids[1]);
+      expect(r.log(`${mode}-2`)).not.toMatch(/LATE|AFTER/);
+      expect(r.ends[1].summary?.runId).toBe(`${mode}-2`);
+    }
+  });
+});
+
+describe('JobStream: one output stream of a job', () => {
+  test('writes whole lines, finds a marker split across chunks, and holds back a bounded tail of a line that never ends', () => {
+    const marker = '\u001euplift-job-end-0123456789abcdef01234567';
+    const written: string[] = [];
+    const ends: unknown[] = [];
+    const s = new JobStream(marker, (t) => written.push(t), (status, next, trailing) => ends.push({ status, next, trailing }));
+    s.data('line one\nline t');
+    expect(written.join('')).toBe('line one\n');
+    s.data('wo\n');
+    expect(written.join('')).toBe('line one\nline two\n');
+    // 4 MiB without a newline: written as it comes, but for a tail no longer than one held line.
+    const chunk = 'x'.repeat(64 * 1024);
+    for (let i = 0; i < 64; i++) s.data(chunk);
+    const held = 'line one\nline two\n'.length + 64 * chunk.length - written.join('').length;
+    expect(held).toBeLessThanOrEqual(128 * 1024);
+    s.data(`\n${marker.slice(0, 10)}`);
+    s.data(`${marker.slice(10)} 0 ne`);
+    expect(ends).toEqual([]);
+    s.data('xt\n');
+    expect(ends).toEqual([{ status: 0, next: true, trailing: false }]);
+    expect(written.join('')).toBe(`line one\nline two\n${'x'.repeat(64 * chunk.length)}\n`);
+  });
+
+  test('what follows the marker line is reported; a malformed marker line ends the job as unreadable', () => {
+    const marker = '\u001eM';
+    const ends: unknown[] = [];
+    new JobStream(marker, () => undefined, (status, next, trailing) => ends.push({ status, next, trailing })).data(`${marker} 0 next\nmore`);
+    new JobStream(marker, () => undefined, (status, next, trailing) => ends.push({ status, next, trailing })).data(`${marker} zero next\n`);
+    expect(ends).toEqual([{ status: 0, next: true, trailing: true }, { status: NaN, next: false, trailing: true }]);
   });
 });
