@@ -142,6 +142,17 @@ describe('a full local sweep on the embedded services', () => {
     }
   });
 
+  test('at the process sandbox levels every job has a process of its own: an agent running as the harness user could reach a reused one', async () => {
+    const sweep = newSweepId('it-sweep');
+    await stageSweep(stores.artifacts, prepareSweep(loadSpec(writeSmallSpec({ tlas: '[{kind: noop}]' })), process.env), sweep);
+    const logDir = join(dataDir, 'logs-process-level');
+    const outcome = await executeSweep({ sweepId: sweep, storageEnv: svc.env, logDir, poolSize: 2, jobEnv: { ...process.env, UPLIFT_SANDBOX: 'process-rlimits' } });
+    expect(outcome.status).toBe('succeeded');
+    const starts = readFileSync(join(logDir, 'jobs.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { event: string; pid?: number }).filter((j) => j.event === 'start');
+    expect(starts.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(starts.map((j) => j.pid)).size).toBe(starts.length);
+  });
+
   test('progress reached all runs and counted tokens', () => {
     const last = progress[progress.length - 1];
     expect(last).toMatchObject({ runsTotal: 4, runsDone: 4, runsFailed: 0, jobsRunning: 0 });
