@@ -159,37 +159,20 @@ export class UpliftJobs extends Construct {
       for (const p of ['datasets/*', 'agents/*', 'sweeps/*', ...extraReads]) props.bucket.grantRead(role, p);
       // A TLA job writes only under its run's tla/ (TLA_WRITE_KEYS): it can never rewrite a baseline, an MRA's outputs or a report.
       props.bucket.grantPut(role, tla ? TLA_WRITE_KEYS : 'sweeps/*');
-      // …and stages an MRA's weights folder, content-addressed (core/models/bundle-weights.ts), where the GPU shard jobs read it.
-      if (tla) props.bucket.grantPut(role, WEIGHTS_KEYS);
-      // A TLA improves the agent on the dev split; the held-out test split must stay unseen by it
-      // (and by the agents it runs, which could reach the job's credentials). An explicit Deny
-      // wins over the datasets/* read above, and over any grant added later.
-      if (tla)
-        role.addToPolicy(
-          new iam.PolicyStatement({ sid: 'TlaJobsNeverReadTestSplits', effect: iam.Effect.DENY, actions: ['s3:GetObject*'], resources: TLA_DENIED_KEYS.map((k) => props.bucket.arnForObjects(k)) }),
-        );
-      // …nor write what scores a run, whatever grant is added later.
-      if (tla)
-        role.addToPolicy(
-          new iam.PolicyStatement({
-            sid: 'TlaJobsNeverWriteTestResults',
-            effect: iam.Effect.DENY,
-            actions: ['s3:PutObject*', 's3:DeleteObject*'],
-            resources: TLA_DENIED_KEYS.map((k) => props.bucket.arnForObjects(k)),
-          }),
-        );
-      // …nor list them: a listing names the hidden test assets and their sizes. A TLA job lists only
-      // model weights (TLA_LIST_PREFIXES); any other listing is denied.
-      if (tla)
-        role.addToPolicy(
-          new iam.PolicyStatement({
-            sid: 'TlaJobsListOnlyModelWeights',
-            effect: iam.Effect.DENY,
-            actions: ['s3:ListBucket', 's3:ListBucketVersions'],
-            resources: [props.bucket.bucketArn],
-            conditions: { StringNotLike: { 's3:prefix': [...TLA_LIST_PREFIXES] } },
-          }),
-        );
+      if (tla) {
+        // …and stages an MRA's weights folder, content-addressed (core/models/bundle-weights.ts), where the GPU shard jobs read it.
+        props.bucket.grantPut(role, WEIGHTS_KEYS);
+        // Explicit Denies win over the grants above, and over any grant added later.
+        const deny = (sid: string, actions: string[], resources: string[], conditions?: Record<string, unknown>) => role.addToPolicy(new iam.PolicyStatement({ sid, effect: iam.Effect.DENY, actions, resources, conditions }));
+        const denied = TLA_DENIED_KEYS.map((k) => props.bucket.arnForObjects(k));
+        // A TLA improves the agent on the dev split; the held-out test split must stay unseen by it
+        // (and by the agents it runs, which could reach the job's credentials)…
+        deny('TlaJobsNeverReadTestSplits', ['s3:GetObject*'], denied);
+        // …nor write what scores a run…
+        deny('TlaJobsNeverWriteTestResults', ['s3:PutObject*', 's3:DeleteObject*'], denied);
+        // …nor list them: a listing names the hidden test assets and their sizes. A TLA job lists only model weights (TLA_LIST_PREFIXES).
+        deny('TlaJobsListOnlyModelWeights', ['s3:ListBucket', 's3:ListBucketVersions'], [props.bucket.bucketArn], { StringNotLike: { 's3:prefix': [...TLA_LIST_PREFIXES] } });
+      }
       return role;
     };
     this.cpuJobRole = jobRole('CpuJobRole', [], false);
