@@ -141,7 +141,9 @@ const HARNESS_ROOT = SHIPPED_HARNESS_ROOT;
  * on every call (a model call crosses it twice), and nothing for a command that exhausts its
  * process limit to starve. Each direction buffers at most MAX_PENDING bytes its receiver has not
  * taken yet, then stops reading its sender until they are; an end of stream is passed on once
- * what came before it is; an error on either side closes both. Python standard library only, and
+ * what came before it is; a side closed both ways is no longer watched (epoll reports a hang-up
+ * whatever it is asked); an error on either side closes both. At most MAX_CONNECTIONS at once,
+ * and none accepted while out of descriptors: further ones wait in the backlog. Python standard library only, and
  * lean, since it delays every agent's start: `_socket` rather than `socket` (whose import takes
  * ~5 ms), posix_spawn rather than subprocess, epoll rather than asyncio (~45 ms).
  */
@@ -149,7 +151,8 @@ const FORWARDER = `
 import os, sys, threading, select, _signal, _socket as socket
 port, path, cmd = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
 MAX_PENDING = 1 << 20
-IN, OUT = select.EPOLLIN, select.EPOLLOUT
+MAX_CONNECTIONS = 1024
+IN, OUT, HUP, ERR = select.EPOLLIN, select.EPOLLOUT, select.EPOLLHUP, select.EPOLLERR
 srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 srv.bind(('127.0.0.1', port))
@@ -157,24 +160,38 @@ srv.listen(512)
 srv.setblocking(False)
 ep = select.epoll()
 ep.register(srv.fileno(), IN)
+accepting = True
 class End:
-    __slots__ = ('sock', 'fd', 'peer', 'out', 'eof', 'shut', 'mask')
+    __slots__ = ('sock', 'fd', 'peer', 'out', 'eof', 'shut', 'mask', 'gone')
     def __init__(self, sock):
-        self.sock, self.fd, self.peer, self.out, self.eof, self.shut, self.mask = sock, sock.fileno(), None, bytearray(), False, False, IN
+        self.sock, self.fd, self.peer, self.out, self.eof, self.shut, self.mask, self.gone = sock, sock.fileno(), None, bytearray(), False, False, IN, False
 ends = {}
+def listen(on):
+    # Accepting pauses at MAX_CONNECTIONS or out of descriptors (connections wait in the backlog) and resumes when one closes.
+    global accepting
+    if on != accepting:
+        accepting = on
+        ep.modify(srv.fileno(), IN if on else 0)
 def watch(e):
+    if e.gone:
+        return
     m = (0 if e.eof or len(e.peer.out) >= MAX_PENDING else IN) | (OUT if e.out else 0)
     if m != e.mask:
         e.mask = m
         ep.modify(e.fd, m)
+def forget(x):
+    if not x.gone:
+        x.gone = True
+        ep.unregister(x.fd)
 def close(e):
     for x in (e, e.peer):
         if ends.pop(x.fd, None) is not None:
-            ep.unregister(x.fd)
+            forget(x)
             x.sock.close()
+    listen(True)
 def flush(e):
     # Sends what e's peer sent it; passes an end of stream on once all of it went.
-    if e.out:
+    if e.out and not e.gone:
         try:
             n = e.sock.send(e.out)
         except BlockingIOError:
@@ -188,14 +205,40 @@ def flush(e):
         return
     watch(e)
     watch(e.peer)
+def hangup(e):
+    # e's other side closed both ways (reported whatever e.mask is): what it still holds goes on with
+    # the end of stream, nothing more can go to it, and it is no longer watched.
+    try:
+        while True:
+            data = e.sock.recv(65536)
+            if not data:
+                break
+            e.peer.out += data
+    except OSError:
+        pass
+    e.eof = e.shut = True
+    e.out.clear()
+    forget(e)
+    flush(e.peer)
 def accept():
-    while True:
+    while len(ends) < 2 * MAX_CONNECTIONS:
         try:
             fd, _ = srv._accept()
         except BlockingIOError:
             return
+        except OSError:
+            # Out of descriptors (EMFILE, ENFILE, ENOBUFS): wait for a connection to close.
+            if ends:
+                listen(False)
+            return
         c = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 0, fd)
-        u = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            u = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        except OSError:
+            c.close()
+            if ends:
+                listen(False)
+            return
         try:
             u.connect(path)
         except OSError:
@@ -209,6 +252,7 @@ def accept():
             e.sock.setblocking(False)
             ends[e.fd] = e
             ep.register(e.fd, IN)
+    listen(False)
 def serve():
     while True:
         for fd, ev in ep.poll():
@@ -216,12 +260,19 @@ def serve():
                 accept()
                 continue
             e = ends.get(fd)
-            if e is None:
+            if e is None or e.gone:
                 continue
             try:
+                if ev & ERR:
+                    close(e)
+                    continue
                 if ev & OUT:
                     flush(e)
-                if fd in ends and ev & (IN | select.EPOLLHUP | select.EPOLLERR) and not e.eof:
+                if fd not in ends or e.gone:
+                    continue
+                if ev & HUP:
+                    hangup(e)
+                elif ev & IN and not e.eof:
                     data = e.sock.recv(65536)
                     if data:
                         e.peer.out += data
@@ -231,7 +282,8 @@ def serve():
             except BlockingIOError:
                 pass
             except OSError:
-                close(e)
+                if fd in ends:
+                    close(e)
 # Serving before the command starts, in its one thread: a command that exhausts its process limit cannot stop it.
 threading.Thread(target=serve, daemon=True).start()
 try:

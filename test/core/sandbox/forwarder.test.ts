@@ -148,6 +148,43 @@ except ConnectionResetError:
     }
   });
 
+  test('a connection the gateway closed while the agent keeps its end open costs the forwarder no CPU (a hang-up is reported whatever it watches)', async () => {
+    // As the gateway does to an idle kept-alive connection after its keep-alive timeout: answer, then close.
+    const host = await unixServer((s) => {
+      s.once('data', () => {
+        s.write('pong');
+        setTimeout(() => s.destroy(), 20);
+      });
+      s.on('error', () => undefined);
+    });
+    try {
+      const r = await python(
+        `${PY_HELPERS}
+import time
+def cpu(pid):
+    f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+s = connect()
+s.sendall(b"ping")
+got = s.recv(100)
+time.sleep(0.3)
+# The forwarder is this command's parent in the sandbox; the agent keeps its socket open, idle.
+before = cpu(os.getppid())
+time.sleep(1.5)
+print(got.decode(), "%.2f" % (cpu(os.getppid()) - before))
+`,
+        host.socketPath,
+      );
+      expect(r.code).toBe(0);
+      const [got, cpu] = r.out.trim().split(' ');
+      expect(got).toBe('pong');
+      // Idle: a few ticks at most (spinning on the hang-up took a whole core, ~1.5 s here).
+      expect(Number(cpu)).toBeLessThan(0.3);
+    } finally {
+      host.server.close();
+    }
+  });
+
   test('a command that has used up its process limit still reaches the gateway: the forwarder starts no thread per connection', async () => {
     const host = await unixServer((s) => {
       s.once('data', () => s.end('pong'));
