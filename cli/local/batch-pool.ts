@@ -110,6 +110,8 @@ interface ChildEnd {
   waits?: boolean;
   /** Why the job failed though its process did not say so. */
   problem?: string;
+  /** Its last complete stdout line (JobStream.lastLine): the summary of a job that succeeded. */
+  lastLine?: string;
 }
 
 /** A partial line held back longer than this is written as it is (a line without end must not grow without bound). */
@@ -124,11 +126,37 @@ const MAX_HELD_LINE = 64 * 1024;
 export class JobStream {
   private carry = '';
   private done = false;
+  /** The last write ended inside a line (one longer than MAX_HELD_LINE, or unfinished). */
+  private midLine = false;
+  /** The last non-blank complete line written, when it was no longer than MAX_HELD_LINE (a job's summary is its last stdout line); else ''. */
+  lastLine = '';
   constructor(
     private readonly marker: string,
-    private readonly write: (text: string) => void,
+    private readonly sink: (text: string) => void,
     private readonly onEnd: (status: number, next: boolean, trailing: boolean) => void,
   ) {}
+  private write(text: string): void {
+    if (!text) return;
+    this.sink(text);
+    const lines = text.split('\n');
+    const complete = lines.length - 1;
+    for (let i = complete - 1; i >= 0; i--) {
+      // The first line continues what the last write left unfinished: a line too long to keep.
+      if (i === 0 && this.midLine) {
+        this.lastLine = '';
+        break;
+      }
+      if (lines[i].length > MAX_HELD_LINE) {
+        this.lastLine = '';
+        break;
+      }
+      if (lines[i].trim()) {
+        this.lastLine = lines[i];
+        break;
+      }
+    }
+    this.midLine = complete === 0 ? this.midLine || text.length > 0 : lines[complete] !== '';
+  }
   data(chunk: string): void {
     if (this.done) return;
     const text = this.carry + chunk;
@@ -180,10 +208,8 @@ export class LocalBatch {
   private readonly sem: PrioritySemaphore;
   /** Processes running a job. */
   private readonly children = new Set<Worker>();
-  /** Processes waiting for a job: back from one (first), or started ahead. */
-  private readonly spares: Worker[] = [];
-  /** How to stop watching a waiting process (see addSpare), by process. */
-  private readonly idle = new Map<Worker, () => void>();
+  /** Processes waiting for a job: back from one (first), or started ahead; with how to stop watching them (see addSpare). */
+  private readonly spares: { worker: Worker; unwatch: () => void }[] = [];
   /** Processes kept alive at most when all slots are busy: one per slot, plus EXTRA_IDLE waiting. */
   private readonly maxLive: number;
   private closed = false;
@@ -210,8 +236,7 @@ export class LocalBatch {
   killAll(): void {
     this.closed = true;
     for (const c of this.children) c.kill('SIGKILL');
-    for (const c of this.spares.splice(0)) c.kill('SIGKILL');
-    this.idle.clear();
+    for (const { worker } of this.spares.splice(0)) worker.kill('SIGKILL');
   }
 
   /**
@@ -235,12 +260,9 @@ export class LocalBatch {
    */
   private addSpare(w: Worker, back: boolean): void {
     setRef(w, false);
-    if (back) this.spares.unshift(w);
-    else this.spares.push(w);
     const drop = () => {
-      const i = this.spares.indexOf(w);
+      const i = this.spares.findIndex((s) => s.worker === w);
       if (i >= 0) this.spares.splice(i, 1);
-      this.idle.delete(w);
     };
     const printed = () => {
       drop();
@@ -251,11 +273,16 @@ export class LocalBatch {
       w.stdout.on('data', printed);
       w.stderr.on('data', printed);
     }
-    this.idle.set(w, () => {
-      w.off('exit', drop);
-      w.stdout.off('data', printed);
-      w.stderr.off('data', printed);
-    });
+    const spare = {
+      worker: w,
+      unwatch: () => {
+        w.off('exit', drop);
+        w.stdout.off('data', printed);
+        w.stderr.off('data', printed);
+      },
+    };
+    if (back) this.spares.unshift(spare);
+    else this.spares.push(spare);
   }
 
   private spawnWorker(command: string[]): Worker {
@@ -271,12 +298,11 @@ export class LocalBatch {
   private async takeWorker(): Promise<Worker> {
     const command = this.opts.workerCommand ?? (await localWorkerCommand());
     const spare = this.spares.shift();
-    const w = spare ?? this.spawnWorker(command);
     if (spare) {
-      this.idle.get(spare)?.();
-      this.idle.delete(spare);
-      setRef(spare, true);
+      spare.unwatch();
+      setRef(spare.worker, true);
     }
+    const w = spare?.worker ?? this.spawnWorker(command);
     this.children.add(w);
     this.prestart();
     return w;
@@ -341,9 +367,6 @@ export class LocalBatch {
       child.stdin.write(`${JSON.stringify({ job: entry, env, marker } satisfies LocalJobRequest)}\n`);
       this.emit({ event: 'start', jobName, runId, role, index: logIndex, pid: child.pid });
       const logStream = createWriteStream(log, { flags: 'a' });
-      let lastLine = '';
-      /** The stdout line being written; null once longer than MAX_HELD_LINE. */
-      let lineBuf: string | null = '';
       let timedOut = false;
       let timer: NodeJS.Timeout | undefined;
       const end = await new Promise<ChildEnd>((resolve) => {
@@ -356,23 +379,7 @@ export class LocalBatch {
           const agreed = a.status === b.status && Number.isInteger(a.status);
           finish({ code: agreed ? a.status : null, signal: null, next: agreed && a.next && b.next && !a.trailing && !b.trailing, waits: a.next || b.next, ...(agreed ? {} : { problem: 'its end markers disagree' }) });
         };
-        const out = new JobStream(
-          marker,
-          (text) => {
-            logStream.write(text);
-            // The last complete line, if short enough to be a summary (a longer one is not kept, however long it grows).
-            let from = 0;
-            for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', from)) {
-              const line = lineBuf === null ? null : lineBuf + text.slice(from, nl);
-              if (line === null || line.length > MAX_HELD_LINE) lastLine = '';
-              else if (line.trim()) lastLine = line;
-              lineBuf = '';
-              from = nl + 1;
-            }
-            if (lineBuf !== null) lineBuf = lineBuf.length + text.length - from > MAX_HELD_LINE ? null : lineBuf + text.slice(from);
-          },
-          onEnd,
-        );
+        const out = new JobStream(marker, (text) => logStream.write(text), onEnd);
         const err = new JobStream(marker, (text) => logStream.write(text), onEnd);
         const onOut = (c: string) => out.data(c);
         const onErr = (c: string) => err.data(c);
@@ -389,7 +396,7 @@ export class LocalBatch {
           child.stdout.off('data', onOut);
           child.stderr.off('data', onErr);
           child.off('close', onClose);
-          resolve(e);
+          resolve({ ...e, lastLine: out.lastLine });
         }
         child.stdout.on('data', onOut);
         child.stderr.on('data', onErr);
@@ -404,7 +411,7 @@ export class LocalBatch {
       let summary: JobSummary | undefined;
       if (end.code === 0) {
         try {
-          const parsed = JobSummary.safeParse(JSON.parse(lastLine));
+          const parsed = JobSummary.safeParse(JSON.parse(end.lastLine ?? ''));
           if (parsed.success) summary = parsed.data;
         } catch {
           /* no summary line */

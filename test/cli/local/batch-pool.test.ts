@@ -237,12 +237,15 @@ describe('JobStream: one output stream of a job', () => {
     expect(written.join('')).toBe('line one\n');
     s.data('wo\n');
     expect(written.join('')).toBe('line one\nline two\n');
+    expect(s.lastLine).toBe('line two');
     // 4 MiB without a newline: written as it comes, but for a tail no longer than one held line.
     const chunk = 'x'.repeat(64 * 1024);
     for (let i = 0; i < 64; i++) s.data(chunk);
     const held = 'line one\nline two\n'.length + 64 * chunk.length - written.join('').length;
     expect(held).toBeLessThanOrEqual(128 * 1024);
     s.data(`\n${marker.slice(0, 10)}`);
+    // A line that long is no summary.
+    expect(s.lastLine).toBe('');
     s.data(`${marker.slice(10)} 0 ne`);
     expect(ends).toEqual([]);
     s.data('xt\n');
