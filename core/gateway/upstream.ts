@@ -1,7 +1,8 @@
 import { SpecError } from '../errors';
 import { type ModelSpec } from '../spec';
 import { missingKeyProblem, modelKey } from '../model-spec';
-import { HttpUpstream, OfflineUpstream, type Upstream } from './gateway';
+import { HttpUpstream, ModelGateway, OfflineUpstream, type GatewayOptions, type Upstream } from './gateway';
+import { upstreamRetryFromEnv } from '../jobs/env';
 
 /** Environment the vLLM launcher hands the job: the loopback server's URL and its per-job key (the gateway's, never an agent's). */
 export const VLLM_ENV = { baseUrl: 'UPLIFT_VLLM_BASE_URL', apiKey: 'UPLIFT_VLLM_API_KEY' } as const;
@@ -23,4 +24,12 @@ export function upstreamFor(model: ModelSpec, env: Record<string, string | undef
   const missing = missingKeyProblem(model, env, 'the gateway holds it; agents only get a per-job token');
   if (missing) throw new SpecError([`model ${model.name}: ${missing}`]);
   return new HttpUpstream(key.endpoint, key.key, model.name);
+}
+
+/**
+ * A job's gateway to `model`: its own upstream (closed when the gateway stops, so a job leaves no
+ * connection behind) with the job's real key and retry settings (UPLIFT_UPSTREAM_RETRY).
+ */
+export function jobGateway(model: ModelSpec, env: Record<string, string | undefined>, opts: Omit<GatewayOptions, 'upstream' | 'ownsUpstream' | 'retry'>): ModelGateway {
+  return new ModelGateway({ ...opts, upstream: upstreamFor(model, env), ownsUpstream: true, retry: upstreamRetryFromEnv(env) });
 }

@@ -6,10 +6,9 @@ import { gatewayJudge } from '../cbm/judge';
 import { cbmKind } from '../cbm/registry';
 import { scoreOutcomes } from '../cbm/scoring';
 import { CorruptRecordError, InfraFailureError, SpecError } from '../errors';
-import { ModelGateway } from '../gateway/gateway';
-import { upstreamFor } from '../gateway/upstream';
+import type { ModelGateway } from '../gateway/gateway';
+import { jobGateway } from '../gateway/upstream';
 import { agentLines } from '../terminal-text';
-import { upstreamRetryFromEnv } from './env';
 import type { ArtifactStore } from '../ports';
 import { fetchBundle, readManifest, unpackBundle, type AgentManifest } from '../ra/bundle';
 import { invalidBundleResult, runAgentOnTasks, type TaskOutcome } from '../ra/protocol';
@@ -103,7 +102,7 @@ export async function runRaShard(store: ArtifactStore, env: JobEnv, processEnv: 
     const transcript = new TranscriptWriter(transcriptPath);
     // A shard run again after infrastructure errors gets what its earlier attempts left of the shard budget, never a fresh one.
     const tokenBudget = Math.max(0, plan.budgets.shardTokens - (earlier?.totalTokens ?? 0));
-    const gateway = new ModelGateway({ ownsUpstream: true, upstream: upstreamFor(run.ra.model, processEnv), tokenBudget, transcript, retry: upstreamRetryFromEnv(processEnv) });
+    const gateway = jobGateway(run.ra.model, processEnv, { tokenBudget, transcript });
     const baseUrl = await gateway.start();
     const socketPath = join(socketDir, 'gateway.sock');
     let result;
@@ -224,7 +223,7 @@ async function scoreShard(
 ): Promise<{ outcomes: TaskOutcome[]; gateway?: ModelGateway }> {
   if (!cbm.judge) return { outcomes: await scoreOutcomes({ kind, spec: cbm.spec, meta, tasks: targets, outcomes, concurrency }) };
   const budget = Math.max(0, targets.length * cbm.judge.tokensPerTask - judgeSpentBefore);
-  const gateway = new ModelGateway({ ownsUpstream: true, upstream: upstreamFor(cbm.judge.model, processEnv), tokenBudget: budget, transcript, name: 'judge', retry: upstreamRetryFromEnv(processEnv) });
+  const gateway = jobGateway(cbm.judge.model, processEnv, { tokenBudget: budget, transcript, name: 'judge' });
   const url = await gateway.start();
   try {
     const judge = gatewayJudge(gateway, url, cbm.judge.tokensPerTask);

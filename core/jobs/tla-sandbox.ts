@@ -8,7 +8,7 @@ import { scoreOutcomes, taskScore } from '../cbm/scoring';
 import type { CbmTask, Judge } from '../cbm/types';
 import { CorruptRecordError, SpecError } from '../errors';
 import { ModelGateway, TokenLedger } from '../gateway/gateway';
-import { upstreamFor } from '../gateway/upstream';
+import { jobGateway } from '../gateway/upstream';
 import { toJsonl } from '../jsonl';
 import type { ArtifactStore } from '../ports';
 import { diffBundles, fetchBundle, packBundle, readManifest, unpackBundle, WEIGHTS_REF_FILE } from '../ra/bundle';
@@ -22,7 +22,7 @@ import type { Evaluation, ExecResult, TlaContext, TlaRuntime } from '../tla/type
 import { TranscriptWriter } from '../transcript';
 import { runPrefix } from '../sweep/plan';
 import { readRun, tlaFailedAttemptKey, tlaKey, type CurvePlan, type FailedTlaAttempt, type TlaResult } from '../sweep/outputs';
-import { parsePlanUri, upstreamRetryFromEnv, type JobEnv, type JobSummary } from './env';
+import { parsePlanUri, type JobEnv, type JobSummary } from './env';
 import { createHash } from 'node:crypto';
 import { checkpointAtBudget } from '../tla/react-budget';
 
@@ -91,7 +91,7 @@ export async function runTlaSandbox(store: ArtifactStore, env: JobEnv, processEn
     const transcriptPath = join(own, 'transcript.jsonl');
     const transcript = new TranscriptWriter(transcriptPath);
     const ledger = new TokenLedger(plan.budgets.tlaTokens);
-    const raGateway = new ModelGateway({ ownsUpstream: true, upstream: upstreamFor(run.ra.model, processEnv), ledger, transcript, recordBodies: false, name: 'ra', retry: upstreamRetryFromEnv(processEnv) });
+    const raGateway = jobGateway(run.ra.model, processEnv, { ledger, transcript, recordBodies: false, name: 'ra' });
     gateways.push(raGateway);
     const raUrl = await raGateway.start();
     const socketPath = join(socketDir, 'gateway.sock');
@@ -102,14 +102,14 @@ export async function runTlaSandbox(store: ArtifactStore, env: JobEnv, processEn
     let judge: Judge | undefined;
     let judgeGateway: ModelGateway | undefined;
     if (run.cbm.judge) {
-      judgeGateway = new ModelGateway({ ownsUpstream: true, upstream: upstreamFor(run.cbm.judge.model, processEnv), ledger, transcript, recordBodies: false, name: 'judge', retry: upstreamRetryFromEnv(processEnv) });
+      judgeGateway = jobGateway(run.cbm.judge.model, processEnv, { ledger, transcript, recordBodies: false, name: 'judge' });
       gateways.push(judgeGateway);
       judge = gatewayJudge(judgeGateway, await judgeGateway.start(), run.cbm.judge.tokensPerTask);
     }
     let tlaModel: TlaRuntime['model'];
     let tlaGateway: ModelGateway | undefined;
     if (run.tla.spec.kind === 'react') {
-      tlaGateway = new ModelGateway({ ownsUpstream: true, upstream: upstreamFor(run.tla.spec.model, processEnv), ledger, transcript, recordBodies: false, name: 'tla', retry: upstreamRetryFromEnv(processEnv) });
+      tlaGateway = jobGateway(run.tla.spec.model, processEnv, { ledger, transcript, recordBodies: false, name: 'tla' });
       gateways.push(tlaGateway);
       const url = await tlaGateway.start();
       tlaModel = { baseUrl: url, apiKey: tlaGateway.jobToken, name: tlaGateway.model };
